@@ -1,0 +1,3 @@
+from s2sbench.cli import main
+
+main()

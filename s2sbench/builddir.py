@@ -1,0 +1,123 @@
+"""The build directory: ``items.jsonl``, ``audio/``, ``build.json`` (and reports of later stages).
+
+Writes are crash-safe: clips and ``build.json`` are written to a temporary name and renamed;
+``items.jsonl`` grows by whole lines appended with a single write, and a torn last line left by a
+killed process is cut off when the directory is opened again. So a build killed at any point
+leaves a usable directory that the next run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from s2sbench.errors import BuildDirectoryError
+from s2sbench.items import Item
+from s2sbench.synth.postprocess import write_atomic
+
+ITEMS_FILE = "items.jsonl"
+BUILD_FILE = "build.json"
+AUDIO_DIR = "audio"
+
+
+class BuildDirectory:
+    """A build directory on the local file system."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def items_path(self) -> Path:
+        return self.root / ITEMS_FILE
+
+    @property
+    def build_path(self) -> Path:
+        return self.root / BUILD_FILE
+
+    @property
+    def audio_root(self) -> Path:
+        return self.root / AUDIO_DIR
+
+    def exists(self) -> bool:
+        return self.items_path.is_file() and self.build_path.is_file()
+
+    def require(self) -> "BuildDirectory":
+        """This directory, or a clear error when it is not a build directory."""
+        if not self.exists():
+            raise BuildDirectoryError(f"{self.root}: not a build directory (no {ITEMS_FILE} and {BUILD_FILE}); run `s2s build` first")
+        return self
+
+    # build.json
+    def read_manifest(self) -> dict[str, Any]:
+        if not self.build_path.is_file():
+            return {}
+        try:
+            return json.loads(self.build_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise BuildDirectoryError(f"{self.build_path}: not valid JSON ({exc})") from exc
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.build_path, (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+
+    # items.jsonl
+    def repair(self) -> None:
+        """Cut a torn last line and remove temporary files left by a killed run."""
+        if self.items_path.is_file():
+            with open(self.items_path, "rb+") as handle:
+                data = handle.read()
+                if data and not data.endswith(b"\n"):
+                    handle.truncate(data.rfind(b"\n") + 1)
+        if self.audio_root.is_dir():
+            for leftover in self.audio_root.rglob(".tmp-*"):
+                leftover.unlink(missing_ok=True)
+        for leftover in self.root.glob(".tmp-*"):
+            leftover.unlink(missing_ok=True)
+
+    def iter_items(self) -> Iterator[Item]:
+        """Items in file order, streamed."""
+        if not self.items_path.is_file():
+            return
+        with open(self.items_path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.endswith("\n"):
+                    break  # a torn line from a killed writer is not an item
+                try:
+                    yield Item.from_dict(json.loads(line))
+                except (json.JSONDecodeError, TypeError) as exc:
+                    raise BuildDirectoryError(f"{self.items_path}:{number}: item: {exc}") from exc
+
+    def item_ids(self) -> set[str]:
+        return {item.id for item in self.iter_items()}
+
+    def reset_items(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.items_path, b"")
+
+    def append_item(self, item: Item) -> None:
+        """Append one item as one line, with one write, so a kill never leaves half an item."""
+        line = (item.to_json() + "\n").encode("utf-8")
+        descriptor = os.open(self.items_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(descriptor, line)
+        finally:
+            os.close(descriptor)
+
+    def rewrite_items(self, items: Iterator[Item]) -> int:
+        """Replace items.jsonl with ``items`` (streamed to a temporary file, then renamed)."""
+        temporary = self.root / f".tmp-{os.getpid()}-{ITEMS_FILE}"
+        count = 0
+        with open(temporary, "w", encoding="utf-8") as handle:
+            for item in items:
+                handle.write(item.to_json() + "\n")
+                count += 1
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.items_path)
+        return count
+
+    def audio_path(self, relative: str) -> Path:
+        return self.root / relative

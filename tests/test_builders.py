@@ -654,7 +654,7 @@ def test_format_is_sniffed_from_the_columns(source, lang, name):
     assert sniff_format(peek_columns(source), str(source)).name == name
 
 
-def test_sniff_prefers_no_format_when_none_matches_and_says_so():
+def test_sniff_with_no_header_is_a_source_error_asking_for_format():
     with pytest.raises(SourceError, match=r"no header; matching formats: none\); pass --format"):
         sniff_format([], "empty.csv")
 
@@ -663,8 +663,8 @@ def test_sniff_ignores_extra_columns():
     assert sniff_format([*STORYCLOZE_HEADER.split(","), "Notes"], "x.csv").name == "storycloze"
 
 
-@pytest.mark.parametrize(("source", "fmt_hint"), [(GENERIC_CSV, "csv"), (GENERIC_JSONL, "jsonl")])
-def test_generic_tables_are_never_sniffed(source, fmt_hint):
+@pytest.mark.parametrize("source", [GENERIC_CSV, GENERIC_JSONL], ids=["csv", "jsonl"])
+def test_generic_tables_are_never_sniffed(source):
     with pytest.raises(SourceError, match="--format"):
         read(source, None)
 

@@ -43,6 +43,6 @@ def hub_rows(spec: str) -> tuple[Iterator[SourceRow], list[str]]:
 
     def rows() -> Iterator[SourceRow]:
         for index, record in enumerate(loaded):
-            yield SourceRow(where, None, (index,), dict(record))
+            yield SourceRow(f"{where}#row={index}", None, (index,), dict(record))
 
     return rows(), list(loaded.column_names)

@@ -38,7 +38,7 @@ class SourceRow:
         value = self.fields[field]
         if value is None:
             raise self.error(field, "empty value")
-        text = str(value).strip()
+        text = str(value).replace("\r\n", "\n").strip()  # a CRLF file reads like an LF file
         if not text:
             raise self.error(field, "empty value")
         return text
@@ -76,7 +76,9 @@ def read_csv(path: Path, fieldnames: Sequence[str] | None = None, delimiter: str
             else:
                 yield line
 
-    reader = csv.reader(lines(), delimiter=delimiter)
+    # TSV sources (XStoryCloze) are unquoted: a leading quote is text, not a quote.
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(lines(), delimiter=delimiter, quoting=quoting)
     header = list(fieldnames) if fieldnames is not None else None
     index = 0
     previous_end = 0
@@ -145,9 +147,10 @@ def read_table(path: Path, fieldnames: Sequence[str] | None = None) -> Iterator[
     if path.is_dir():
         files = table_files(path)
         for file in files:
+            name = file.relative_to(path).with_suffix("").as_posix()  # "test/agronomy": unique within the tree
             for row in read_table(file, fieldnames):
                 if isinstance(row, SourceRow):
-                    row = SourceRow(row.file, row.line, (file.stem, *row.key), row.fields)
+                    row = SourceRow(row.file, row.line, (name, *row.key), row.fields)
                 yield row
         return
     if path.suffix in (".jsonl", ".json"):

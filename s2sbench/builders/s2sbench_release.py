@@ -38,7 +38,7 @@ LETTERS = ("A", "B", "C", "D")
 
 
 def _uttid_number(row: SourceRow) -> int:
-    value = str(row.fields.get("uttid", "")).split("_")[0]
+    value = row.text("uttid").split("_")[0]
     if not value.isdigit():
         raise row.error("uttid", f"{row.fields.get('uttid')!r} does not start with a number")
     return int(value)
@@ -53,7 +53,7 @@ def _wav_folder(path: Path) -> Path:
 
 
 def _context_wav(row: SourceRow, folder: Path) -> str:
-    wav = folder / f"{row.fields['uttid']}.wav"
+    wav = folder / f"{row.text('uttid')}.wav"
     if not wav.is_file():
         raise row.error("uttid", f"no wav {wav}")
     return str(wav)
@@ -65,30 +65,40 @@ def _subset(path: Path, context: BuildContext) -> str:
 
 def _story_items(path: Path, rows: list[SourceRow], context: BuildContext, folder: Path) -> Iterator[Item | SourceRowError]:
     builder = get_builder("s2sbench")
-    rows.sort(key=_uttid_number)
-    for plausible, implausible in zip(rows[0::2], rows[1::2]):
+    numbered: list[tuple[int, SourceRow]] = []
+    for row in rows:
         try:
-            if _uttid_number(implausible) != _uttid_number(plausible) + 1:
-                raise implausible.error("uttid", f"expected {_uttid_number(plausible) + 1} to pair with {plausible.fields['uttid']}")
+            numbered.append((_uttid_number(row), row))
+        except SourceRowError as error:
+            yield error
+    numbered.sort(key=lambda pair: pair[0])
+    position = 0
+    while position < len(numbered):
+        number, plausible = numbered[position]
+        if position + 1 >= len(numbered) or numbered[position + 1][0] != number + 1:
+            yield plausible.error("uttid", f"story row {plausible.fields['uttid']} has no pair (no uttid {number + 1})")
+            position += 1  # a lone row must not shift every later pair
+            continue
+        implausible = numbered[position + 1][1]
+        position += 2
+        try:
             story = plausible.text("first")
             if implausible.text("first") != story:
                 raise implausible.error("first", f"differs from the story of uttid {plausible.fields['uttid']}")
             endings = [plausible.text("last"), implausible.text("last")]
             item = builder.make_item(plausible, context, story, endings, 0, uttids=[plausible.fields["uttid"], implausible.fields["uttid"]])
             item.subset = _subset(path, context)
-            item.id = make_id(item.subset, context.lang, _uttid_number(plausible))
+            item.id = make_id(item.subset, context.lang, number)
             item.source["context_wav"] = _context_wav(plausible, folder)
             yield item
         except SourceRowError as error:
             yield error
-    if len(rows) % 2:
-        yield rows[-1].error("uttid", "story row without its pair")
 
 
 def _question_item(path: Path, row: SourceRow, context: BuildContext, folder: Path) -> Item:
     options = [row.text(letter) for letter in LETTERS]
     answer = row.choice("answer", LETTERS)
-    item = get_builder("s2sbench").make_item(row, context, row.text("first"), options, answer, uttid=row.fields["uttid"])
+    item = get_builder("s2sbench").make_item(row, context, row.text("first"), options, answer, uttid=row.text("uttid"))
     item.subset = _subset(path, context)
     item.id = make_id(item.subset, context.lang, _uttid_number(row))
     item.source["context_wav"] = _context_wav(row, folder)

@@ -48,8 +48,9 @@ def main_options(
 class _Progress:
     """A tqdm bar over items showing clips synthesized per second."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, unit: str = "item", desc: str = "build"):
         self.enabled = enabled
+        self.unit, self.desc = unit, desc
         self.bar = None
         self.started = time.perf_counter()
 
@@ -57,14 +58,15 @@ class _Progress:
         if self.enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="item", desc="build", dynamic_ncols=True, file=sys.stderr, disable=None)
+            self.bar = tqdm(total=total, unit=self.unit, desc=self.desc, dynamic_ncols=True, file=sys.stderr, disable=None)
 
     def update(self, finished: int, synthesized: int, reused: int) -> None:
         if self.bar is None:
             return
         self.bar.n = finished
-        rate = synthesized / max(time.perf_counter() - self.started, 1e-9)
-        self.bar.set_postfix_str(f"clips new={synthesized} reused={reused} {rate:.1f} clips/s", refresh=False)
+        if synthesized or reused:
+            rate = synthesized / max(time.perf_counter() - self.started, 1e-9)
+            self.bar.set_postfix_str(f"clips new={synthesized} reused={reused} {rate:.1f} clips/s", refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:
@@ -93,11 +95,17 @@ def build(
     skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Record malformed rows in build.json and go on, instead of stopping.")] = False,
     workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes for synthesis.", min=1)] = 1,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda, for engines that use a GPU.")] = "auto",
+    validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Check every clip by an ASR round trip (and signal checks).")] = True,
+    asr: Annotated[Optional[str], typer.Option("--asr", help="ENGINE:MODEL for validation: faster-whisper:MODEL_OR_DIR or transformers:MODEL. Default: the profile's.")] = None,
+    max_error: Annotated[Optional[float], typer.Option("--max-error", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
+    retries: Annotated[int, typer.Option("--retries", help="Re-synthesize a failing clip up to N times (next voice, seed, speaking rate).", min=0)] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Turn a text source into a spoken build directory (items.jsonl, audio/, build.json).
 
-    Re-running the same command synthesizes nothing that exists; an interrupted build resumes.
+    Every clip is validated by an ASR round trip unless --no-validate; the report is written to
+    validation.md/.json/.png in the build directory. Re-running the same command synthesizes
+    nothing that exists; an interrupted build resumes.
     """
     from s2sbench.pipeline import BuildOptions, build as run_build
 
@@ -122,6 +130,10 @@ def build(
         skip_bad_rows=skip_bad_rows,
         workers=workers,
         device=device,
+        validate=validate,
+        asr=asr,
+        max_error=max_error,
+        retries=retries,
     )
     bar = _Progress(enabled=not quiet)
     try:
@@ -142,6 +154,48 @@ def build(
         f"  clips: {summary.clips_synthesized} synthesized, {summary.clips_reused} reused; "
         f"{summary.duplicates} duplicates dropped, {summary.skipped_rows} rows skipped; {summary.seconds:.1f} s"
     )
+    if validate:
+        _print_validation(summary.clips_passed, summary.clips_failed, summary.items_failed, summary.output)
+
+
+def _print_validation(passed: int, failed: int, items_failed: int, root: Path) -> None:
+    rate = passed / max(passed + failed, 1)
+    typer.echo(f"  validation: {passed}/{passed + failed} clips passed ({rate:.1%}); {items_failed} items with a failing clip")
+    typer.echo(f"  report: {root / 'validation.md'}")
+
+
+@app.command()
+def validate(
+    build_dir: Annotated[Path, typer.Argument(help="A build directory made by s2s build.")],
+    asr: Annotated[Optional[str], typer.Option("--asr", help="ENGINE:MODEL: faster-whisper:MODEL_OR_DIR or transformers:MODEL_ID_OR_DIR. Default: the profile's.")] = None,
+    max_error: Annotated[Optional[float], typer.Option("--max-error", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
+    profile: Annotated[Optional[Path], typer.Option("--profile", help="A language profile file (default: the one the build used).")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Re-check every clip of a build (optionally with another ASR) and update its verdicts in place.
+
+    Interrupted, it resumes where it stopped. Clips are checked, not re-synthesized.
+    """
+    from s2sbench.validate.revalidate import RevalidateOptions, validate_build
+
+    bar = _Progress(enabled=not quiet, unit="item", desc="validate")
+    started = False
+
+    def update(done: int, total: int) -> None:
+        nonlocal started
+        if not started:
+            bar.start(total)
+            started = True
+        bar.update(done, 0, 0)
+
+    try:
+        report = validate_build(build_dir, RevalidateOptions(asr=asr, max_error=max_error, device=device, profile=str(profile) if profile else None), progress=update)
+    except S2SBenchError as error:
+        bar.close()
+        _fail(error)
+    bar.close()
+    _print_validation(report.clips_passed, report.clips_failed, report.items_failed, build_dir)
 
 
 @app.command()

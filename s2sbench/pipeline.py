@@ -30,8 +30,11 @@ from s2sbench.errors import S2SBenchError, SourceRowError
 from s2sbench.items import Item
 from s2sbench.profiles import LanguageProfile, load_profile
 from s2sbench.synth import TTSSpec, VoiceSettings, load_engine
-from s2sbench.synth.clips import ClipMaker
+from s2sbench.synth.clips import ClipMaker, ClipResult
+from s2sbench.validate.asr import ASRSpec, load_recognizer
+from s2sbench.validate.verdicts import ClipValidator, Thresholds
 from s2sbench.synth.postprocess import AudioOptions
+from s2sbench.validate.report import write_reports
 
 SPEAK_CHOICES = ("context", "all")
 VERSIONED_PACKAGES = ("s2sbench", "numpy", "soundfile", "soxr", "pydub", "espeakng-loader", "coqui-tts", "torch", "piper-tts", "datasets")
@@ -58,6 +61,10 @@ class BuildOptions:
     skip_bad_rows: bool = False
     workers: int = 1
     device: str = "auto"
+    validate: bool = True
+    asr: str | None = None  # ENGINE:MODEL; default: the profile's
+    max_error: float | None = None  # default: the profile's threshold
+    retries: int = 2
 
 
 @dataclass
@@ -71,6 +78,17 @@ class BuildSummary:
     skipped_rows: int
     subsets: dict[str, int]
     seconds: float
+    clips_passed: int = 0
+    clips_failed: int = 0
+    items_failed: int = 0
+
+
+@dataclass(frozen=True)
+class ValidationPlan:
+    asr: ASRSpec
+    profile: str  # code or path, loaded again in each worker
+    max_error: float | None
+    retries: int
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,7 @@ class SpeakPlan:
     voices: tuple[str | None, ...]
     speak: str
     audio: AudioOptions
+    validation: ValidationPlan | None = None
 
 
 def resolve_tts(options: BuildOptions, profile: LanguageProfile) -> TTSSpec:
@@ -98,35 +117,95 @@ def voice_for(item_id: str, voices: tuple[str | None, ...]) -> str | None:
     return voices[digest % len(voices)]
 
 
-# One ClipMaker per process, built on first use from the plan.
-_MAKERS: dict[SpeakPlan, ClipMaker] = {}
+# Retry n speaks with the next voice (when several), seed n and the n-th speaking rate.
+RETRY_RATES = (1.0, 0.9, 1.1)
 
 
-def _maker(plan: SpeakPlan) -> ClipMaker:
-    if plan not in _MAKERS:
-        _MAKERS.clear()
-        _MAKERS[plan] = ClipMaker(plan.root, load_engine(plan.tts), plan.audio)
-    return _MAKERS[plan]
+class _Worker:
+    """The engine, and the recognizer when validating, loaded once per process."""
+
+    def __init__(self, plan: SpeakPlan):
+        self.plan = plan
+        self.maker = ClipMaker(plan.root, load_engine(plan.tts), plan.audio)
+        self.validator = None
+        if plan.validation is not None:
+            profile = load_profile(plan.validation.profile)
+            thresholds = Thresholds.from_profile(profile, plan.audio.sample_rate, plan.validation.max_error)
+            self.validator = ClipValidator(load_recognizer(plan.validation.asr), profile, thresholds)
+
+    def settings(self, item_id: str, attempt: int) -> VoiceSettings:
+        voices = self.plan.voices
+        first = voices.index(voice_for(item_id, voices))
+        return VoiceSettings(voice=voices[(first + attempt) % len(voices)], rate=RETRY_RATES[attempt % len(RETRY_RATES)], seed=attempt)
+
+    def speak_checked(self, item_id: str, text: str, language: str) -> tuple[ClipResult, str | None, dict | None]:
+        """Speak ``text``; when validating, retry until a clip passes, keep the passing or best one."""
+        attempts: list[tuple[ClipResult, VoiceSettings, dict]] = []
+        retries = self.plan.validation.retries if self.validator else 0
+        for attempt in range(retries + 1):
+            settings = self.settings(item_id, attempt)
+            clip = self.maker.speak(text, language, settings)
+            if self.validator is None:
+                return clip, settings.voice, None
+            verdict = self.validator.check(self.plan.root / clip.path, text, language)
+            attempts.append((clip, settings, verdict))
+            if verdict["passed"]:
+                break
+        best = min(range(len(attempts)), key=lambda i: (not attempts[i][2]["passed"], attempts[i][2]["error"], i))
+        clip, settings, verdict = attempts[best]
+        verdict["tries"] = len(attempts)
+        verdict["rejected"] = [
+            {"path": c.path, "voice": s.voice, "rate": s.rate, "seed": s.seed, "error": v["error"], "reasons": v["reasons"]}
+            for i, (c, s, v) in enumerate(attempts)
+            if i != best
+        ]
+        clip.created = any(c.created for c, _, _ in attempts)
+        return clip, settings.voice, verdict
+
+    def adopt_checked(self, recording: str, text: str, language: str) -> tuple[ClipResult, dict | None]:
+        clip = self.maker.adopt(recording)
+        return clip, (self.validator.check(self.plan.root / clip.path, text, language) if self.validator else None)
+
+
+_WORKERS: dict[SpeakPlan, _Worker] = {}
+
+
+def _worker(plan: SpeakPlan) -> _Worker:
+    if plan not in _WORKERS:
+        _WORKERS.clear()
+        _WORKERS[plan] = _Worker(plan)
+    return _WORKERS[plan]
 
 
 def speak_item(item: Item, plan: SpeakPlan) -> tuple[Item, int, int]:
-    """Give ``item`` its clips; returns (item, clips synthesized, clips reused)."""
-    maker = _maker(plan)
-    voice = voice_for(item.id, plan.voices)
-    settings = VoiceSettings(voice=voice)
+    """Give ``item`` its clips (and verdicts); returns (item, clips synthesized, clips reused)."""
+    worker = _worker(plan)
     recording = item.source.get("context_wav")
-    context = maker.adopt(recording) if recording else maker.speak(item.context, item.lang, settings)
-    clips = [context]
-    candidates = None
+    if recording:
+        context, verdict = worker.adopt_checked(recording, item.context, item.lang)
+        context_voice = None
+    else:
+        context, context_voice, verdict = worker.speak_checked(item.id, item.context, item.lang)
+    clips, voices, verdicts = [context], [context_voice], [verdict]
     if plan.speak == "all":
-        candidates = [maker.speak(text, item.lang, settings) for text in item.candidates]
-        clips += candidates
+        for text in item.candidates:
+            clip, voice, verdict = worker.speak_checked(item.id, text, item.lang)
+            clips.append(clip)
+            voices.append(voice)
+            verdicts.append(verdict)
+    spoken_candidates = plan.speak == "all"
     item.audio = {
         "context": context.path,
-        "candidates": [c.path for c in candidates] if candidates else None,
-        "voices": {"context": None if recording else voice, "candidates": [voice] * len(candidates) if candidates else None},
+        "candidates": [c.path for c in clips[1:]] if spoken_candidates else None,
+        "voices": {"context": voices[0], "candidates": voices[1:] if spoken_candidates else None},
         "sample_rate": plan.audio.sample_rate,
     }
+    if worker.validator is not None:
+        item.validation = {
+            "context": verdicts[0],
+            "candidates": verdicts[1:] if spoken_candidates else None,
+            "passed": all(v["passed"] for v in verdicts),
+        }
     created = sum(c.created for c in clips)
     return item, created, len(clips) - created
 
@@ -215,7 +294,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def _parameters(options: BuildOptions, profile: LanguageProfile, tts: TTSSpec, voices: tuple, identity: dict) -> dict[str, Any]:
+def _parameters(options: BuildOptions, profile: LanguageProfile, tts: TTSSpec, voices: tuple, identity: dict, validation: dict | None) -> dict[str, Any]:
     """What determines the build's content; a change starts items.jsonl anew (clips are reused)."""
     return {
         "source": {
@@ -233,6 +312,7 @@ def _parameters(options: BuildOptions, profile: LanguageProfile, tts: TTSSpec, v
         "tts": {"spec": str(tts), **identity, "voices": list(voices)},
         "speak": options.speak,
         "audio": options.audio.as_dict(),
+        "validation": validation,
     }
 
 
@@ -255,9 +335,21 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     )
     tts = resolve_tts(options, profile)
     voices = tuple(options.voices or profile.voices_for(tts.engine) or [None])
+    validation_plan = None
+    if options.validate:
+        asr = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device)
+        validation_plan = ValidationPlan(asr, options.profile or options.lang, options.max_error, options.retries)
     scan = scan_source(options, context)
-    engine_identity = _maker(SpeakPlan(options.output, tts, voices, options.speak, options.audio)).engine.identity()
-    parameters = _parameters(options, profile, tts, voices, engine_identity)
+    plan = SpeakPlan(Path(options.output), tts, voices, options.speak, options.audio, validation_plan)
+    worker = _worker(plan)  # loads the engines now, so a missing one fails before any work
+    validation = None
+    if worker.validator is not None:
+        validation = {
+            "asr": worker.validator.recognizer.identity(),
+            **worker.validator.thresholds.as_dict(),
+            "retries": options.retries,
+        }
+    parameters = _parameters(options, profile, tts, voices, worker.maker.engine.identity(), validation)
     fingerprint = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:16]
 
     directory = BuildDirectory(options.output)
@@ -284,7 +376,6 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     planned = min(scan.total, options.limit) if options.limit is not None else scan.total
     if on_start:
         on_start(planned)
-    plan = SpeakPlan(directory.root, tts, voices, options.speak, options.audio)
     synthesized = reused = added = finished = 0
     pending = (item for item in selected_items(options, context, scan) if item.id not in done)
     if progress:
@@ -310,6 +401,7 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
         counts={**manifest["counts"], "items": sum(subsets.values()), "clips": clip_count, "subsets": dict(subsets)},
     )
     directory.write_manifest(manifest)
+    report = write_reports(directory) if options.validate else None
     return BuildSummary(
         output=directory.root,
         items=sum(subsets.values()),
@@ -320,6 +412,9 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
         skipped_rows=len(scan.skipped),
         subsets=dict(subsets),
         seconds=time.perf_counter() - started,
+        clips_passed=report.clips_passed if report else 0,
+        clips_failed=report.clips_failed if report else 0,
+        items_failed=report.items_failed if report else 0,
     )
 
 

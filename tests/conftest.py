@@ -34,7 +34,7 @@ def tiny_vits(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_en_build(tmp_path_factory) -> Path:
-    """``s2s build sample:en`` with the default engine, built once per run. Do not modify it."""
+    """``s2s build sample:en`` with the default engine and validation, built once per run. Read only."""
     output = tmp_path_factory.mktemp("builds") / "sample-en"
     build(BuildOptions(source="sample:en", output=output, lang="en"))
     return output

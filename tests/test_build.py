@@ -81,7 +81,7 @@ def test_clips_are_trimmed_padded_and_levelled(sample_en_build: Path):
 
 
 def test_identical_rerun_synthesizes_nothing(tmp_path: Path):
-    options = BuildOptions(source="sample:en", output=tmp_path / "b", limit=6)
+    options = BuildOptions(validate=False, source="sample:en", output=tmp_path / "b", limit=6)
     first = build(options)
     before = (tmp_path / "b" / "items.jsonl").read_bytes()
     second = build(options)
@@ -92,18 +92,18 @@ def test_identical_rerun_synthesizes_nothing(tmp_path: Path):
 
 def test_changed_parameters_restart_items_and_reuse_matching_clips(tmp_path: Path):
     output = tmp_path / "b"
-    build(BuildOptions(source="sample:en", output=output, limit=4, speak="context"))
+    build(BuildOptions(validate=False, source="sample:en", output=output, limit=4, speak="context"))
     contexts = {i["id"]: i["audio"]["context"] for i in read_items(output)}
     assert all(i["audio"]["candidates"] is None for i in read_items(output))
-    again = build(BuildOptions(source="sample:en", output=output, limit=4, speak="all"))
+    again = build(BuildOptions(validate=False, source="sample:en", output=output, limit=4, speak="all"))
     assert again.clips_reused == 4  # the four context clips
     assert again.clips_synthesized == sum(len(i["candidates"]) for i in read_items(output))
     assert {i["id"]: i["audio"]["context"] for i in read_items(output)} == contexts
 
 
 def test_item_ids_are_stable_across_runs_and_limits(tmp_path: Path):
-    build(BuildOptions(source="sample:en", output=tmp_path / "all", speak="context"))
-    build(BuildOptions(source="sample:en", output=tmp_path / "some", speak="context", limit=3))
+    build(BuildOptions(validate=False, source="sample:en", output=tmp_path / "all", speak="context"))
+    build(BuildOptions(validate=False, source="sample:en", output=tmp_path / "some", speak="context", limit=3))
     everything = {i["id"]: i["context"] for i in read_items(tmp_path / "all")}
     for item in read_items(tmp_path / "some"):
         assert everything[item["id"]] == item["context"]
@@ -111,7 +111,7 @@ def test_item_ids_are_stable_across_runs_and_limits(tmp_path: Path):
 
 def test_seeded_limit_is_deterministic_and_keeps_source_order(tmp_path: Path):
     def ids(seed: int | None, name: str) -> list[str]:
-        build(BuildOptions(source="sample:en", output=tmp_path / name, speak="context", limit=5, seed=seed))
+        build(BuildOptions(validate=False, source="sample:en", output=tmp_path / name, speak="context", limit=5, seed=seed))
         return [i["id"] for i in read_items(tmp_path / name)]
 
     first, again, other, head = ids(1, "a"), ids(1, "b"), ids(2, "c"), ids(None, "d")
@@ -125,7 +125,7 @@ def test_seeded_limit_is_deterministic_and_keeps_source_order(tmp_path: Path):
 
 def test_exact_duplicates_are_dropped_and_counted(tmp_path: Path):
     source = write_items(tmp_path / "src.jsonl", 10, duplicate_every=4)  # rows 0, 4, 8 twice
-    summary = build(BuildOptions(source=str(source), output=tmp_path / "b", speak="context"))
+    summary = build(BuildOptions(validate=False, source=str(source), output=tmp_path / "b", speak="context"))
     assert (summary.items, summary.duplicates) == (10, 3)
     assert json.loads((tmp_path / "b" / "build.json").read_text())["counts"]["duplicates_dropped"] == 3
 
@@ -136,7 +136,7 @@ def test_malformed_row_stops_the_build_before_any_audio(tmp_path: Path):
     lines[3] = lines[3].replace('"answer": 1', '"answer": 7')
     source.write_text("\n".join(lines) + "\n")
     with pytest.raises(SourceRowError, match=rf"^{source}:4: answer: answer 7 out of range"):
-        build(BuildOptions(source=str(source), output=tmp_path / "b"))
+        build(BuildOptions(validate=False, source=str(source), output=tmp_path / "b"))
     assert not (tmp_path / "b" / "audio").exists()
 
 
@@ -146,7 +146,7 @@ def test_skip_bad_rows_records_each_skipped_row(tmp_path: Path):
     lines[1] = "{not json"
     lines[3] = lines[3].replace('"context": "Story 3', '"context": "   "  , "x": "')
     source.write_text("\n".join(lines) + "\n")
-    summary = build(BuildOptions(source=str(source), output=tmp_path / "b", speak="context", skip_bad_rows=True))
+    summary = build(BuildOptions(validate=False, source=str(source), output=tmp_path / "b", speak="context", skip_bad_rows=True))
     manifest = json.loads((tmp_path / "b" / "build.json").read_text())
     assert summary.items == 3 and summary.skipped_rows == 2
     assert [(r["line"], r["field"]) for r in manifest["skipped_rows"]] == [(2, "json"), (4, "context")]
@@ -154,8 +154,8 @@ def test_skip_bad_rows_records_each_skipped_row(tmp_path: Path):
 
 def test_workers_give_the_same_build_as_one_process(tmp_path: Path):
     source = write_items(tmp_path / "src.jsonl", 12)
-    build(BuildOptions(source=str(source), output=tmp_path / "one"))
-    build(BuildOptions(source=str(source), output=tmp_path / "two", workers=2))
+    build(BuildOptions(validate=False, source=str(source), output=tmp_path / "one"))
+    build(BuildOptions(validate=False, source=str(source), output=tmp_path / "two", workers=2))
     one, two = read_items(tmp_path / "one"), read_items(tmp_path / "two")
     assert [i["audio"] for i in one] == [i["audio"] for i in two]
     for relative in clip_paths(one):
@@ -164,13 +164,13 @@ def test_workers_give_the_same_build_as_one_process(tmp_path: Path):
 
 def test_voices_rotate_over_items_and_are_recorded_per_clip(tmp_path: Path):
     source = write_items(tmp_path / "src.jsonl", 8)
-    build(BuildOptions(source=str(source), output=tmp_path / "b", voices=["en-us", "en-us+f3"]))
+    build(BuildOptions(validate=False, source=str(source), output=tmp_path / "b", voices=["en-us", "en-us+f3"]))
     items = read_items(tmp_path / "b")
     used = {i["audio"]["voices"]["context"] for i in items}
     assert used == {"en-us", "en-us+f3"}
     for item in items:
         assert item["audio"]["voices"]["candidates"] == [item["audio"]["voices"]["context"]] * 2
-    build(BuildOptions(source=str(source), output=tmp_path / "again", voices=["en-us", "en-us+f3"]))
+    build(BuildOptions(validate=False, source=str(source), output=tmp_path / "again", voices=["en-us", "en-us+f3"]))
     assert [i["audio"] for i in read_items(tmp_path / "again")] == [i["audio"] for i in items]
 
 
@@ -192,7 +192,7 @@ def test_english_sample_clips_are_intelligible(sample_en_build: Path, whisper):
 
 
 def test_mandarin_is_spoken_as_chinese_not_tone_digits(tmp_path: Path, whisper):
-    build(BuildOptions(source="sample:zh", output=tmp_path / "zh", lang="zh", limit=2, speak="context"))
+    build(BuildOptions(validate=False, source="sample:zh", output=tmp_path / "zh", lang="zh", limit=2, speak="context"))
     for item in read_items(tmp_path / "zh"):
         samples, rate = sf.read(tmp_path / "zh" / item["audio"]["context"], dtype="float32")
         heard = whisper.transcribe(samples, rate, "zh")
@@ -203,7 +203,7 @@ def test_mandarin_is_spoken_as_chinese_not_tone_digits(tmp_path: Path, whisper):
 def test_sigkill_halfway_then_rerun_completes_exactly_once(tmp_path: Path):
     source = write_items(tmp_path / "src.jsonl", 240)
     output = tmp_path / "b"
-    command = [sys.executable, "-m", "s2sbench", "build", str(source), "-o", str(output), "-q"]
+    command = [sys.executable, "-m", "s2sbench", "build", str(source), "-o", str(output), "-q", "--no-validate"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     items_file = output / "items.jsonl"
     deadline = time.monotonic() + 120
@@ -217,7 +217,7 @@ def test_sigkill_halfway_then_rerun_completes_exactly_once(tmp_path: Path):
     written = items_file.read_bytes().count(b"\n")
     assert 40 <= written < 240, "the build must be killed halfway"
     existing = {p for p in (output / "audio").rglob("*.wav")}
-    summary = build(BuildOptions(source=str(source), output=output))
+    summary = build(BuildOptions(validate=False, source=str(source), output=output))
     items = read_items(output)
     assert len(items) == 240 and len({i["id"] for i in items}) == 240
     assert summary.items_added == 240 - written

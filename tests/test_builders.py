@@ -21,7 +21,7 @@ import soundfile
 
 from s2sbench.builders import BuildContext, get_builder, iter_source_items, sniff_format
 from s2sbench.builders.mmlu import subject_of
-from s2sbench.builders.rows import peek_columns
+from s2sbench.builders.rows import SourceRow, peek_columns
 from s2sbench.builders.table import parse_column_map
 from s2sbench.errors import SourceError, SourceRowError
 from s2sbench.items import Item
@@ -186,22 +186,24 @@ def test_storycloze_bom_crlf_reads_the_same_stories_as_the_plain_file():
         assert (b.id, b.subset, b.candidates, b.answer) == (a.id, a.subset, a.candidates, a.answer)
         assert b.source["story_id"] == a.source["story_id"]
         assert b.source["line"] == a.source["line"]
-        assert b.context.replace("\r\n", "\n") == a.context
+        assert b.context == a.context
     assert not any("\r" in c for item in crlf for c in item.candidates)
-    assert "\r" not in crlf[0].context + crlf[1].context + crlf[3].context
+    assert not any("\r" in item.context for item in crlf)
 
 
-@pytest.mark.xfail(
-    reason="rows.read_csv keeps the CR of a CRLF line break inside a quoted field, so the same story "
-    "gives 'moon.\\r\\nIt' from a CRLF file and 'moon.\\nIt' from an LF file",
-    strict=True,
-    raises=AssertionError,
-)
 def test_storycloze_crlf_newline_inside_quotes_reads_like_the_lf_file():
     plain = items_only(read(STORYCLOZE, None))
     crlf = items_only(read(STORYCLOZE_BOM_CRLF, None))
 
     assert crlf[2].context == plain[2].context
+    assert "A guide showed them a model of the moon.\nIt was bigger" in crlf[2].context
+
+
+def test_source_row_text_turns_crlf_inside_a_field_into_lf():
+    row = SourceRow("x.csv", 2, (0,), {"a": "  one\r\ntwo\r\n", "b": "lone\rcr"})
+
+    assert row.text("a") == "one\ntwo"
+    assert row.text("b") == "lone\rcr"  # only CRLF pairs are line breaks to convert
 
 
 def test_storycloze_header_missing_a_column_cannot_be_sniffed(tmp_path):
@@ -378,6 +380,25 @@ def test_xstorycloze_answer_out_of_range_is_a_row_error(tmp_path):
     assert_row_error(entry, path, 2, "answer_right_ending", "answer '3' out of range")
 
 
+def test_xstorycloze_tsv_is_unquoted_and_keeps_quote_characters_as_text(tmp_path):
+    # XStoryCloze TSVs do not quote fields: a leading quote is part of the sentence.
+    path = write_lines(
+        tmp_path / "quotes.tsv",
+        "\t".join(XSTORYCLOZE_COLUMNS),
+        "\t".join(['s1', '"Hola", dijo Ana.', 'Dos.', 'Tres "tres".', '"Cuatro.', '"Bien."', 'Mal.', '1']),
+        "\t".join(["s2", "Uno.", "Dos.", "Tres.", "Cuatro.", "Bien.", "Mal.", "2"]),
+    )
+
+    items = items_only(read(path, None, ctx("es")))
+
+    assert len(items) == 2
+    assert items[0].context == '"Hola", dijo Ana. Dos. Tres "tres". "Cuatro.'
+    assert items[0].candidates == ['"Bien."', "Mal."]
+    # An unbalanced quote does not swallow the following line.
+    assert [item.source["line"] for item in items] == [2, 3]
+    assert items[1].answer == 1
+
+
 # --- Hub (hf://, a local dataset directory, offline) ----------------------------------------
 
 
@@ -404,7 +425,7 @@ def write_parquet_dataset(datasets, directory: Path, rows: list[dict]) -> Path:
 
 def xstorycloze_es_rows() -> list[dict]:
     with XSTORYCLOZE_ES.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     for row in rows:
         row["answer_right_ending"] = int(row["answer_right_ending"])  # the Hub release stores an int
     return rows
@@ -419,9 +440,10 @@ def test_hub_local_parquet_dataset_reads_like_the_tsv(offline_hub, tmp_path, fmt
 
     assert [(item.context, item.candidates, item.answer) for item in items] == XSTORYCLOZE_ES_EXPECTED
     assert [item.id for item in items] == [f"es-sstorycloze-es-{i:06d}" for i in range(3)]
+    assert [item.source["file"] for item in items] == [f"{source}#row={i}" for i in range(3)]
     assert items[1].source == {
         "name": "xstorycloze",
-        "file": source,
+        "file": f"{source}#row=1",  # the 0-based row index in the file name
         "row": 1,
         "story_id": "0b6f3e81-c2d4-4a97-8e5b-7d1a9c3f2e60",
     }  # no "line" for Hub rows
@@ -436,7 +458,8 @@ def test_hub_bad_row_is_a_row_error_naming_the_source_and_field(offline_hub, tmp
     entries = read(source, None, ctx("es"))
 
     assert [type(e).__name__ for e in entries] == ["Item", "SourceRowError", "Item"]
-    assert_row_error(entries[1], source, None, "answer_right_ending", "answer '3' out of range")
+    assert_row_error(entries[1], f"{source}#row=1", None, "answer_right_ending", "answer '3' out of range")
+    assert str(entries[1]).startswith(f"{source}#row=1: answer_right_ending: answer '3' out of range")
 
 
 def test_hub_source_with_a_reader_only_format_is_refused(offline_hub, tmp_path):
@@ -454,12 +477,12 @@ def test_hub_source_that_cannot_be_loaded_is_a_source_error(offline_hub, tmp_pat
 # --- CMMLU ------------------------------------------------------------------------------------
 
 CMMLU_EXPECTED = [
-    # (id, file stem, line, question, options, answer)
-    ("scmmlu-zh-agronomy-000000", "agronomy", 2, "下列哪种作物最适合在酸性土壤中种植？", ["茶树", "甜菜", "棉花", "苜蓿"], 0),
-    ("scmmlu-zh-agronomy-000001", "agronomy", 3, "水稻秧苗移栽前通常需要做什么？", ["晒干秧苗", "施足底肥", "剪掉全部根系", "浸泡盐水"], 1),
-    ("scmmlu-zh-astronomy-000000", "astronomy", 2, "太阳系中体积最大的行星是哪一颗？", ["地球", "火星", "木星", "金星"], 2),
-    ("scmmlu-zh-astronomy-000001", "astronomy", 3, "光年是什么单位？", ["时间单位", "质量单位", "亮度单位", "长度单位,表示光一年走过的距离"], 3),
-    ("scmmlu-zh-astronomy-000002", "astronomy", 4, "月球绕地球公转一周大约需要多少天？", ["一天", "七天", "二十七天", "三百六十五天"], 2),
+    # (id, file stem, line, question, options, answer); CMMLU_DIR holds test/, so ids carry "test-"
+    ("scmmlu-zh-test-agronomy-000000", "agronomy", 2, "下列哪种作物最适合在酸性土壤中种植？", ["茶树", "甜菜", "棉花", "苜蓿"], 0),
+    ("scmmlu-zh-test-agronomy-000001", "agronomy", 3, "水稻秧苗移栽前通常需要做什么？", ["晒干秧苗", "施足底肥", "剪掉全部根系", "浸泡盐水"], 1),
+    ("scmmlu-zh-test-astronomy-000000", "astronomy", 2, "太阳系中体积最大的行星是哪一颗？", ["地球", "火星", "木星", "金星"], 2),
+    ("scmmlu-zh-test-astronomy-000001", "astronomy", 3, "光年是什么单位？", ["时间单位", "质量单位", "亮度单位", "长度单位,表示光一年走过的距离"], 3),
+    ("scmmlu-zh-test-astronomy-000002", "astronomy", 4, "月球绕地球公转一周大约需要多少天？", ["一天", "七天", "二十七天", "三百六十五天"], 2),
 ]
 
 
@@ -476,6 +499,19 @@ def test_cmmlu_directory_gives_items_through_the_zh_templates():
         assert item.source["subject"] == subject
         assert item.source["file"] == str(CMMLU_DIR / "test" / f"{subject}.csv")
         assert item.source["line"] == line
+
+
+def test_cmmlu_test_directory_ids_carry_the_subject_without_the_split():
+    items = items_only(read(CMMLU_DIR / "test", None, ctx("zh")))
+
+    assert [item.id for item in items] == [
+        "scmmlu-zh-agronomy-000000",
+        "scmmlu-zh-agronomy-000001",
+        "scmmlu-zh-astronomy-000000",
+        "scmmlu-zh-astronomy-000001",
+        "scmmlu-zh-astronomy-000002",
+    ]
+    assert [item.source["subject"] for item in items] == ["agronomy"] * 2 + ["astronomy"] * 3
 
 
 def test_cmmlu_single_file_ids_have_no_subject_part():
@@ -534,12 +570,6 @@ def test_cmmlu_empty_option_is_a_row_error(tmp_path):
     assert_row_error(entry, path, 2, "B", "empty value")
 
 
-@pytest.mark.xfail(
-    reason="rows.read_table keys directory rows by file stem only, so CMMLU's dev/agronomy.csv and "
-    "test/agronomy.csv give the same ids (scmmlu-zh-agronomy-000000 twice)",
-    strict=True,
-    raises=AssertionError,
-)
 def test_cmmlu_directory_with_dev_and_test_subfolders_gives_unique_ids(tmp_path):
     for split, question in (("dev", "开发集问题？"), ("test", "测试集问题？")):
         (tmp_path / split).mkdir()
@@ -548,7 +578,9 @@ def test_cmmlu_directory_with_dev_and_test_subfolders_gives_unique_ids(tmp_path)
     items = items_only(read(tmp_path, None, ctx("zh")))
 
     assert len(items) == 2
-    assert len({item.id for item in items}) == 2
+    assert [item.id for item in items] == ["scmmlu-zh-dev-agronomy-000000", "scmmlu-zh-test-agronomy-000000"]
+    assert [item.context for item in items] == ["开发集问题？", "测试集问题？"]
+    assert {item.source["subject"] for item in items} == {"agronomy"}
 
 
 # --- MMLU -------------------------------------------------------------------------------------
@@ -583,10 +615,17 @@ def test_mmlu_headerless_file_gives_items_through_the_en_templates():
     assert [item.source["line"] for item in items] == [1, 2, 3]
 
 
-def test_mmlu_directory_ids_carry_the_file_stem():
+def test_mmlu_directory_ids_carry_the_file_path_relative_to_the_directory():
     items = items_only(read(MMLU_FILE.parent, "mmlu"))
 
     assert [item.id for item in items] == [f"smmlu-en-high-school-physics-test-{i:06d}" for i in range(3)]
+    assert {item.source["subject"] for item in items} == {"high_school_physics"}
+
+
+def test_mmlu_parent_directory_ids_carry_the_split_folder():
+    items = items_only(read(MMLU_FILE.parent.parent, "mmlu"))
+
+    assert [item.id for item in items] == [f"smmlu-en-test-high-school-physics-test-{i:06d}" for i in range(3)]
     assert {item.source["subject"] for item in items} == {"high_school_physics"}
 
 
@@ -841,9 +880,11 @@ def test_release_story_pair_with_non_consecutive_uttids_is_a_row_error(tmp_path)
 
     entries = read(path, None)
 
-    assert len(entries) == 2
+    # 1002 has no 1003 and 1004 has no 1005: each lone row is its own error.
+    assert len(entries) == 3
     assert isinstance(entries[0], Item) and entries[0].id == "sstorycloze-en-001000"
-    assert_row_error(entries[1], path, 4, "uttid", "expected 1003 to pair with 1002")
+    assert_row_error(entries[1], path, 3, "uttid", "story row 1002 has no pair (no uttid 1003)")
+    assert_row_error(entries[2], path, 4, "uttid", "story row 1004 has no pair (no uttid 1005)")
 
 
 def test_release_story_pair_with_different_stories_is_a_row_error(tmp_path):
@@ -861,23 +902,22 @@ def test_release_story_row_without_its_pair_is_a_row_error(tmp_path):
 
     entries = read(path, None)
 
-    assert isinstance(entries[0], Item)
-    assert_row_error(entries[1], path, 3, "uttid", "story row without its pair")
+    assert len(entries) == 2
+    assert isinstance(entries[0], Item) and entries[0].id == "sstorycloze-en-001000"
+    assert_row_error(entries[1], path, 3, "uttid", "story row 1002 has no pair (no uttid 1003)")
 
 
-@pytest.mark.xfail(
-    reason="s2sbench_release._story_items pairs rows by position after sorting, so one missing row "
-    "shifts every later pair and all following stories are lost as errors",
-    strict=True,
-    raises=AssertionError,
-)
 def test_release_one_missing_story_row_does_not_lose_the_following_stories(tmp_path):
     # 1001 is missing: 1000 has no pair, but 1002/1003 and 1004/1005 are whole stories.
     path = story_release(tmp_path, story_rows("1000", "1002", "1003", "1004", "1005"))
 
     entries = read(path, None)
 
-    assert sorted(e.id for e in entries if isinstance(e, Item)) == ["sstorycloze-en-001002", "sstorycloze-en-001004"]
+    assert len(entries) == 3
+    assert_row_error(entries[0], path, 1, "uttid", "story row 1000 has no pair (no uttid 1001)")
+    assert [e.id for e in entries[1:]] == ["sstorycloze-en-001002", "sstorycloze-en-001004"]
+    assert [e.source["uttids"] for e in entries[1:]] == [["1002", "1003"], ["1004", "1005"]]
+    assert [e.candidates for e in entries[1:]] == [["Ending 1002.", "Ending 1003."], ["Ending 1004.", "Ending 1005."]]
 
 
 def test_release_missing_wav_is_a_row_error(tmp_path):
@@ -915,28 +955,38 @@ def test_release_question_with_bad_answer_letter_is_a_row_error(release):
     assert_row_error(entries[1], path, 2, "answer", "answer 'E' out of range")
 
 
-@pytest.mark.xfail(
-    reason="s2sbench_release._story_items sorts by _uttid_number outside its try, so a story row whose "
-    "uttid has no leading number raises SourceRowError out of iter_source_items instead of yielding it",
-    strict=True,
-    raises=SourceRowError,
-)
 def test_release_story_row_with_non_numeric_uttid_is_yielded_as_a_row_error(tmp_path):
     rows = story_rows("1000", "1001") + [{"uttid": "intro", "first": "Story x.", "last": "Ending x."}]
     path = story_release(tmp_path, rows)
 
+    entries = read(path, None)  # the read goes on past the bad row
+
+    assert len(entries) == 2
+    (error,) = [e for e in entries if not isinstance(e, Item)]
+    (item,) = [e for e in entries if isinstance(e, Item)]
+    assert_row_error(error, path, 3, "uttid", "'intro' does not start with a number")
+    assert item.id == "sstorycloze-en-001000"
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [({}, "missing column"), ({"uttid": None}, "empty value"), ({"uttid": " "}, "empty value")],
+    ids=["missing", "null", "blank"],
+)
+def test_release_story_row_without_uttid_is_yielded_as_a_row_error(tmp_path, bad, problem):
+    rows = story_rows("1000", "1001") + [{"first": "Story x.", "last": "Ending x.", **bad}] + story_rows("1002", "1003")
+    path = story_release(tmp_path, rows, wavs=False)
+    for uttid in ("1000", "1001", "1002", "1003"):
+        write_wav(path.parent / "s-story-firstspeech" / f"{uttid}.wav")
+
     entries = read(path, None)
 
-    assert isinstance(entries[0], Item)
-    assert_row_error(entries[1], path, 3, "uttid", "does not start with a number")
+    assert len(entries) == 3
+    (error,) = [e for e in entries if not isinstance(e, Item)]
+    assert_row_error(error, path, 3, "uttid", problem)
+    assert [e.id for e in entries if isinstance(e, Item)] == ["sstorycloze-en-001000", "sstorycloze-en-001002"]
 
 
-@pytest.mark.xfail(
-    reason="s2sbench_release._question_item reads row.fields['uttid'] directly, so a question row "
-    "without uttid raises KeyError instead of yielding a SourceRowError",
-    strict=True,
-    raises=KeyError,
-)
 def test_release_question_row_without_uttid_is_a_row_error(release):
     path = release / "S2S" / "cmmlu" / "cmmlu_rewrite_4.jsonl"
     with path.open("a", encoding="utf-8") as handle:
@@ -945,7 +995,8 @@ def test_release_question_row_without_uttid_is_a_row_error(release):
     entries = read(path, None, ctx("zh"))
 
     assert len(entries) == 4
-    assert_row_error(entries[3], path, 4, "uttid", "")
+    assert [type(e).__name__ for e in entries] == ["Item", "Item", "Item", "SourceRowError"]
+    assert_row_error(entries[3], path, 4, "uttid", "missing column")
 
 
 def test_release_file_is_sniffed(release):

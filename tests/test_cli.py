@@ -21,7 +21,7 @@ def test_version():
     assert result.exit_code == 0 and result.output.strip() == f"s2sbench {__version__}"
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["formats"]])
+@pytest.mark.parametrize("command", [[], ["build"], ["validate"], ["formats"]])
 def test_every_command_has_help(command):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
@@ -40,7 +40,7 @@ def test_formats_lists_every_builder():
 
 
 def test_build_prints_a_summary(tmp_path: Path):
-    result = runner.invoke(app, ["build", "sample:zh", "--lang", "zh", "-o", str(tmp_path / "b"), "--limit", "2", "-q"])
+    result = runner.invoke(app, ["build", "sample:zh", "--lang", "zh", "-o", str(tmp_path / "b"), "--limit", "2", "-q", "--no-validate"])
     assert result.exit_code == 0, result.output
     assert f"built {tmp_path / 'b'}: 2 items" in result.output and "synthesized" in result.output
 
@@ -49,7 +49,7 @@ def test_bad_row_is_one_line_naming_file_line_and_field(tmp_path: Path):
     source = tmp_path / "bad.csv"
     source.write_text("InputStoryid,InputSentence1,InputSentence2,InputSentence3,InputSentence4,RandomFifthSentenceQuiz1,RandomFifthSentenceQuiz2,AnswerRightEnding\n"
                       "a1,One.,Two.,Three.,Four.,Good end.,Bad end.,3\n")
-    result = subprocess.run([sys.executable, "-m", "s2sbench", "build", str(source), "-o", str(tmp_path / "b")], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "s2sbench", "build", str(source), "-o", str(tmp_path / "b"), "--no-validate"], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {source}:2: AnswerRightEnding: answer '3' out of range (expected one of 1, 2)"
     assert not (tmp_path / "b" / "items.jsonl").exists() or not (tmp_path / "b" / "items.jsonl").read_text()
@@ -64,6 +64,6 @@ def test_missing_source_and_unknown_format_are_clear(tmp_path: Path):
 
 def test_build_json_never_holds_a_token(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_secretvalue123")
-    runner.invoke(app, ["build", "sample:en", "-o", str(tmp_path / "b"), "--limit", "1", "-q"])
+    runner.invoke(app, ["build", "sample:en", "-o", str(tmp_path / "b"), "--limit", "1", "-q", "--no-validate"])
     assert "hf_secretvalue123" not in (tmp_path / "b" / "build.json").read_text()
     assert json.loads((tmp_path / "b" / "build.json").read_text())["status"] == "complete"

@@ -25,7 +25,7 @@ class SourceRow:
 
     file: str
     line: int | None  # 1-based physical line where the record starts (None for Hub rows)
-    key: tuple[str | int, ...]  # stable per-source key: (row,) or (file stem, row)
+    key: tuple[str | int, ...]  # stable per-source key: (row,) or (path within the directory, row)
     fields: dict[str, Any]
 
     def error(self, field: str, problem: str) -> SourceRowError:
@@ -142,7 +142,8 @@ def read_jsonl(path: Path) -> Iterator[SourceRow | SourceRowError]:
 def read_table(path: Path, fieldnames: Sequence[str] | None = None) -> Iterator[SourceRow | SourceRowError]:
     """Rows of one CSV/TSV/JSONL file, or of every such file in a directory (sorted by name).
 
-    Rows from a directory carry the file's stem in their key so ids stay unique and stable.
+    Rows from a directory carry the file's path within it (no suffix) in their key, so ids stay
+    unique and stable.
     """
     if path.is_dir():
         files = table_files(path)
@@ -175,6 +176,6 @@ def peek_columns(path: Path) -> list[str]:
             return list(row.fields) if isinstance(row, SourceRow) else []
         return []
     with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
-        delimiter = "\t" if path.suffix == ".tsv" else ","
-        header = next(csv.reader(handle, delimiter=delimiter), [])
+        tsv = path.suffix == ".tsv"
+        header = next(csv.reader(handle, delimiter="\t" if tsv else ",", quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL), [])
     return [name.strip() for name in header]

@@ -1,0 +1,185 @@
+"""The validation report of a build directory: ``validation.json``, ``validation.md``, ``validation.png``.
+
+Computed by streaming ``items.jsonl`` once: counts per subset, voice and part (context or
+candidate), reason codes, the error distribution, and the worst clips. ``validation.json`` also
+lists every clip's verdict.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from s2sbench.builddir import BuildDirectory
+from s2sbench.items import Item
+
+WORST_CLIPS = 20
+ERROR_BINS = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
+
+
+@dataclass
+class ValidationReport:
+    clips_passed: int = 0
+    clips_failed: int = 0
+    items_passed: int = 0
+    items_failed: int = 0
+    by: dict[str, dict[str, Counter]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(Counter)))
+    reasons: Counter = field(default_factory=Counter)
+    errors_by_subset: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    worst: list[tuple[float, int, dict]] = field(default_factory=list)
+
+    @property
+    def clips(self) -> int:
+        return self.clips_passed + self.clips_failed
+
+    @property
+    def pass_rate(self) -> float:
+        return self.clips_passed / self.clips if self.clips else 0.0
+
+
+def clip_verdicts(item: Item) -> Iterator[tuple[str, int | None, str, str | None, dict]]:
+    """(part, candidate index, text, voice, verdict) of each validated clip of an item."""
+    validation, audio = item.validation or {}, item.audio or {}
+    voices = audio.get("voices") or {}
+    if validation.get("context"):
+        yield "context", None, item.context, voices.get("context"), validation["context"]
+    for index, verdict in enumerate(validation.get("candidates") or []):
+        yield "candidate", index, item.candidates[index], (voices.get("candidates") or [None] * (index + 1))[index], verdict
+
+
+def _histogram(errors: list[float]) -> list[int]:
+    """Counts per bin: exactly 0, then (0, 0.05], (0.05, 0.1], ... and above the last edge."""
+    counts = [0] * (len(ERROR_BINS) + 1)
+    for error in errors:
+        counts[0 if error <= 0 else 1 + sum(error > edge for edge in ERROR_BINS[1:])] += 1
+    return counts
+
+
+def _bin_labels() -> list[str]:
+    pairs = zip(ERROR_BINS[:-1], ERROR_BINS[1:])
+    return ["0"] + [f"({low:g}, {high:g}]" for low, high in pairs] + [f"> {ERROR_BINS[-1]:g}"]
+
+
+def collect(directory: BuildDirectory, clip_lines: Any | None = None) -> ValidationReport:
+    report = ValidationReport()
+    sequence = 0
+    for item in directory.iter_items():
+        if not item.validation:
+            continue
+        if item.validation.get("passed"):
+            report.items_passed += 1
+        else:
+            report.items_failed += 1
+        for part, index, text, voice, verdict in clip_verdicts(item):
+            passed = bool(verdict.get("passed"))
+            report.clips_passed += passed
+            report.clips_failed += not passed
+            for axis, key in (("subset", item.subset), ("voice", voice or "(recording)"), ("part", part)):
+                report.by[axis][key]["passed" if passed else "failed"] += 1
+            report.reasons.update(verdict.get("reasons", []))
+            error = float(verdict.get("error", 1.0))
+            report.errors_by_subset[item.subset].append(error)
+            path = item.audio["context"] if index is None else item.audio["candidates"][index]
+            record = {"id": item.id, "subset": item.subset, "part": part, "index": index, "path": path, "voice": voice, "text": text, **verdict}
+            sequence += 1
+            entry = (error, -sequence, record)
+            if len(report.worst) < WORST_CLIPS:
+                heapq.heappush(report.worst, entry)
+            elif entry > report.worst[0]:
+                heapq.heapreplace(report.worst, entry)
+            if clip_lines is not None:
+                clip_lines.write(("," if sequence > 1 else "") + "\n    " + json.dumps(record, ensure_ascii=False))
+    return report
+
+
+def _rate_table(title: str, table: dict[str, Counter]) -> list[str]:
+    lines = [f"| {title} | clips | passed | failed | pass rate |", "|---|---:|---:|---:|---:|"]
+    for key in sorted(table):
+        passed, failed = table[key]["passed"], table[key]["failed"]
+        lines.append(f"| {key} | {passed + failed} | {passed} | {failed} | {passed / max(passed + failed, 1):.1%} |")
+    return lines
+
+
+def _markdown(report: ValidationReport, settings: dict[str, Any]) -> str:
+    asr = settings.get("asr") or {}
+    lines = [
+        "# Validation report",
+        "",
+        f"ASR round trip with {asr.get('engine')} `{asr.get('model')}`; metric {settings.get('metric')}, "
+        f"threshold {settings.get('max_error')}, normalizer {' > '.join(map(str, settings.get('normalizer', [])))}, "
+        f"retries {settings.get('retries', 0)}.",
+        "",
+        f"**{report.clips_passed} of {report.clips} clips passed ({report.pass_rate:.1%})**; "
+        f"{report.items_failed} of {report.items_passed + report.items_failed} items have a failing clip "
+        "(kept in items.jsonl with their verdicts, excluded from push by default).",
+        "",
+    ]
+    for axis, title in (("subset", "subset"), ("voice", "voice"), ("part", "part")):
+        lines += [f"## Pass rate by {title}", "", *_rate_table(title, report.by[axis]), ""]
+    lines += ["## Reasons", "", "| reason | clips |", "|---|---:|"]
+    lines += [f"| {reason} | {count} |" for reason, count in report.reasons.most_common()] or ["| (none) | 0 |"]
+    lines += ["", "## Error distribution", "", "| subset | " + " | ".join(_bin_labels()) + " |", "|---|" + "---:|" * len(_bin_labels())]
+    for subset, errors in sorted(report.errors_by_subset.items()):
+        lines.append(f"| {subset} | " + " | ".join(str(c) for c in _histogram(errors)) + " |")
+    lines += ["", f"## The {min(WORST_CLIPS, len(report.worst))} worst clips", "", "| error | id | part | reasons | reference | transcript |", "|---:|---|---|---|---|---|"]
+    for error, _, record in sorted(report.worst, reverse=True):
+        part = record["part"] if record["index"] is None else f"candidate {record['index']}"
+        cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+        lines.append(f"| {error:.2f} | {record['id']} | {part} | {', '.join(record.get('reasons', []))} | {cell(record['text'])} | {cell(record.get('asr', ''))} |")
+    return "\n".join(lines) + "\n"
+
+
+def _plot(report: ValidationReport, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    subsets = sorted(report.errors_by_subset)
+    figure, axes = plt.subplots(len(subsets) or 1, 1, figsize=(7, 2.4 * max(len(subsets), 1)), squeeze=False)
+    for axis, subset in zip(axes[:, 0], subsets):
+        axis.hist([min(e, 1.0) for e in report.errors_by_subset[subset]], bins=20, range=(0, 1), color="#4477aa")
+        axis.set_title(f"{subset}: ASR error per clip")
+        axis.set_xlabel("error (capped at 1)")
+        axis.set_ylabel("clips")
+    figure.tight_layout()
+    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    figure.savefig(temporary, format="png", dpi=90)
+    plt.close(figure)
+    os.replace(temporary, path)
+    return True
+
+
+def write_reports(directory: BuildDirectory) -> ValidationReport:
+    """Write validation.json, validation.md and validation.png; returns the aggregates."""
+    settings = directory.read_manifest().get("validation") or {}
+    json_path = directory.root / "validation.json"
+    temporary = directory.root / f".tmp-{os.getpid()}-validation.json"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write('{\n  "clips": [')
+        report = collect(directory, handle)
+        summary = {
+            "settings": settings,
+            "counts": {"clips": report.clips, "passed": report.clips_passed, "failed": report.clips_failed,
+                       "items_passed": report.items_passed, "items_failed": report.items_failed},
+            "pass_rate": round(report.pass_rate, 4),
+            "by": {axis: {k: dict(v) for k, v in table.items()} for axis, table in report.by.items()},
+            "reasons": dict(report.reasons),
+            "error_histogram": {"bins": list(ERROR_BINS), "by_subset": {s: _histogram(e) for s, e in report.errors_by_subset.items()}},
+        }
+        handle.write("\n  ],\n" + json.dumps(summary, ensure_ascii=False, indent=2)[2:] + "\n")
+    os.replace(temporary, json_path)
+    markdown = directory.root / "validation.md"
+    temporary_md = directory.root / f".tmp-{os.getpid()}-validation.md"
+    temporary_md.write_text(_markdown(report, settings), encoding="utf-8")
+    os.replace(temporary_md, markdown)
+    _plot(report, directory.root / "validation.png")
+    return report

@@ -1,0 +1,105 @@
+"""``s2s validate BUILD_DIR``: check an existing build's clips again, optionally with another ASR.
+
+Verdicts are appended to ``.validate-progress.jsonl`` as each item is checked, so an interrupted
+run resumes where it stopped; at the end ``items.jsonl`` is rewritten atomically with the new
+verdicts (streaming both files: they are in the same order) and the reports are written again.
+Clips are not re-synthesized here: retries need the build's engine, which ``s2s build`` has.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from s2sbench.builddir import BuildDirectory
+from s2sbench.errors import BuildDirectoryError
+from s2sbench.items import Item
+from s2sbench.profiles import load_profile
+from s2sbench.validate.asr import ASRSpec, load_recognizer
+from s2sbench.validate.report import ValidationReport, write_reports
+from s2sbench.validate.verdicts import ClipValidator, Thresholds
+
+PROGRESS_FILE = ".validate-progress.jsonl"
+
+
+@dataclass
+class RevalidateOptions:
+    asr: str | None = None  # ENGINE:MODEL; default: the profile's
+    max_error: float | None = None
+    device: str = "auto"
+    profile: str | None = None  # default: the profile the build used
+
+
+def _verdicts(item: Item, validator: ClipValidator, root: Path) -> dict:
+    audio = item.audio or {}
+    context = validator.check(root / audio["context"], item.context, item.lang)
+    candidates = None
+    if audio.get("candidates"):
+        candidates = [validator.check(root / path, text, item.lang) for path, text in zip(audio["candidates"], item.candidates)]
+    verdicts = [context, *(candidates or [])]
+    return {"context": context, "candidates": candidates, "passed": all(v["passed"] for v in verdicts)}
+
+
+def _progress(path: Path, fingerprint: str) -> Iterator[dict]:
+    if not path.is_file():
+        return
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline()
+        if not header.endswith("\n") or json.loads(header).get("fingerprint") != fingerprint:
+            return
+        for line in handle:
+            if line.endswith("\n"):
+                yield json.loads(line)
+
+
+def validate_build(root: str | Path, options: RevalidateOptions, progress: Callable[[int, int], None] | None = None) -> ValidationReport:
+    """Re-check every clip of the build at ``root``; returns the new aggregates."""
+    directory = BuildDirectory(root).require()
+    directory.repair()
+    manifest = directory.read_manifest()
+    profile_ref = options.profile or (manifest.get("profile") or {}).get("path") or (manifest.get("source") or {}).get("lang", "en")
+    if profile_ref.endswith(".toml") and not Path(profile_ref).is_file():
+        profile_ref = profile_ref[: -len(".toml")]  # a bundled profile is recorded by its file name
+    profile = load_profile(profile_ref)
+    asr = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device)
+    thresholds = Thresholds.from_profile(profile, (manifest.get("audio") or {}).get("sample_rate", 16000), options.max_error)
+    validator = ClipValidator(load_recognizer(asr), profile, thresholds)
+    settings = {"asr": validator.recognizer.identity(), **thresholds.as_dict(), "retries": 0}
+    fingerprint = json.dumps({"settings": settings, "items": directory.items_path.stat().st_size}, sort_keys=True)
+
+    progress_path = directory.root / PROGRESS_FILE
+    done = list(_progress(progress_path, fingerprint))
+    if not done:
+        with open(progress_path, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+    total = sum(1 for _ in directory.iter_items())
+    checked = len(done)
+    with open(progress_path, "a", encoding="utf-8") as handle:
+        for position, item in enumerate(directory.iter_items()):
+            if position < len(done):
+                continue
+            record = {"id": item.id, "validation": _verdicts(item, validator, directory.root)}
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.flush()
+            checked += 1
+            if progress:
+                progress(checked, total)
+
+    def merged() -> Iterator[Item]:
+        with open(progress_path, encoding="utf-8") as handle:
+            handle.readline()
+            for item, line in zip(directory.iter_items(), handle):
+                record = json.loads(line)
+                if record["id"] != item.id:
+                    raise BuildDirectoryError(f"{progress_path}: out of step with items.jsonl at {item.id}")
+                item.validation = record["validation"]
+                yield item
+
+    directory.rewrite_items(merged())
+    manifest["validation"] = settings
+    directory.write_manifest(manifest)
+    os.unlink(progress_path)
+    return write_reports(directory)

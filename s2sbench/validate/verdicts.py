@@ -1,0 +1,76 @@
+"""One clip, one verdict: signal checks, then an ASR round trip scored against the text.
+
+A verdict is a plain dict stored in ``item["validation"]``::
+
+    {"asr": "transcript", "reference": "normalized text", "hypothesis": "normalized transcript",
+     "error": 0.08, "metric": "wer", "passed": true, "reasons": [], "tries": 1}
+
+``reasons`` holds the signal reason codes (see :mod:`.checks`) and ``asr_error`` when the error
+exceeds the threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from s2sbench.profiles import LanguageProfile
+from s2sbench.validate.asr import Recognizer
+from s2sbench.validate.checks import SignalLimits, check_signal
+from s2sbench.validate.normalize import chain, error_rate, remove_spaces
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where a clip passes: error at most ``max_error`` and no signal reason."""
+
+    metric: str
+    max_error: float
+    normalizer: tuple
+    limits: SignalLimits
+
+    @classmethod
+    def from_profile(cls, profile: LanguageProfile, sample_rate: int, max_error: float | None = None) -> "Thresholds":
+        return cls(
+            metric=profile.metric,
+            max_error=profile.max_error if max_error is None else max_error,
+            normalizer=tuple(str(s) if isinstance(s, str) else tuple(sorted(s["map"].items())) for s in profile.normalizer),
+            limits=SignalLimits(sample_rate=sample_rate, chars_per_second=tuple(profile.chars_per_second)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "max_error": self.max_error, "normalizer": list(self.normalizer), "chars_per_second": list(self.limits.chars_per_second)}
+
+
+class ClipValidator:
+    """Checks clips of one language against one set of thresholds with one recognizer."""
+
+    def __init__(self, recognizer: Recognizer, profile: LanguageProfile, thresholds: Thresholds):
+        self.recognizer = recognizer
+        self.profile = profile
+        self.thresholds = thresholds
+        self.normalize = chain(profile.normalizer)
+
+    def check(self, path: Path, text: str, language: str) -> dict[str, Any]:
+        reference = self.normalize(text)
+        signal = check_signal(path, len(remove_spaces(reference)) or len(text), self.thresholds.limits)
+        reasons = list(signal.reasons)
+        transcript = ""
+        if signal.samples is not None and "silent" not in reasons:
+            transcript = self.recognizer.transcribe(signal.samples, signal.sample_rate, language)
+        hypothesis = self.normalize(transcript)
+        error = error_rate(self.thresholds.metric, reference, hypothesis)
+        if error > self.thresholds.max_error:
+            reasons.append("asr_error")
+        return {
+            "asr": transcript,
+            "reference": reference,
+            "hypothesis": hypothesis,
+            "error": round(error, 4),
+            "metric": self.thresholds.metric,
+            "passed": not reasons,
+            "reasons": reasons,
+            "duration": round(signal.duration, 3),
+            "tries": 1,
+        }

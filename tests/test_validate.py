@@ -1,0 +1,261 @@
+"""Validation: signal checks, ASR round trip, retries, normalizers, reports and s2s validate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from s2sbench import BuildOptions, build
+from s2sbench.profiles import load_profile
+from s2sbench.synth import ENGINES, TTSSpec, VoiceSettings
+from s2sbench.synth.espeak import EspeakEngine
+from s2sbench.validate.normalize import chain, character_error_rate, word_error_rate
+from s2sbench.validate.revalidate import RevalidateOptions, validate_build
+from s2sbench.validate.verdicts import ClipValidator, Thresholds
+
+
+def read_items(root: Path) -> list[dict]:
+    return [json.loads(line) for line in (root / "items.jsonl").read_text().splitlines()]
+
+
+# Reports on the sample build ---------------------------------------------------------------
+
+
+def test_sample_report_files_have_consistent_counts(sample_en_build: Path):
+    report = json.loads((sample_en_build / "validation.json").read_text())
+    manifest = json.loads((sample_en_build / "build.json").read_text())
+    counts = report["counts"]
+    assert counts["passed"] + counts["failed"] == counts["clips"] == manifest["counts"]["clips"] == len(report["clips"])
+    assert counts["items_passed"] + counts["items_failed"] == 28
+    assert counts["passed"] / counts["clips"] >= 0.8
+    by_part = report["by"]["part"]
+    assert sum(sum(v.values()) for v in by_part.values()) == counts["clips"]
+    assert manifest["validation"]["asr"]["engine"] == "faster-whisper" and manifest["validation"]["metric"] == "wer"
+    markdown = (sample_en_build / "validation.md").read_text()
+    assert f"{counts['passed']} of {counts['clips']} clips passed" in markdown
+    for heading in ("by subset", "by voice", "by part", "worst clips", "Error distribution"):
+        assert heading in markdown
+    assert (sample_en_build / "validation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_clip_has_a_complete_verdict(sample_en_build: Path):
+    for item in read_items(sample_en_build):
+        verdicts = [item["validation"]["context"], *item["validation"]["candidates"]]
+        assert len(verdicts) == 1 + len(item["candidates"])
+        for verdict in verdicts:
+            assert {"asr", "reference", "hypothesis", "error", "metric", "passed", "reasons", "tries"} <= set(verdict)
+            assert verdict["passed"] == (not verdict["reasons"])
+            assert 1 <= verdict["tries"] <= 3
+        assert item["validation"]["passed"] == all(v["passed"] for v in verdicts)
+
+
+# Corrupted clips -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def validator(whisper) -> ClipValidator:
+    profile = load_profile("en")
+    return ClipValidator(whisper, profile, Thresholds.from_profile(profile, 16000))
+
+
+@pytest.fixture
+def good_clip(sample_en_build: Path, tmp_path: Path) -> tuple[Path, str, np.ndarray]:
+    item = read_items(sample_en_build)[0]
+    samples, _ = sf.read(sample_en_build / item["audio"]["context"], dtype="float32")
+    return tmp_path / "clip.wav", item["context"], samples
+
+
+def test_a_good_clip_passes(validator, good_clip):
+    path, text, samples = good_clip
+    sf.write(path, samples, 16000)
+    verdict = validator.check(path, text, "en")
+    assert verdict["passed"] and verdict["reasons"] == [] and verdict["error"] <= 0.35
+
+
+def test_silence_is_caught(validator, good_clip):
+    path, text, samples = good_clip
+    sf.write(path, np.zeros_like(samples), 16000)
+    verdict = validator.check(path, text, "en")
+    assert "silent" in verdict["reasons"] and not verdict["passed"]
+
+
+def test_a_truncated_clip_is_caught(validator, good_clip):
+    path, text, samples = good_clip
+    sf.write(path, samples[: len(samples) // 3], 16000)
+    verdict = validator.check(path, text, "en")
+    assert "too_fast" in verdict["reasons"] and "asr_error" in verdict["reasons"]
+
+
+def test_a_clip_of_another_sentence_is_caught(validator, good_clip, sample_en_build: Path):
+    path, text, _ = good_clip
+    other = read_items(sample_en_build)[5]
+    shutil.copy(sample_en_build / other["audio"]["context"], path)
+    verdict = validator.check(path, text, "en")
+    assert verdict["reasons"] == ["asr_error"] and verdict["error"] > 0.7
+
+
+def test_a_saturated_clip_is_caught(validator, good_clip):
+    path, text, samples = good_clip
+    sf.write(path, np.clip(samples * 30, -1, 1), 16000)
+    assert "clipping" in validator.check(path, text, "en")["reasons"]
+
+
+def test_an_8khz_stereo_file_is_caught(validator, good_clip):
+    path, text, samples = good_clip
+    narrow = samples[::2]
+    sf.write(path, np.stack([narrow, narrow], axis=1), 8000)
+    reasons = validator.check(path, text, "en")["reasons"]
+    assert "sample_rate" in reasons and "channels" in reasons
+
+
+def test_long_leading_silence_is_caught(validator, good_clip):
+    path, text, samples = good_clip
+    sf.write(path, np.concatenate([np.zeros(16000 * 2, dtype=np.float32), samples]), 16000)
+    assert "leading_silence" in validator.check(path, text, "en")["reasons"]
+
+
+def test_an_unreadable_file_is_caught(validator, tmp_path: Path):
+    path = tmp_path / "broken.wav"
+    path.write_bytes(b"RIFF\x00\x00garbage")
+    verdict = validator.check(path, "Some words.", "en")
+    assert verdict["reasons"][0] == "unreadable" and not verdict["passed"]
+
+
+# Retries ---------------------------------------------------------------------------------------
+
+
+class WrongFirstTry(EspeakEngine):
+    """espeak-ng that speaks an unrelated sentence on the first try (seed 0) of every clip."""
+
+    wrong_until_seed = 1
+
+    def synthesize(self, text: str, language: str, settings: VoiceSettings):
+        if settings.seed < self.wrong_until_seed:
+            text = "Purple elephants dance quietly under the frozen waterfall tonight."
+        return super().synthesize(text, language, settings)
+
+
+class AlwaysWrong(WrongFirstTry):
+    wrong_until_seed = 99
+
+
+@pytest.fixture
+def flaky_engines(monkeypatch):
+    monkeypatch.setitem(ENGINES, "wrong-first", lambda spec: WrongFirstTry(TTSSpec("espeak")))
+    monkeypatch.setitem(ENGINES, "always-wrong", lambda spec: AlwaysWrong(TTSSpec("espeak")))
+
+
+def test_a_clip_wrong_on_the_first_try_is_resynthesized_and_passes(flaky_engines, tmp_path: Path):
+    summary = build(BuildOptions(source="sample:en", output=tmp_path / "b", tts="wrong-first", limit=1, speak="context", retries=2))
+    verdict = read_items(tmp_path / "b")[0]["validation"]["context"]
+    assert verdict["passed"] and verdict["tries"] == 2
+    assert len(verdict["rejected"]) == 1 and "asr_error" in verdict["rejected"][0]["reasons"]
+    assert verdict["rejected"][0]["rate"] == 1.0 and summary.items_failed == 0
+
+
+def test_a_clip_that_never_passes_is_kept_as_failed_and_reported(flaky_engines, tmp_path: Path):
+    summary = build(BuildOptions(source="sample:en", output=tmp_path / "b", tts="always-wrong", limit=1, speak="context", retries=1))
+    item = read_items(tmp_path / "b")[0]
+    assert not item["validation"]["passed"] and item["validation"]["context"]["tries"] == 2
+    assert summary.items_failed == 1 and summary.items == 1
+    assert item["id"] in (tmp_path / "b" / "validation.md").read_text()
+
+
+# s2s validate ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_build(tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("small") / "b"
+    build(BuildOptions(source="sample:en", output=output, limit=5))
+    return output
+
+
+def test_revalidation_updates_verdicts_in_place(small_build: Path, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(small_build, copy)
+    report = validate_build(copy, RevalidateOptions(max_error=0.0))
+    items = read_items(copy)
+    strict_failures = sum(not v["passed"] for i in items for v in [i["validation"]["context"], *i["validation"]["candidates"]])
+    assert report.clips_failed == strict_failures > 0
+    assert json.loads((copy / "build.json").read_text())["validation"]["max_error"] == 0.0
+    assert json.loads((copy / "validation.json").read_text())["counts"]["failed"] == strict_failures
+    assert not (copy / ".validate-progress.jsonl").exists()
+
+
+def test_interrupted_revalidation_resumes_where_it_stopped(small_build: Path, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(small_build, copy)
+    before = (copy / "items.jsonl").read_bytes()
+
+    def stop_after_three(done: int, total: int) -> None:
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        validate_build(copy, RevalidateOptions(), progress=stop_after_three)
+    assert (copy / "items.jsonl").read_bytes() == before  # untouched until the end
+    seen: list[int] = []
+    validate_build(copy, RevalidateOptions(), progress=lambda done, total: seen.append(done))
+    assert seen[0] == 4 and seen[-1] == 5
+
+
+# Normalizers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reference", "hypothesis"),
+    [
+        ("I won't go, it's late.", "I will not go it is late"),
+        ("He is seven years old.", "He's 7 years old"),
+        ("The colour of the centre", "the color of the center"),
+        ("Twenty-one apples!", "21 apples"),
+    ],
+)
+def test_english_normalizer_equates_known_pairs(reference, hypothesis):
+    normalize = chain(load_profile("en").normalizer)
+    assert word_error_rate(normalize(reference), normalize(hypothesis)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("reference", "hypothesis"),
+    [
+        ("我们学习汉语。", "我們學習漢語"),
+        ("你好，世界！", "你好 , 世界!"),
+        ("我有三个苹果", "我有3个苹果"),
+        ("二十五本书", "25本书"),
+    ],
+)
+def test_mandarin_normalizer_equates_known_pairs(reference, hypothesis):
+    normalize = chain(load_profile("zh").normalizer)
+    assert character_error_rate(normalize(reference), normalize(hypothesis)) == 0.0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_sentence_against_itself_scores_zero(lang):
+    normalize = chain(load_profile(lang).normalizer)
+    for line in (Path(__file__).parents[1] / "s2sbench" / "sample" / f"{lang}.jsonl").read_text().splitlines():
+        text = json.loads(line)["context"]
+        assert word_error_rate(normalize(text), normalize(text)) == 0.0
+        assert character_error_rate(normalize(text), normalize(text)) == 0.0
+
+
+def test_generic_normalizer_strips_unicode_punctuation_and_case():
+    normalize = chain(["nfkc", "casefold", "strip_punctuation"])
+    assert normalize("«Hola», dijo ANA — ¿qué tal?") == "hola dijo ana qué tal"
+
+
+def test_character_map_step_from_a_profile():
+    assert chain([{"map": {"ß": "ss"}}, "casefold"])("Straße") == "strasse"
+
+
+def test_unknown_step_is_a_clear_error():
+    from s2sbench.errors import ProfileError
+
+    with pytest.raises(ProfileError, match="unknown normalizer step 'shout'"):
+        chain(["shout"])

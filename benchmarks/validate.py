@@ -1,0 +1,157 @@
+"""Speed of the ASR engines that validation uses: prints ``batched_asr_speedup=X`` last.
+
+Builds the bundled English sample (``sample:en``, no validation) in a temporary directory and reads
+its clips. Then, for each installed engine, in this process:
+
+- faster-whisper with the offline Whisper base (``FasterWhisper(ASRSpec(), threads=None)``), on the
+  first ``--clips`` clips (default 24);
+- transformers with ``--transformers-model`` (a Hub id or a local directory; default: a tiny random
+  Whisper built on the spot by ``tests/models_whisper.py``, which measures the engine's overheads and
+  batching, not a real model's accuracy or cost), on all clips (``--transformers-clips`` to limit),
+
+prints the load time, the real-time factor (processing seconds per second of audio: lower is faster)
+and clips per second, after one untimed warm-up call. Last, the speedup of the transformers engine
+at ``--batch-size`` (default 16) over batch size 1 on the same clips and model, each timed
+``--repeats`` times (best taken), as ``batched_asr_speedup=X``. Target: at least 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # tests.models_whisper, when run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from s2sbench import BuildOptions, build  # noqa: E402
+from s2sbench.validate.asr import ASRSpec, FasterWhisper, TransformersASR, offline_whisper_base_files  # noqa: E402
+
+Clip = tuple[np.ndarray, int]
+
+
+def sample_clips(scratch: Path) -> list[Clip]:
+    """Every distinct clip of the ``sample:en`` build, in item order (context, then candidates)."""
+    import soundfile
+
+    output = scratch / "b"
+    build(BuildOptions(source="sample:en", output=output, validate=False))
+    paths: list[str] = []
+    for line in (output / "items.jsonl").read_text(encoding="utf-8").splitlines():
+        audio = (json.loads(line).get("audio") or {}) if line.strip() else {}
+        for path in [audio.get("context"), *audio.get("candidates", [])]:
+            if path and path not in paths:
+                paths.append(path)
+    clips = []
+    for path in paths:
+        samples, rate = soundfile.read(output / path, dtype="float32", always_2d=False)
+        clips.append((samples if samples.ndim == 1 else samples.mean(axis=1), rate))
+    return clips
+
+
+def seconds_of(clips: list[Clip]) -> float:
+    return sum(samples.size / rate for samples, rate in clips)
+
+
+def timed(recognizer, clips: list[Clip], repeats: int = 1) -> float:
+    """Best wall time of ``repeats`` calls of ``transcribe_batch`` on all ``clips``."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        texts = recognizer.transcribe_batch(clips, "en")
+        best = min(best, time.perf_counter() - started)
+        assert len(texts) == len(clips)
+    return best
+
+
+def report(name: str, load_seconds: float, clips: list[Clip], seconds: float) -> None:
+    audio = seconds_of(clips)
+    print(
+        f"{name}: {len(clips)} clips, {audio:.1f} s of audio, load {load_seconds:.2f} s, "
+        f"{seconds:.2f} s, RTF {seconds / audio:.4f}, {len(clips) / seconds:.1f} clips/s"
+    )
+
+
+def record_num_beams(recognizer: TransformersASR) -> list[int]:
+    """The ``num_beams`` each ``generate`` call of the pipeline gets (the pipeline may add its own default)."""
+    model = recognizer.pipe.model
+    generate = model.generate
+    seen: list[int] = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("num_beams", model.generation_config.num_beams))
+        return generate(*args, **kwargs)
+
+    model.generate = spy
+    return seen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=24, help="clips for faster-whisper (default 24)")
+    parser.add_argument("--transformers-model", default=None, help="Hub id or directory (default: tiny random Whisper)")
+    parser.add_argument("--transformers-clips", type=int, default=0, help="clips for transformers (default 0: all)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=2, help="timings per batch size for the speedup (best taken)")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        started = time.perf_counter()
+        clips = sample_clips(scratch)
+        print(f"sample:en: {len(clips)} clips, {seconds_of(clips):.1f} s of audio, built in {time.perf_counter() - started:.1f} s")
+
+        if importlib.util.find_spec("faster_whisper") and offline_whisper_base_files() is not None:
+            subset = clips[: args.clips]
+            started = time.perf_counter()
+            whisper = FasterWhisper(ASRSpec(device=args.device), threads=None)
+            load = time.perf_counter() - started
+            whisper.transcribe_batch(subset[:1], "en")  # warm-up
+            report(f"faster-whisper:base ({whisper.source})", load, subset, timed(whisper, subset))
+            del whisper
+        else:
+            print("faster-whisper: not installed (or no offline Whisper base), skipped")
+
+        if not (importlib.util.find_spec("transformers") and importlib.util.find_spec("torch")):
+            print("transformers: not installed, skipped")
+            print("batched_asr_speedup=nan")
+            return
+        model = args.transformers_model
+        if model is None:
+            from tests.models_whisper import build_tiny_whisper
+
+            model = str(build_tiny_whisper(scratch / "tiny-whisper"))
+            label = "transformers:tiny-random-whisper"
+        else:
+            label = f"transformers:{model}"
+        subset = clips[: args.transformers_clips] if args.transformers_clips else clips
+        started = time.perf_counter()
+        asr = TransformersASR(ASRSpec("transformers", model, args.device), batch_size=args.batch_size)
+        load = time.perf_counter() - started
+        beams = record_num_beams(asr)
+        asr.transcribe_batch(subset[: args.batch_size], "en")  # warm-up
+        batched = timed(asr, subset, args.repeats)
+        report(f"{label} batch {args.batch_size}", load, subset, batched)
+        asr.batch_size = 1
+        asr.transcribe_batch(subset[:1], "en")  # warm-up
+        single = timed(asr, subset, args.repeats)
+        report(f"{label} batch 1", load, subset, single)
+        print(f"transformers decoding: num_beams={sorted(set(beams))}, max_new_tokens={asr.max_new_tokens}")
+    print(f"batched_asr_speedup={single / batched:.1f}")
+
+
+if __name__ == "__main__":
+    main()

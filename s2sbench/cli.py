@@ -199,6 +199,73 @@ def validate(
 
 
 @app.command()
+def score(
+    source: Annotated[str, typer.Argument(help="A build directory made by s2s build.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The results directory (resumed if it exists).")],
+    modes: Annotated[str, typer.Option("--modes", help="Comma-separated: t2t (text context), s2t (spoken context).")] = "t2t,s2t",
+    adapter: Annotated[str, typer.Option("--adapter", help="Model adapter; auto picks from the model's config. See `s2s adapters`.")] = "auto",
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    dtype: Annotated[str, typer.Option("--dtype", help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16.")] = "auto",
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Score only the first N items.", min=1)] = None,
+    include_failed: Annotated[bool, typer.Option("--include-failed", help="Also score items whose clips failed validation.")] = False,
+    matched_prompts: Annotated[bool, typer.Option("--matched-prompts", help="Use the speech prefix in t2t too, so the modes differ only in modality.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Score a speech or text LM: per-candidate losses, acc, pairwise_acc, and degradation t2t - s2t.
+
+    Writes scores.jsonl (one line per item, mode and candidate), summary.json, summary.md and
+    result_<subset>.jsonl to the results directory; an interrupted run resumes.
+    """
+    from s2sbench.scorer.run import ScoreOptions, load_score_items, score as run_score
+
+    try:
+        total = sum(1 for _ in load_score_items(source, include_failed, limit))
+    except S2SBenchError as error:
+        _fail(error)
+    bar = _Progress(enabled=not quiet, unit="item", desc="score")
+    bar.start(total)
+    options = ScoreOptions(source=source, output=output, model=model, modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
+                           device=device, dtype=dtype, limit=limit, include_failed=include_failed, matched_prompts=matched_prompts)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run_score(options, progress=lambda done: bar.update(done, 0, 0))
+    except S2SBenchError as error:
+        bar.close()
+        _fail(error)
+    except KeyboardInterrupt:
+        bar.close()
+        typer.echo(f"interrupted; re-run the same command to resume {output}", err=True)
+        raise typer.Exit(130) from None
+    bar.close()
+    typer.echo((output / "summary.md").read_text(encoding="utf-8"))
+    typer.echo(f"results: {output}")
+
+
+@app.command()
+def report(
+    results: Annotated[list[Path], typer.Argument(help="Results directories made by s2s score.")],
+) -> None:
+    """Compare results directories side by side: acc, pairwise_acc and degradation per subset."""
+    from s2sbench.scorer.compare import compare_results
+
+    try:
+        typer.echo(compare_results(results))
+    except S2SBenchError as error:
+        _fail(error)
+
+
+@app.command()
+def adapters() -> None:
+    """List the model adapters s2s score can use."""
+    from s2sbench.scorer.adapters import adapters as names
+
+    for name in names():
+        typer.echo(name)
+
+
+@app.command()
 def formats() -> None:
     """List the source formats s2s build reads."""
     from s2sbench.builders import builders

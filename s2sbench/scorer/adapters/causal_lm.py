@@ -33,6 +33,8 @@ def load_causal_lm(model: str, device: str, dtype):
     except ImportError as exc:
         raise EngineError(f"transformers is not installed ({exc}): pip install 's2sbench[score]'") from exc
     path = Path(model).expanduser()
+    if model.startswith((".", "/", "~")) and not path.exists():
+        raise EngineError(f"{model}: no such model directory or file")
     kwargs: dict[str, Any] = {}
     source = model
     if path.suffix == ".gguf":

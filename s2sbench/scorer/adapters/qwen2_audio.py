@@ -1,0 +1,201 @@
+"""Qwen2-Audio (``Qwen2AudioForConditionalGeneration`` + ``Qwen2AudioProcessor``): t2t and s2t.
+
+t2t scores ``separator + candidate`` after ``text_prefix + context``, exactly as the text causal LM
+does, on Qwen2-Audio's own language model. s2t puts the context audio where the text context was:
+``speech_prefix + <|audio_bos|><|AUDIO|><|audio_eos|>``, the ``<|AUDIO|>`` expanded by the processor
+to one token per audio frame of the encoder (25 a second), then the same candidates. Each part is
+tokenized separately, so a candidate's tokens never merge with what precedes it.
+
+Scoring shares the prefix: the prefix (and in s2t the audio, encoded once per item) runs once with
+the KV cache, the cache is expanded to the K candidates, and the candidates run through the language
+model as one right-padded batch with explicit position ids. Qwen2-Audio's forward has no
+``logits_to_keep``, so the LM head is applied here, to the scored positions only.
+:meth:`Qwen2Audio.naive_score` is S2SBench's procedure (one full forward of prefix, audio and
+candidate per candidate, batch 1), the reference the shared path is tested against.
+
+Qwen2-Audio hears at most 30 s: the processor pads every clip to a 30 s window and cuts longer ones
+(a warning says so).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from s2sbench.errors import EngineError
+from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
+from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype
+
+SAMPLE_RATE = 16000  # Qwen2-Audio's feature extractor
+
+
+def load_qwen2_audio(model: str, device: str, dtype):
+    """(model, processor) from a hub id or a directory."""
+    try:
+        from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
+    except ImportError as exc:
+        raise EngineError(f"transformers with Qwen2-Audio is not installed ({exc}): pip install 's2sbench[score]'") from exc
+    path = Path(model).expanduser()
+    source = str(path) if path.exists() else model
+    try:
+        processor = AutoProcessor.from_pretrained(source)
+        network = Qwen2AudioForConditionalGeneration.from_pretrained(source, dtype=dtype).to(device).eval()
+    except Exception as exc:
+        raise EngineError(f"cannot load Qwen2-Audio {model!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+    if not hasattr(processor, "feature_extractor") or not hasattr(processor, "tokenizer"):
+        raise EngineError(f"{model!r}: its processor ({type(processor).__name__}) is not a Qwen2-Audio processor")
+    return network, processor
+
+
+def read_audio(path: str) -> Any:
+    """A clip as float32 mono at 16 kHz."""
+    import numpy as np
+    import soundfile as sf
+
+    samples, rate = sf.read(path, dtype="float32", always_2d=False)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        import soxr
+
+        samples = soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
+    return samples
+
+
+class Qwen2Audio:
+    modes = ("t2t", "s2t")
+
+    def __init__(self, spec: AdapterSpec):
+        self.spec = spec
+        self.device, self.dtype = resolve_device_dtype(spec)
+        self.model, self.processor = load_qwen2_audio(spec.model, self.device, self.dtype)
+        self.tokenizer = self.processor.tokenizer
+        self.decoder = self.model.model.language_model  # the text model (Qwen2Model): embeddings + layers + norm
+        self.head = self.model.lm_head
+        self.audio_markup = (
+            getattr(self.processor, "audio_bos_token", "<|audio_bos|>")
+            + getattr(self.processor, "audio_token", "<|AUDIO|>")
+            + getattr(self.processor, "audio_eos_token", "<|audio_eos|>")
+        )
+
+    def identity(self) -> dict[str, Any]:
+        return {"adapter": "qwen2-audio", "model": self.spec.model, "dtype": str(self.dtype).replace("torch.", ""), "device": self.device}
+
+    # Inputs ------------------------------------------------------------------------------------
+
+    def _bos(self) -> list[int]:
+        return [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
+
+    def encode_candidates(self, candidates: list[str], prompt: Prompt) -> list[list[int]]:
+        continuations = [self.tokenizer(prompt.separator + text, add_special_tokens=False)["input_ids"] for text in candidates]
+        if any(not c for c in continuations):
+            raise EngineError("a candidate tokenizes to nothing")
+        return continuations
+
+    def encode_text(self, context: str, prompt: Prompt) -> list[int]:
+        return self._bos() + self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"]
+
+    def encode_speech(self, item: ScoreItem, prompt: Prompt) -> dict[str, Any]:
+        """The processor's inputs for ``speech_prefix`` + the context audio (ids with the audio
+        tokens expanded, mel features of the 30 s window, its mask), on the model's device."""
+        import torch
+
+        if not item.context_audio:
+            raise EngineError(f"{item.id}: s2t needs context audio; this item was not spoken")
+        samples = read_audio(item.context_audio)
+        window = self.processor.feature_extractor.n_samples
+        if samples.size > window:
+            warnings.warn(f"{item.id}: context audio is {samples.size / SAMPLE_RATE:.1f} s; Qwen2-Audio hears the first {window / SAMPLE_RATE:.0f} s", stacklevel=2)
+        inputs = self.processor(text=prompt.speech_prefix + self.audio_markup, audio=samples, sampling_rate=SAMPLE_RATE, return_tensors="pt")
+        bos = self._bos()
+        if bos:
+            inputs["input_ids"] = torch.cat([torch.tensor([bos]), inputs["input_ids"]], dim=1)
+            inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+        return {
+            "input_ids": inputs["input_ids"].to(self.device),
+            "attention_mask": inputs["attention_mask"].to(self.device),
+            "input_features": inputs["input_features"].to(self.device, self.dtype),
+            "feature_attention_mask": inputs["feature_attention_mask"].to(self.device),
+        }
+
+    # Shared-prefix scoring ---------------------------------------------------------------------
+
+    def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
+        import torch
+
+        if mode not in self.modes:
+            raise EngineError(f"qwen2-audio cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
+        continuations = self.encode_candidates(item.candidates, prompt)
+        with torch.inference_mode():
+            if mode == "t2t":
+                ids = torch.tensor([self.encode_text(item.context, prompt)], device=self.device)
+                out = self.decoder(input_ids=ids, use_cache=True)
+            else:
+                inputs = self.encode_speech(item, prompt)
+                ids = inputs["input_ids"]
+                out = self.model.model(**inputs, use_cache=True)  # audio encoded once, merged into the prefix
+            cache = out.cache
+            last_logits = self.head(out.last_hidden_state[:, -1]).float()
+            cache.batch_repeat_interleave(len(continuations))
+            return self._score_after_cache(last_logits, cache, ids.shape[1], continuations)
+
+    def _score_after_cache(self, last_logits, cache, context_length: int, continuations: list[list[int]]) -> list[CandidateScore]:
+        """Score K continuations after a cached prefix of ``context_length`` positions whose last
+        position gave ``last_logits``; the cache already holds K copies of the prefix."""
+        import torch
+
+        k = len(continuations)
+        longest = max(len(c) for c in continuations)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        tokens = torch.full((k, longest), pad, dtype=torch.long, device=self.device)
+        mask = torch.zeros((k, longest), dtype=torch.long, device=self.device)
+        for row, continuation in enumerate(continuations):
+            tokens[row, : len(continuation)] = torch.tensor(continuation, device=self.device)
+            mask[row, : len(continuation)] = 1
+        attention = torch.cat([torch.ones((k, context_length), dtype=torch.long, device=self.device), mask], dim=1)
+        positions = torch.arange(context_length, context_length + longest, device=self.device).expand(k, longest)
+        hidden = self.decoder(input_ids=tokens, attention_mask=attention, position_ids=positions, cache=cache, use_cache=True).last_hidden_state
+        # Token j of a candidate is predicted by position j-1; token 0 by the prefix's last position.
+        scored = mask[:, 1:].bool()
+        logits_rest = self.head(hidden[:, :-1][scored]).float()
+        log_probs_rest = torch.log_softmax(logits_rest, dim=-1).gather(1, tokens[:, 1:][scored].unsqueeze(1)).squeeze(1)
+        first_log_probs = torch.log_softmax(last_logits, dim=-1).expand(k, -1).gather(1, tokens[:, :1]).squeeze(1)
+        scores, offset = [], 0
+        for row, continuation in enumerate(continuations):
+            count = len(continuation) - 1
+            total = first_log_probs[row] + log_probs_rest[offset : offset + count].sum()
+            offset += count
+            scores.append(CandidateScore(loss=float(-total / len(continuation)), n_tokens=len(continuation)))
+        return scores
+
+    # Reference ---------------------------------------------------------------------------------
+
+    def naive_score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
+        """S2SBench's procedure: per candidate, one full forward of the whole model (prefix, audio
+        encoder in s2t, candidate; logits at every position), batch 1. The audio is read and its
+        features extracted once per item, so that the only difference from :meth:`score` is the
+        model work."""
+        import torch
+
+        if mode not in self.modes:
+            raise EngineError(f"qwen2-audio cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
+        continuations = self.encode_candidates(item.candidates, prompt)
+        if mode == "t2t":
+            inputs = {"input_ids": torch.tensor([self.encode_text(item.context, prompt)], device=self.device)}
+        else:
+            inputs = self.encode_speech(item, prompt)
+        prefix = inputs["input_ids"]
+        scores = []
+        with torch.inference_mode():
+            for continuation in continuations:
+                ids = torch.cat([prefix, torch.tensor([continuation], device=self.device)], dim=1)
+                full = {**inputs, "input_ids": ids, "attention_mask": torch.ones_like(ids)}
+                logits = self.model(**full).logits[0, prefix.shape[1] - 1 : -1].float()
+                nll = -torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(continuation, device=self.device).unsqueeze(1)).sum()
+                scores.append(CandidateScore(loss=float(nll / len(continuation)), n_tokens=len(continuation)))
+        return scores
+
+
+register_adapter("qwen2-audio")(Qwen2Audio)
+MODEL_TYPES["qwen2_audio"] = "qwen2-audio"

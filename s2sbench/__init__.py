@@ -6,7 +6,12 @@ The library API mirrors the command line:
 >>> summary = build(BuildOptions(source="sample:en", output=Path("builds/demo-en")))
 """
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+
+# Xet uploads only work with the real Hub; huggingface_hub reads this once, at import.
+if os.environ.get("HF_ENDPOINT") and "huggingface.co" not in os.environ["HF_ENDPOINT"]:
+    os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
 
 try:
     __version__ = version("s2sbench")

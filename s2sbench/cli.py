@@ -256,6 +256,57 @@ def report(
         _fail(error)
 
 
+def _parse_size(text: str) -> int:
+    units = {"KB": 2**10, "MB": 2**20, "GB": 2**30}
+    upper = text.strip().upper()
+    for unit, factor in units.items():
+        if upper.endswith(unit):
+            return int(float(upper[: -len(unit)]) * factor)
+    return int(upper)
+
+
+@app.command()
+def push(
+    builds: Annotated[list[Path], typer.Argument(help="Build directories; each subset becomes one config.")],
+    repo: Annotated[Optional[str], typer.Option("--repo", help="OWNER/NAME of the Hub dataset (created if missing).")] = None,
+    to_dir: Annotated[Optional[Path], typer.Option("--to-dir", help="Write exactly what would be uploaded to this directory instead (no network).")] = None,
+    layout: Annotated[str, typer.Option("--layout", help="hub (parquet + card), or s2sbench: the original release's jsonl + wav folders (with --to-dir).")] = "hub",
+    config: Annotated[Optional[str], typer.Option("--config", help="Config name when pushing a single subset (default: the subset's name).")] = None,
+    split: Annotated[str, typer.Option("--split", help="Split name.")] = "test",
+    include_failed: Annotated[bool, typer.Option("--include-failed", help="Also push items whose clips failed validation.")] = False,
+    private: Annotated[bool, typer.Option("--private", help="Create the repo private.")] = False,
+    revision: Annotated[Optional[str], typer.Option("--revision", help="Branch to push to.")] = None,
+    commit_message: Annotated[Optional[str], typer.Option("--commit-message", help="Commit message.")] = None,
+    max_shard_size: Annotated[str, typer.Option("--max-shard-size", help="Largest parquet shard, e.g. 500MB.")] = "500MB",
+    license: Annotated[Optional[str], typer.Option("--license", help="Licence id for the card (default: the source's).")] = None,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Reload what was pushed and check rows and audio bytes.")] = True,
+) -> None:
+    """Publish builds as a Hub dataset with audio, one config per subset, and a dataset card.
+
+    The token comes from HF_TOKEN or `hf auth login` and is never printed. HF_ENDPOINT selects a
+    self-hosted or mirror endpoint. Pushing the same builds twice makes no new commit.
+    """
+    from s2sbench.push import PushOptions, push as run_push
+
+    options = PushOptions(builds=builds, repo=repo, to_dir=to_dir, layout=layout, config=config, split=split, include_failed=include_failed,
+                          private=private, revision=revision, commit_message=commit_message, max_shard_size=_parse_size(max_shard_size),
+                          license=license, verify=verify)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = run_push(options)
+    except S2SBenchError as error:
+        _fail(error)
+    for exported in result.configs:
+        typer.echo(f"  {exported.name}: {exported.rows} items")
+    if result.directory is not None:
+        typer.echo(f"exported to {result.directory}")
+    elif result.commit is None:
+        typer.echo(f"{repo}: nothing changed, no commit")
+    else:
+        typer.echo(f"pushed to {result.url} (commit {result.commit[:10]}){'; verified' if verify else ''}")
+
+
 @app.command()
 def adapters() -> None:
     """List the model adapters s2s score can use."""

@@ -17,7 +17,7 @@ import soundfile as sf
 
 from s2sbench.errors import EngineError
 from s2sbench.synth import SpeechEngine, VoiceSettings
-from s2sbench.synth.postprocess import AudioOptions, encode, finish, write_atomic
+from s2sbench.synth.postprocess import AUDIO_FORMATS, AudioOptions, encode, finish, resample, to_float_mono, write_atomic
 
 
 def clip_key(payload: dict[str, Any]) -> str:
@@ -71,16 +71,23 @@ class ClipMaker:
         return ClipResult(relative, True)
 
     def adopt(self, wav: str | Path) -> ClipResult:
-        """A clip made from an existing recording (resampled and levelled like synthesized ones)."""
+        """A clip made from an existing recording: the same bytes when it already has the build's
+        rate, channels and format, else resampled to mono (never trimmed or levelled: it is the
+        original's audio)."""
         source = Path(wav)
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        data = source.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
         relative = clip_relative_path(clip_key({"recording": digest, "audio": self.audio.as_dict()}), self.audio.format)
         target = self.root / relative
         if target.is_file():
             return ClipResult(relative, False)
         try:
+            info = sf.info(source)
             samples, sample_rate = sf.read(source, dtype="float32", always_2d=False)
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise EngineError(f"{source}: unreadable audio ({exc})") from exc
-        write_atomic(target, encode(finish(samples, sample_rate, self.audio), self.audio))
+        container, subtype = AUDIO_FORMATS[self.audio.format]
+        if (info.samplerate, info.channels, info.format, info.subtype) != (self.audio.sample_rate, 1, container, subtype):
+            data = encode(resample(to_float_mono(samples), sample_rate, self.audio.sample_rate), self.audio)
+        write_atomic(target, data)
         return ClipResult(relative, True)

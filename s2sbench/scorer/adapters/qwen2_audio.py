@@ -10,8 +10,9 @@ Scoring shares the prefix: the prefix (and in s2t the audio, encoded once per it
 the KV cache, the cache is expanded to the K candidates, and the candidates run through the language
 model as one right-padded batch with explicit position ids. Qwen2-Audio's forward has no
 ``logits_to_keep``, so the LM head is applied here, to the scored positions only.
-:meth:`Qwen2Audio.naive_score` is S2SBench's procedure (one full forward of prefix, audio and
-candidate per candidate, batch 1), the reference the shared path is tested against.
+:meth:`Qwen2Audio.naive_score` is S2SBench's procedure (per candidate, the audio featurized again and
+one full forward of prefix, audio and candidate, batch 1), the reference the shared path is tested
+against.
 
 Qwen2-Audio hears at most 30 s: the processor pads every clip to a 30 s window and cuts longer ones
 (a warning says so).
@@ -106,8 +107,10 @@ class Qwen2Audio:
         samples = read_audio(item.context_audio)
         window = self.processor.feature_extractor.n_samples
         if samples.size > window:
-            warnings.warn(f"{item.id}: context audio is {samples.size / SAMPLE_RATE:.1f} s; Qwen2-Audio hears the first {window / SAMPLE_RATE:.0f} s", stacklevel=2)
-        inputs = self.processor(text=prompt.speech_prefix + self.audio_markup, audio=samples, sampling_rate=SAMPLE_RATE, return_tensors="pt")
+            seconds = samples.size / SAMPLE_RATE
+            warnings.warn(f"{item.id}: context audio is {seconds:.1f} s; Qwen2-Audio hears only {window // SAMPLE_RATE} s", stacklevel=2)
+        text = prompt.speech_prefix + self.audio_markup
+        inputs = self.processor(text=text, audio=samples, sampling_rate=SAMPLE_RATE, return_tensors="pt")
         bos = self._bos()
         if bos:
             inputs["input_ids"] = torch.cat([torch.tensor([bos]), inputs["input_ids"]], dim=1)
@@ -155,7 +158,8 @@ class Qwen2Audio:
             mask[row, : len(continuation)] = 1
         attention = torch.cat([torch.ones((k, context_length), dtype=torch.long, device=self.device), mask], dim=1)
         positions = torch.arange(context_length, context_length + longest, device=self.device).expand(k, longest)
-        hidden = self.decoder(input_ids=tokens, attention_mask=attention, position_ids=positions, cache=cache, use_cache=True).last_hidden_state
+        out = self.decoder(input_ids=tokens, attention_mask=attention, position_ids=positions, cache=cache, use_cache=True)
+        hidden = out.last_hidden_state
         # Token j of a candidate is predicted by position j-1; token 0 by the prefix's last position.
         scored = mask[:, 1:].bool()
         logits_rest = self.head(hidden[:, :-1][scored]).float()
@@ -171,27 +175,29 @@ class Qwen2Audio:
 
     # Reference ---------------------------------------------------------------------------------
 
-    def naive_score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
-        """S2SBench's procedure: per candidate, one full forward of the whole model (prefix, audio
-        encoder in s2t, candidate; logits at every position), batch 1. The audio is read and its
-        features extracted once per item, so that the only difference from :meth:`score` is the
-        model work."""
+    def naive_score(self, item: ScoreItem, mode: str, prompt: Prompt, features_per_candidate: bool = True) -> list[CandidateScore]:
+        """S2SBench's procedure: per candidate, the whole input made again (in s2t the audio read
+        and its features extracted, as S2SBench's processor call does for every candidate) and one
+        full forward of the whole model (prefix, audio encoder, candidate; logits at every position),
+        batch 1. ``features_per_candidate=False`` prepares the audio once per item, so that only the
+        model work differs from :meth:`score`."""
         import torch
 
         if mode not in self.modes:
             raise EngineError(f"qwen2-audio cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
         continuations = self.encode_candidates(item.candidates, prompt)
-        if mode == "t2t":
-            inputs = {"input_ids": torch.tensor([self.encode_text(item.context, prompt)], device=self.device)}
-        else:
-            inputs = self.encode_speech(item, prompt)
-        prefix = inputs["input_ids"]
         scores = []
+        inputs: dict[str, Any] | None = None
         with torch.inference_mode():
             for continuation in continuations:
+                if mode == "t2t":
+                    inputs = {"input_ids": torch.tensor([self.encode_text(item.context, prompt)], device=self.device)}
+                elif inputs is None or features_per_candidate:
+                    inputs = self.encode_speech(item, prompt)
+                prefix = inputs["input_ids"]
                 ids = torch.cat([prefix, torch.tensor([continuation], device=self.device)], dim=1)
-                full = {**inputs, "input_ids": ids, "attention_mask": torch.ones_like(ids)}
-                logits = self.model(**full).logits[0, prefix.shape[1] - 1 : -1].float()
+                out = self.model(**{**inputs, "input_ids": ids, "attention_mask": torch.ones_like(ids)})
+                logits = out.logits[0, prefix.shape[1] - 1 : -1].float()
                 nll = -torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(continuation, device=self.device).unsqueeze(1)).sum()
                 scores.append(CandidateScore(loss=float(nll / len(continuation)), n_tokens=len(continuation)))
         return scores

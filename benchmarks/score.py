@@ -1,0 +1,145 @@
+"""Speed of shared-prefix scoring against S2SBench's procedure: prints ``score_speedup_k4=X`` last.
+
+Builds the bundled English sample (``sample:en``, no validation) in a temporary directory: 12
+question items with K=4 candidates and 16 story items with K=2. Loads the Qwen2-Audio adapter on
+``--model`` (default: a tiny random Qwen2-Audio built on the spot by ``tests/models_speech.py``,
+which measures the scoring procedure and its overheads, not a real model's cost). Then, for each
+mode (s2t, then t2t) and each group of items (K=4, K=2), times over the same items:
+
+- ``naive``: S2SBench's procedure (``Qwen2Audio.naive_score``): per candidate, the input made again
+  (in s2t the audio read and featurized, as S2SBench's processor call does) and one full forward of
+  the whole model, batch 1;
+- ``shared``: the adapter's ``score``: the audio read and featurized once, the prefix (and in s2t the
+  audio encoder) run once with the KV cache, the K candidates as one batch after it, the LM head on
+  the scored positions only;
+
+each the best of ``--repeats`` passes after one untimed warm-up pass, and prints items/s for both,
+the speedup and the largest loss difference between them. For s2t it also prints what one item's
+audio costs (reading and feature extraction; the audio encoder on its 30 s window), and times
+``naive-features-once`` (``naive_score(..., features_per_candidate=False)``: the audio featurized
+once per item, then the K full forwards), which isolates what sharing the model work alone gains.
+Last, the s2t speedup of ``shared`` over ``naive`` on the K=4 items as ``score_speedup_k4=X``.
+Target: at least 3.
+
+On CPU, torch runs ``--threads`` threads (default 1: the tiny model gains nothing from more, and one
+thread keeps timings stable on a shared machine); both procedures run under the same setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # tests.models_speech, when run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from s2sbench import BuildOptions, build  # noqa: E402
+from s2sbench.profiles import load_profile  # noqa: E402
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter, qwen2_audio  # noqa: E402,F401  (registers qwen2-audio)
+from s2sbench.scorer.run import load_score_items  # noqa: E402
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def timed(function, items: list[ScoreItem], mode: str, prompt: Prompt, device: str, repeats: int) -> tuple[float, list]:
+    """Best wall time of ``repeats`` passes of ``function`` over ``items`` (after one warm-up pass)."""
+    results = [function(item, mode, prompt) for item in items]
+    best = float("inf")
+    for _ in range(repeats):
+        sync(device)
+        started = time.perf_counter()
+        results = [function(item, mode, prompt) for item in items]
+        sync(device)
+        best = min(best, time.perf_counter() - started)
+    return best, results
+
+
+def rate(items: list[ScoreItem], seconds: float) -> str:
+    return f"{len(items) / seconds:7.2f} items/s ({seconds / len(items) * 1000:6.1f} ms/item)"
+
+
+def audio_costs(adapter, item: ScoreItem, prompt: Prompt, repeats: int) -> tuple[float, float]:
+    """Seconds to read and featurize one item's audio, and to run the audio encoder on it."""
+    best_features = best_encoder = float("inf")
+    for _ in range(repeats + 1):
+        started = time.perf_counter()
+        inputs = adapter.encode_speech(item, prompt)
+        best_features = min(best_features, time.perf_counter() - started)
+        with torch.inference_mode():
+            sync(adapter.device)
+            started = time.perf_counter()
+            adapter.model.model.audio_tower(inputs["input_features"])
+            sync(adapter.device)
+            best_encoder = min(best_encoder, time.perf_counter() - started)
+    return best_features, best_encoder
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="a Qwen2-Audio directory or hub id (default: a tiny random one built here)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; 0: torch's default)")
+    args = parser.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+
+    with tempfile.TemporaryDirectory(prefix="s2s-score-bench-") as scratch:
+        scratch = Path(scratch)
+        started = time.perf_counter()
+        if args.model:
+            model = args.model
+        else:
+            from tests.models_speech import build_tiny_qwen2_audio
+
+            model = str(build_tiny_qwen2_audio(scratch / "tiny-qwen2-audio"))
+        build(BuildOptions(source="sample:en", output=scratch / "build", validate=False))
+        items = list(load_score_items(str(scratch / "build")))
+        adapter = load_adapter(AdapterSpec(model, args.device, args.dtype), "qwen2-audio")
+        identity = adapter.identity()
+        print(f"model: {model if args.model else 'tiny random Qwen2-Audio'} ({identity['device']}, {identity['dtype']}); "
+              f"setup {time.perf_counter() - started:.1f} s; "
+              f"torch threads {torch.get_num_threads()}")
+        prompt = Prompt.from_profile(load_profile("en"))
+        groups = {4: [i for i in items if len(i.candidates) == 4], 2: [i for i in items if len(i.candidates) == 2]}
+        print(f"items: {len(groups[4])} with K=4 (question), {len(groups[2])} with K=2 (story); best of {args.repeats}")
+
+        features, encoder = audio_costs(adapter, groups[4][0], prompt, args.repeats)
+        print(f"s2t, one item's audio: read + features {features * 1000:.1f} ms, audio encoder (30 s window) {encoder * 1000:.1f} ms")
+        speedups: dict[tuple[str, int], float] = {}
+        for mode in ("s2t", "t2t"):
+            for k, group in groups.items():
+                naive_seconds, naive_scores = timed(adapter.naive_score, group, mode, prompt, adapter.device, args.repeats)
+                shared_seconds, shared_scores = timed(adapter.score, group, mode, prompt, adapter.device, args.repeats)
+                pairs = [(a, b) for x, y in zip(naive_scores, shared_scores, strict=True) for a, b in zip(x, y, strict=True)]
+                difference = max(abs(a.loss - b.loss) for a, b in pairs)
+                speedups[(mode, k)] = naive_seconds / shared_seconds
+                line = (f"{mode} K={k}: naive {rate(group, naive_seconds)}   shared {rate(group, shared_seconds)}   "
+                        f"speedup {speedups[(mode, k)]:.2f}x   max |loss diff| {difference:.2e}")
+                if mode == "s2t":
+                    once = functools.partial(adapter.naive_score, features_per_candidate=False)
+                    once_seconds, _ = timed(once, group, mode, prompt, adapter.device, args.repeats)
+                    line += f"   (naive-features-once {rate(group, once_seconds)}: shared is {once_seconds / shared_seconds:.2f}x faster)"
+                print(line)
+    print(f"score_speedup_k4={speedups[('s2t', 4)]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

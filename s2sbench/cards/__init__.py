@@ -1,0 +1,99 @@
+"""Dataset cards: a template (``dataset_card.md``) rendered with huggingface_hub's ``DatasetCard``.
+
+Each pushed config carries a provenance record (``s2sbench/<config>.json`` in the repo: source,
+engines, voices, validation figures). The card is rendered from all the records present after a
+push, so pushing a second config later keeps the first one's section.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+# BibTeX of the source datasets, by builder name.
+SOURCE_CITATIONS = {
+    "storycloze": "@inproceedings{mostafazadeh2016corpus,\n  title = {A Corpus and Cloze Evaluation for Deeper Understanding of Commonsense Stories},\n"
+    "  author = {Mostafazadeh, Nasrin and others},\n  booktitle = {NAACL-HLT},\n  year = {2016}\n}",
+    "xstorycloze": "@article{lin2021fewshot,\n  title = {Few-shot Learning with Multilingual Language Models},\n  author = {Lin, Xi Victoria and others},\n"
+    "  journal = {arXiv preprint arXiv:2112.10668},\n  year = {2021}\n}",
+    "cmmlu": "@article{li2023cmmlu,\n  title = {CMMLU: Measuring massive multitask language understanding in Chinese},\n  author = {Li, Haonan and others},\n"
+    "  journal = {arXiv preprint arXiv:2306.09212},\n  year = {2023}\n}",
+    "mmlu": "@inproceedings{hendrycks2021measuring,\n  title = {Measuring Massive Multitask Language Understanding},\n  author = {Hendrycks, Dan and others},\n"
+    "  booktitle = {ICLR},\n  year = {2021}\n}",
+}
+
+SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"))
+
+
+def size_category(items: int) -> str:
+    return next((label for limit, label in SIZE_CATEGORIES if items < limit), "n>1M")
+
+
+def _section(record: dict[str, Any]) -> dict[str, Any]:
+    tts, audio, validation = record["tts"], record["audio"], record.get("validation")
+    if validation:
+        asr = validation["asr"]
+        passed = f"{validation['passed']}/{validation['clips']} clips passed ({validation['passed'] / max(validation['clips'], 1):.1%})"
+        validation_text = (f"every clip transcribed by {asr.get('engine')} `{asr.get('model')}` and scored by {validation['metric'].upper()} after "
+                           f"normalization ({' > '.join(map(str, validation['normalizer']))}); a clip passes at error <= {validation['max_error']} "
+                           f"with no signal fault, after up to {validation['retries']} re-syntheses; {passed}.")
+        pass_rate = f"{validation['passed'] / max(validation['clips'], 1):.1%}"
+    else:
+        validation_text, pass_rate = "not validated.", "n/a"
+    model = f" `{tts['model']}`" if tts.get("model") else ""
+    return {
+        "name": record["config"],
+        "lang": record["lang"],
+        "n_items": record["items"],
+        "clips": record["clips"],
+        "pass_rate": pass_rate,
+        "source_name": record["source"]["format"],
+        "source_spec": record["source"]["spec"],
+        "source_description": record["source"]["description"],
+        "source_license": record["source"]["license"],
+        "tts": f"{tts['engine']}{model} (version {tts.get('version')})",
+        "voices": ", ".join(str(v) for v in tts.get("voices") or ["engine default"]),
+        "sample_rate": audio["sample_rate"],
+        "pad": audio["pad_seconds"],
+        "loudness": audio["loudness_dbfs"],
+        "validation": validation_text,
+        "failed_excluded": record["failed_excluded"],
+        "version": record["s2sbench_version"],
+    }
+
+
+def render_card(repo_id: str, records: list[dict[str, Any]], split: str, example: dict[str, Any], license_override: str | None = None) -> str:
+    """README.md for the repo: YAML metadata (licence, languages, configs...) and every section."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    records = sorted(records, key=lambda r: r["config"])
+    languages = sorted({r["lang"] for r in records})
+    licenses = sorted({r["source"]["license"] for r in records})
+    total_items = sum(r["items"] for r in records)
+    card_data = DatasetCardData(
+        language=languages,
+        license=license_override or (licenses[0] if len(licenses) == 1 else "other"),
+        multilinguality="monolingual" if len(languages) == 1 else "multilingual",
+        size_categories=[size_category(total_items)],
+        task_categories=["multiple-choice", "audio-text-to-text"],
+        task_ids=["multiple-choice-qa"],
+        pretty_name=f"{repo_id.split('/')[-1]} (spoken benchmark)",
+        tags=["s2sbench", "speech", "spoken-language-understanding", "synthetic-speech"],
+        configs=[{"config_name": r["config"], "data_files": [{"split": split, "path": f"{r['config']}/{split}-*.parquet"}]} for r in records],
+    )
+    template = (resources.files(__name__) / "dataset_card.md").read_text(encoding="utf-8")
+    card = DatasetCard.from_template(
+        card_data,
+        template_str=template,
+        pretty_name=card_data.pretty_name,
+        repo_id=repo_id,
+        split=split,
+        configs=[_section(r) for r in records],
+        k_description=" or ".join(sorted({str(k) for r in records for k in r["k"]})),
+        any_spoken_candidates=any(r["speak"] == "all" for r in records),
+        example={"config": example["config"], "json": json.dumps(example["row"], ensure_ascii=False, indent=2)},
+        total_failed=sum(r["failed_excluded"] for r in records),
+        source_citations=sorted({SOURCE_CITATIONS[r["source"]["format"]] for r in records if r["source"]["format"] in SOURCE_CITATIONS}),
+    )
+    return str(card)

@@ -1,0 +1,110 @@
+"""`s2s push --to-dir` and `--layout s2sbench`: exactly what would be uploaded, read back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from s2sbench import BuildOptions, build
+from s2sbench.push import PushOptions, push
+
+
+def read_items(root: Path) -> list[dict]:
+    return [json.loads(line) for line in (root / "items.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def zh_build(tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("zh") / "b"
+    build(BuildOptions(source="sample:zh", lang="zh", output=output, limit=5, validate=False, subset="zh-stories"))
+    return output
+
+
+READ_BACK = """
+import hashlib, json, sys, datasets
+out = {}
+for config in sys.argv[2:]:
+    ds = datasets.load_dataset(sys.argv[1], config, split="test")
+    raw = ds.cast_column("context_audio", datasets.Audio(decode=False)).cast_column("candidate_audio", datasets.List(datasets.Audio(decode=False)))
+    out[config] = [{"id": r["id"], "context": r["context"], "candidates": r["candidates"], "answer": r["answer"],
+                    "context_sha": hashlib.sha256(r["context_audio"]["bytes"]).hexdigest(),
+                    "candidate_sha": [hashlib.sha256(c["bytes"]).hexdigest() for c in r["candidate_audio"]],
+                    "passed": r["passed"]} for r in raw]
+    out[config + ":rate"] = ds[0]["context_audio"].get_all_samples().sample_rate
+print(json.dumps(out))
+"""
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_export_reads_back_identical_in_a_fresh_process(sample_en_build: Path, zh_build: Path, tmp_path: Path):
+    result = push(PushOptions(builds=[sample_en_build, zh_build], to_dir=tmp_path / "export"))
+    configs = sorted(c.name for c in result.configs)
+    assert configs == ["question", "story", "zh-stories"]
+    run = subprocess.run([sys.executable, "-c", READ_BACK, str(tmp_path / "export"), *configs], capture_output=True, text=True, check=True)
+    loaded = json.loads(run.stdout.strip().splitlines()[-1])
+    expected = {}
+    for root in (sample_en_build, zh_build):
+        for item in read_items(root):
+            if item.get("validation", {"passed": True})["passed"]:
+                expected[item["id"]] = (root, item)
+    rows = [row for config in configs for row in loaded[config]]
+    assert sorted(r["id"] for r in rows) == sorted(expected)
+    for row in rows:
+        root, item = expected[row["id"]]
+        assert (row["context"], row["candidates"], row["answer"]) == (item["context"], item["candidates"], item["answer"])
+        assert row["context_sha"] == sha(root / item["audio"]["context"])
+        assert row["candidate_sha"] == [sha(root / p) for p in item["audio"]["candidates"]]
+    assert loaded["story:rate"] == 16000
+
+
+def test_card_has_valid_yaml_both_configs_and_every_section(sample_en_build: Path, zh_build: Path, tmp_path: Path):
+    push(PushOptions(builds=[sample_en_build, zh_build], to_dir=tmp_path / "export"))
+    text = (tmp_path / "export" / "README.md").read_text()
+    _, header, body = text.split("---\n", 2)
+    metadata = yaml.safe_load(header)
+    assert {c["config_name"] for c in metadata["configs"]} == {"question", "story", "zh-stories"}
+    assert metadata["language"] == ["en", "zh"] and metadata["multilinguality"] == "multilingual"
+    assert metadata["size_categories"] == ["n<1K"] and metadata["license"]
+    for section in ("## How it was built", "## Structure", "## How to score a model on it", "## Limitations", "## Citation", "faster-whisper"):
+        assert section in body
+    assert "hf_" not in text
+
+
+def test_failed_items_are_excluded_unless_asked(sample_en_build: Path, tmp_path: Path):
+    failed = [i["id"] for i in read_items(sample_en_build) if not i["validation"]["passed"]]
+    default = push(PushOptions(builds=[sample_en_build], to_dir=tmp_path / "a"))
+    everything = push(PushOptions(builds=[sample_en_build], to_dir=tmp_path / "b", include_failed=True))
+    assert sum(c.rows for c in everything.configs) == 28
+    assert sum(c.rows for c in default.configs) == 28 - len(failed)
+
+
+def test_same_subset_in_two_builds_gets_language_suffixes(zh_build: Path, tmp_path: Path):
+    en = tmp_path / "en"
+    build(BuildOptions(source="sample:en", output=en, limit=3, validate=False, subset="zh-stories"))
+    result = push(PushOptions(builds=[en, zh_build], to_dir=tmp_path / "export"))
+    assert sorted(c.name for c in result.configs) == ["zh-stories-en", "zh-stories-zh"]
+
+
+def test_release_layout_round_trips_through_the_s2sbench_builder(tmp_path: Path):
+    source = tmp_path / "src"
+    build(BuildOptions(source="sample:en", output=source, validate=False, speak="context", subset="sStoryCloze", limit=6))
+    push(PushOptions(builds=[source], to_dir=tmp_path / "release", layout="s2sbench"))
+    jsonl = tmp_path / "release" / "S2S" / "StoryCloze" / "sStory_s2t.jsonl"
+    rebuilt = tmp_path / "rebuilt"
+    build(BuildOptions(source=str(jsonl), format="s2sbench", output=rebuilt, validate=False, speak="context"))
+    original = {(i["context"], frozenset(i["candidates"])): i for i in read_items(source) if len(i["candidates"]) == 2}
+    again = read_items(rebuilt)
+    assert len(again) == len(original)
+    for item in again:
+        first = original[(item["context"], frozenset(item["candidates"]))]
+        assert item["candidates"][item["answer"]] == first["candidates"][first["answer"]]
+        assert sha(rebuilt / item["audio"]["context"]) == sha(source / first["audio"]["context"])  # the wav came back as is

@@ -33,6 +33,7 @@ class ValidationReport:
     reasons: Counter = field(default_factory=Counter)
     errors_by_subset: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     worst: list[tuple[float, int, dict]] = field(default_factory=list)
+    failed_items: list[str] = field(default_factory=list)
 
     @property
     def clips(self) -> int:
@@ -76,6 +77,7 @@ def collect(directory: BuildDirectory, clip_lines: Any | None = None) -> Validat
             report.items_passed += 1
         else:
             report.items_failed += 1
+            report.failed_items.append(item.id)
         for part, index, text, voice, verdict in clip_verdicts(item):
             passed = bool(verdict.get("passed"))
             report.clips_passed += passed
@@ -132,6 +134,7 @@ def _markdown(report: ValidationReport, settings: dict[str, Any]) -> str:
         part = record["part"] if record["index"] is None else f"candidate {record['index']}"
         cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")  # noqa: E731
         lines.append(f"| {error:.2f} | {record['id']} | {part} | {', '.join(record.get('reasons', []))} | {cell(record['text'])} | {cell(record.get('asr', ''))} |")
+    lines += ["", f"## Items with a failing clip ({len(report.failed_items)})", "", ", ".join(f"`{i}`" for i in report.failed_items) or "(none)"]
     return "\n".join(lines) + "\n"
 
 
@@ -173,6 +176,7 @@ def write_reports(directory: BuildDirectory) -> ValidationReport:
             "pass_rate": round(report.pass_rate, 4),
             "by": {axis: {k: dict(v) for k, v in table.items()} for axis, table in report.by.items()},
             "reasons": dict(report.reasons),
+            "failed_items": report.failed_items,
             "error_histogram": {"bins": list(ERROR_BINS), "by_subset": {s: _histogram(e) for s, e in report.errors_by_subset.items()}},
         }
         handle.write("\n  ],\n" + json.dumps(summary, ensure_ascii=False, indent=2)[2:] + "\n")

@@ -38,10 +38,11 @@ import json
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 LFS_SIZE_THRESHOLD = 10 * 1024 * 1024  # the Hub stores any file of 10 MB or more in LFS
@@ -155,13 +156,16 @@ def lfs_pointer(data: bytes) -> bytes:
 
 
 def card_metadata(readme: bytes) -> dict | None:
-    """The YAML front matter of a README, None without one. Raises ``yaml.YAMLError`` or ``ValueError``."""
+    """The YAML front matter of a README, None without one. Raises ``ValueError`` when it is not valid YAML."""
     import yaml
 
     match = YAML_BLOCK_RE.search(readme.decode("utf-8", errors="replace"))
     if match is None:
         return None
-    data = yaml.safe_load(match.group(2))
+    try:
+        data = yaml.safe_load(match.group(2))
+    except yaml.YAMLError as e:
+        raise ValueError(str(e)) from None
     if data is not None and not isinstance(data, dict):
         raise ValueError("repo card metadata block should be a dict")
     return data or None
@@ -242,7 +246,7 @@ class HubServer:
             self._thread = None
         self._httpd.server_close()
 
-    def __enter__(self) -> HubServer:
+    def __enter__(self) -> HubServer:  # noqa: PYI034 - Self needs Python 3.11
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -485,7 +489,7 @@ class HubServer:
         if not (NAME_RE.match(name) and NAME_RE.match(str(namespace))) or name.endswith(".git"):
             raise HubError(400, f"Invalid repo name: '{namespace}/{name}'")
         if not self._owns(call.user, namespace):
-            raise HubError(403, f'You don\'t have the rights to create a {repo_type} under the namespace "{namespace}"')
+            raise HubError(403, f'You don\'t have the rights to manage {repo_type} repos under the namespace "{namespace}"')
         return repo_type, namespace, name
 
     def create_repo_api(self, call: Call) -> Response:
@@ -539,7 +543,7 @@ class HubServer:
         if "README.md" in commit.files:
             try:
                 metadata = card_metadata(commit.files["README.md"])
-            except Exception:
+            except ValueError:
                 metadata = None
             if metadata:
                 info["cardData"] = metadata
@@ -663,7 +667,7 @@ class HubServer:
         content = str(call.json().get("content") or "")
         try:
             metadata = card_metadata(content.encode())
-        except Exception as e:
+        except ValueError as e:
             return _json({"errors": [{"message": f"Invalid YAML in README.md: {e}"}], "warnings": []}, 400)
         warnings = [] if metadata else [{"message": "empty or missing yaml metadata in repo card"}]
         return _json({"errors": [], "warnings": warnings})
@@ -752,7 +756,7 @@ class HubServer:
             ref = revision if revision.startswith("refs/") else f"refs/heads/{revision}"
             if ref not in repo.refs:
                 raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
-            if not (ref.startswith("refs/heads/") or ref.startswith("refs/pr/")):
+            if not ref.startswith(("refs/heads/", "refs/pr/")):
                 raise HubError(400, f"Cannot commit to {revision}: not a branch")
         parent = repo.commits[repo.refs[ref]]
         if header.get("parentCommit") and header["parentCommit"] != parent.oid:
@@ -786,7 +790,7 @@ class HubServer:
         if "README.md" in files and files["README.md"] != parent.files.get("README.md"):
             try:
                 card_metadata(files["README.md"])
-            except Exception as e:
+            except ValueError as e:
                 raise HubError(400, f"Invalid metadata in README.md: {e}") from None
         commit = self._new_commit(repo, parent.oid, files, lfs, str(header["summary"]),
                                   str(header.get("description") or ""), call.user or "system")
@@ -822,7 +826,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         try:
             response, route = hub.handle(self.command, self.path, self.headers, body)
-        except Exception as e:  # a bug in the server: answer 500 rather than hang the client
+        except Exception as e:  # noqa: BLE001 - a bug in the server: answer 500 rather than hang the client
             response, route = _json({"error": f"{type(e).__name__}: {e}"}, 500), "error"
         split = urlsplit(self.path)
         with hub._lock:

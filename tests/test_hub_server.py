@@ -7,6 +7,8 @@ subprocess with its own environment (see ``run_client``). Nothing leaves 127.0.0
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import io
 import json
 import os
@@ -47,7 +49,7 @@ def run_client(hub: HubServer, code: str, home: Path, token: str | None = ALICE)
     if token is not None:
         env["HF_TOKEN"] = token
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=Path(__file__).resolve().parents[1])
+                          check=False, timeout=120, cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0, f"client failed:\n{proc.stderr[-6000:]}\nunknown endpoints: {hub.unknown_requests()}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -80,7 +82,7 @@ def wav_bytes(seconds: float, freq: float) -> bytes:
 
 
 def test_whoami_and_bad_token(hub, tmp_path):
-    out = run_client(hub, f"""
+    out = run_client(hub, """
         import json
         from huggingface_hub import HfApi
         from huggingface_hub.errors import HfHubHTTPError
@@ -90,7 +92,7 @@ def test_whoami_and_bad_token(hub, tmp_path):
             bad = None
         except HfHubHTTPError as e:
             bad = [type(e).__name__, e.response.status_code]
-        print(json.dumps({{"name": me["name"], "bad": bad}}))
+        print(json.dumps({"name": me["name"], "bad": bad}))
     """, tmp_path)
     assert out == {"name": "alice", "bad": ["HfHubHTTPError", 401]}
     assert [(r.method, r.path, r.status) for r in hub.requests] == [
@@ -342,3 +344,24 @@ def test_commit_endpoint_semantics(hub):
     assert len(hub.commits("alice/c")) == 2
     status, _, _ = raw_request(hub, "POST", "/api/datasets/alice/c/commit/main", b"{}", token=BOB)
     assert status == 403
+
+
+def test_lfs_upload_with_a_chunked_body(hub):
+    hub.create_repo("alice/lfs")
+    data = b"\0binary" * 1000
+    oid = hashlib.sha256(data).hexdigest()
+    batch = {"operation": "upload", "transfers": ["basic"], "objects": [{"oid": oid, "size": len(data)}],
+             "hash_algo": "sha256", "ref": {"name": "main"}}
+    status, _, body = raw_request(hub, "POST", "/datasets/alice/lfs.git/info/lfs/objects/batch", batch)
+    href = json.loads(body)["objects"][0]["actions"]["upload"]["href"]
+    connection = http.client.HTTPConnection("127.0.0.1", int(hub.url.rsplit(":", 1)[1]), timeout=10)
+    connection.request("PUT", href, body=iter([data[:100], data[100:]]), encode_chunked=True)
+    assert connection.getresponse().status == 200
+    connection.close()
+    status, _, body = raw_request(hub, "POST", "/datasets/alice/lfs.git/info/lfs/objects/batch", batch)
+    assert status == 200 and "actions" not in json.loads(body)["objects"][0]  # already stored: nothing to upload
+    lines = [{"key": "header", "value": {"summary": "lfs"}},
+             {"key": "lfsFile", "value": {"path": "x.bin", "algo": "sha256", "oid": oid, "size": len(data)}}]
+    status, _, _ = raw_request(hub, "POST", "/api/datasets/alice/lfs/commit/main",
+                               b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+    assert status == 200 and hub.files("alice/lfs")["x.bin"] == data and hub.commits("alice/lfs")[-1].lfs == {"x.bin"}

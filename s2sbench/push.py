@@ -317,6 +317,8 @@ def push(options: PushOptions) -> PushResult:
     api = HfApi()
     try:
         url = str(api.create_repo(repo, repo_type="dataset", private=options.private, exist_ok=True))
+        if options.revision:
+            api.create_branch(repo, branch=options.revision, repo_type="dataset", exist_ok=True)
         remote = set(api.list_repo_files(repo, repo_type="dataset", revision=options.revision))
     except HfHubHTTPError as exc:
         raise _hub_error(exc, repo) from None

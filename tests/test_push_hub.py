@@ -133,3 +133,10 @@ def test_private_push_is_private(hub, builds, tmp_path: Path):
     anonymous = subprocess.run([sys.executable, "-c", "from huggingface_hub import HfApi; HfApi().dataset_info('alice/hidden')"],
                                env=client_env(hub, tmp_path / "anon", None), capture_output=True, text=True, cwd=ROOT)
     assert anonymous.returncode != 0 and "RepositoryNotFound" in anonymous.stderr
+
+
+def test_push_to_a_new_branch(hub, builds, tmp_path: Path):
+    result = s2s_push(hub, tmp_path / "h", str(builds[0]), "--repo", "alice/branched", "--revision", "dev")
+    assert result.returncode == 0, result.stderr
+    assert "en-stories/test-00000-of-00001.parquet" in hub.files("alice/branched", revision="dev")
+    assert "en-stories/test-00000-of-00001.parquet" not in hub.files("alice/branched", revision="main")

@@ -200,9 +200,9 @@ def validate(
 
 @app.command()
 def score(
-    source: Annotated[str, typer.Argument(help="A build directory made by s2s build.")],
-    model: Annotated[str, typer.Option("--model", "-m", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The results directory (resumed if it exists).")],
+    source: Annotated[Optional[str], typer.Argument(help="A build directory, a `push --to-dir` export, a Hub dataset id (OWNER/NAME), or an S2SBench release jsonl.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM.")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The results directory (resumed if it exists).")] = Path("results"),
     modes: Annotated[str, typer.Option("--modes", help="Comma-separated: t2t (text context), s2t (spoken context).")] = "t2t,s2t",
     adapter: Annotated[str, typer.Option("--adapter", help="Model adapter; auto picks from the model's config. See `s2s adapters`.")] = "auto",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
@@ -210,6 +210,11 @@ def score(
     limit: Annotated[Optional[int], typer.Option("--limit", help="Score only the first N items.", min=1)] = None,
     include_failed: Annotated[bool, typer.Option("--include-failed", help="Also score items whose clips failed validation.")] = False,
     matched_prompts: Annotated[bool, typer.Option("--matched-prompts", help="Use the speech prefix in t2t too, so the modes differ only in modality.")] = False,
+    config: Annotated[Optional[str], typer.Option("--config", help="Config of a dataset source (Hub id or export directory).")] = None,
+    split: Annotated[str, typer.Option("--split", help="Split of a dataset source.")] = "test",
+    lang: Annotated[str, typer.Option("--lang", help="Language of a release jsonl source (selects the prompt profile).")] = "en",
+    shard: Annotated[Optional[str], typer.Option("--shard", help="i/N: score every N-th item from i (default: RANK/WORLD_SIZE from torchrun, or SLURM).")] = None,
+    merge: Annotated[bool, typer.Option("--merge", help="Only write the summary of the shards in --output.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Score a speech or text LM: per-candidate losses, acc, pairwise_acc, and degradation t2t - s2t.
@@ -217,16 +222,32 @@ def score(
     Writes scores.jsonl (one line per item, mode and candidate), summary.json, summary.md and
     result_<subset>.jsonl to the results directory; an interrupted run resumes.
     """
-    from s2sbench.scorer.run import ScoreOptions, load_score_items, score as run_score
+    from s2sbench.scorer.run import ScoreOptions, merge as merge_shards, score as run_score
 
+    if merge:
+        try:
+            merge_shards(output)
+        except S2SBenchError as error:
+            _fail(error)
+        typer.echo((output / "summary.md").read_text(encoding="utf-8"))
+        return
+    if source is None or model is None:
+        _fail(S2SBenchError("give a SOURCE and --model (or --merge -o RESULTS)"))
+    shard_pair = None
+    if shard:
+        index, _, count = shard.partition("/")
+        if not (index.isdigit() and count.isdigit()):
+            _fail(S2SBenchError(f"--shard {shard!r}: expected i/N, e.g. 0/4"))
+        shard_pair = (int(index), int(count))
+    options = ScoreOptions(source=source, output=output, model=model, modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
+                           device=device, dtype=dtype, limit=limit, include_failed=include_failed, matched_prompts=matched_prompts,
+                           config=config, split=split, lang=lang, shard=shard_pair)
     try:
-        total = sum(1 for _ in load_score_items(source, include_failed, limit))
+        total = sum(1 for _ in options.items())
     except S2SBenchError as error:
         _fail(error)
     bar = _Progress(enabled=not quiet, unit="item", desc="score")
     bar.start(total)
-    options = ScoreOptions(source=source, output=output, model=model, modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
-                           device=device, dtype=dtype, limit=limit, include_failed=include_failed, matched_prompts=matched_prompts)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -239,7 +260,8 @@ def score(
         typer.echo(f"interrupted; re-run the same command to resume {output}", err=True)
         raise typer.Exit(130) from None
     bar.close()
-    typer.echo((output / "summary.md").read_text(encoding="utf-8"))
+    if (output / "summary.md").is_file() and (shard_pair or (0, 1))[0] == 0:
+        typer.echo((output / "summary.md").read_text(encoding="utf-8"))
     typer.echo(f"results: {output}")
 
 

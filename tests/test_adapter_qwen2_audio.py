@@ -12,7 +12,8 @@ from s2sbench import BuildOptions, build
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, qwen2_audio  # qwen2_audio: registers it
-from s2sbench.scorer.run import ScoreOptions, load_score_items, score
+from s2sbench.scorer.inputs import load_score_items
+from s2sbench.scorer.run import ScoreOptions, score
 from tests.models_speech import build_tiny_qwen2_audio
 
 

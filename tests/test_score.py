@@ -13,7 +13,8 @@ from s2sbench.cli import app
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter
 from s2sbench.scorer.metric import is_correct, pairwise_wins
-from s2sbench.scorer.run import ScoreOptions, load_score_items, score
+from s2sbench.scorer.inputs import load_score_items
+from s2sbench.scorer.run import ScoreOptions, score
 from tests.models import build_tiny_causal_lm, sample_texts, smollm2_gguf
 
 
@@ -129,3 +130,41 @@ def test_real_smollm2_scores_the_english_sample_well_above_chance(tmp_path: Path
     summary = score(ScoreOptions(source=str(text_only), output=tmp_path / "r", model=str(SMOLLM2), modes=("t2t",)))
     assert summary["story"]["t2t"]["acc"] >= 0.7  # chance 0.5; measured 0.8125
     assert summary["question"]["t2t"]["acc"] >= 0.5  # chance 0.25; measured 0.75
+
+
+def test_two_shards_merged_equal_one_run(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    whole = score(ScoreOptions(source=str(spoken), output=tmp_path / "whole", model=str(tiny_lm), modes=("t2t",), device="cpu"))
+    options = dict(source=str(spoken), output=tmp_path / "sharded", model=str(tiny_lm), modes=("t2t",), device="cpu")
+    assert score(ScoreOptions(**options, shard=(1, 2))) == {}  # not shard 0: no summary
+    merged = score(ScoreOptions(**options, shard=(0, 2)))
+    assert merged == whole
+    shards = sorted(p.name for p in (tmp_path / "sharded").glob("scores*.jsonl"))
+    assert shards == ["scores.shard-000-of-002.jsonl", "scores.shard-001-of-002.jsonl"]
+    lines = sorted(line for name in shards for line in (tmp_path / "sharded" / name).read_text().splitlines())
+    assert lines == sorted((tmp_path / "whole" / "scores.jsonl").read_text().splitlines())
+
+
+def test_shard_from_torchrun_environment(monkeypatch):
+    from s2sbench.scorer.run import shard_from_environment
+
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("WORLD_SIZE", "8")
+    assert shard_from_environment() == (3, 8)
+
+
+def test_export_and_release_layout_score_like_the_build(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    from s2sbench.push import PushOptions, push
+
+    push(PushOptions(builds=[spoken], to_dir=tmp_path / "export"))
+    reference = score(ScoreOptions(source=str(spoken), output=tmp_path / "a", model=str(tiny_lm), modes=("t2t",), device="cpu"))
+    for subset in reference:
+        exported = score(ScoreOptions(source=str(tmp_path / "export"), config=subset, output=tmp_path / f"b-{subset}", model=str(tiny_lm), modes=("t2t",), device="cpu"))
+        assert exported[subset] == reference[subset]
+    story = build(BuildOptions(source="sample:en", output=tmp_path / "story", limit=4, validate=False, speak="context", subset="sStoryCloze"))
+    assert story.items == 4
+    push(PushOptions(builds=[tmp_path / "story"], to_dir=tmp_path / "release", layout="s2sbench"))
+    release = score(ScoreOptions(source=str(tmp_path / "release" / "S2S" / "StoryCloze" / "sStory_s2t.jsonl"), output=tmp_path / "c", model=str(tiny_lm),
+                                 modes=("t2t",), device="cpu"))
+    direct = score(ScoreOptions(source=str(tmp_path / "story"), output=tmp_path / "d", model=str(tiny_lm), modes=("t2t",), device="cpu"))
+    assert release["sStoryCloze"]["t2t"]["n"] == 4
+    assert release["sStoryCloze"]["t2t"]["mean_loss_plausible"] == pytest.approx(direct["sStoryCloze"]["t2t"]["mean_loss_plausible"])

@@ -9,26 +9,45 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import S2SBenchError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, load_adapter
+from s2sbench.scorer.inputs import load_score_items
 from s2sbench.scorer.summary import write_summary
 
 MODES = ("t2t", "s2t")
 SCORES_FILE = "scores.jsonl"
 RUN_FILE = "run.json"
+MERGE_WAIT_SECONDS = 3600.0  # how long shard 0 waits for the other shards before merging
+
+
+def shard_from_environment() -> tuple[int, int]:
+    """(index, count) from torchrun/accelerate (RANK, WORLD_SIZE) or SLURM; else (0, 1)."""
+    for rank, size in (("RANK", "WORLD_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
+        if rank in os.environ and size in os.environ:
+            return int(os.environ[rank]), int(os.environ[size])
+    return 0, 1
+
+
+def scores_file(shard: tuple[int, int]) -> str:
+    index, count = shard
+    return SCORES_FILE if count == 1 else f"scores.shard-{index:03d}-of-{count:03d}.jsonl"
+
+
+def _done_marker(output: Path, shard: tuple[int, int]) -> Path:
+    return output / f".{scores_file(shard)}.done"
 
 
 @dataclass
 class ScoreOptions:
-    source: str  # a build directory
+    source: str  # a build directory, an exported dataset directory, a Hub id, or a release jsonl
     output: Path
     model: str
     modes: tuple[str, ...] = MODES
@@ -38,29 +57,13 @@ class ScoreOptions:
     limit: int | None = None
     include_failed: bool = False  # items whose clips failed validation are skipped by default
     matched_prompts: bool = False
+    config: str | None = None  # for dataset sources
+    split: str = "test"
+    lang: str = "en"  # for release jsonl sources, which do not say their language
+    shard: tuple[int, int] | None = None  # (index, count); default: from torchrun/SLURM, else (0, 1)
 
-
-def load_score_items(source: str, include_failed: bool = False, limit: int | None = None) -> Iterator[ScoreItem]:
-    """Items of a build directory, audio paths made absolute."""
-    directory = BuildDirectory(source).require()
-    count = 0
-    for item in directory.iter_items():
-        if limit is not None and count >= limit:
-            return
-        if not include_failed and item.validation and not item.validation.get("passed", True):
-            continue
-        audio = item.audio or {}
-        count += 1
-        yield ScoreItem(
-            id=item.id,
-            subset=item.subset,
-            lang=item.lang,
-            context=item.context,
-            candidates=list(item.candidates),
-            answer=item.answer,
-            context_audio=str(directory.root / audio["context"]) if audio.get("context") else None,
-            candidate_audio=[str(directory.root / p) for p in audio["candidates"]] if audio.get("candidates") else None,
-        )
+    def items(self):
+        return load_score_items(self.source, self.include_failed, self.limit, self.config, self.split, self.lang, Path(self.output) / ".audio")
 
 
 def _done(path: Path) -> set[tuple[str, str]]:
@@ -91,19 +94,24 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
         raise S2SBenchError(f"adapter {adapter.identity()['adapter']} cannot score mode(s) {', '.join(unsupported)} (it scores {', '.join(adapter.modes)})")
     output = Path(options.output)
     output.mkdir(parents=True, exist_ok=True)
-    run = {"source": options.source, "model": options.model, "modes": list(options.modes), "adapter": adapter.identity(),
-           "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit}
+    run = {"source": options.source, "config": options.config, "split": options.split, "model": options.model, "modes": list(options.modes),
+           "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit}
     previous = json.loads((output / RUN_FILE).read_text()) if (output / RUN_FILE).is_file() else None
-    scores_path = output / SCORES_FILE
+    shard = options.shard or shard_from_environment()
+    if not 0 <= shard[0] < shard[1]:
+        raise S2SBenchError(f"shard {shard[0]}/{shard[1]}: the index must be in 0..{shard[1] - 1}")
+    scores_path = output / scores_file(shard)
     if previous is not None and {k: v for k, v in previous.items() if k != "adapter"} != {k: v for k, v in run.items() if k != "adapter"}:
         raise S2SBenchError(f"{output}: holds results of another run ({previous.get('model')} on {previous.get('source')}); choose another -o")
-    (output / RUN_FILE).write_text(json.dumps(run, indent=2, ensure_ascii=False) + "\n")
+    _write_atomic(output / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
     done = _done(scores_path)
     prompts: dict[str, Prompt] = {}
     finished = 0
     descriptor = os.open(scores_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        for item in load_score_items(options.source, options.include_failed, options.limit):
+        for position, item in enumerate(options.items()):
+            if position % shard[1] != shard[0]:
+                continue  # another shard's item
             if item.lang not in prompts:
                 prompts[item.lang] = Prompt.from_profile(load_profile(item.lang), options.matched_prompts)
             for mode in options.modes:
@@ -121,17 +129,44 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
                 progress(finished)
     finally:
         os.close(descriptor)
+    _done_marker(output, shard).touch()
+    if shard[0] != 0:
+        return {}
+    _wait_for_shards(output, shard[1])
     return write_summary(output, options.modes)
 
 
-def read_scores(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    """(id, mode) -> {"subset", "answer", "losses", "n_tokens"} from scores.jsonl."""
+def _wait_for_shards(output: Path, count: int, timeout: float = MERGE_WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(_done_marker(output, (i, count)).is_file() for i in range(count)):
+        if time.monotonic() > deadline:
+            raise S2SBenchError(f"{output}: shards still running after {timeout:.0f} s; merge later with `s2s score --merge`")
+        time.sleep(1.0)
+
+
+def merge(output: Path) -> dict[str, Any]:
+    """Write the summary from every shard file present in ``output``."""
+    run_path = Path(output) / RUN_FILE
+    if not run_path.is_file():
+        raise S2SBenchError(f"{output}: not a results directory (no {RUN_FILE})")
+    return write_summary(Path(output), tuple(json.loads(run_path.read_text())["modes"]))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def read_scores(output: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """(id, mode) -> {"subset", "answer", "losses", "n_tokens"} from every scores file in ``output``."""
     grouped: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"losses": {}, "n_tokens": {}})
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            entry = grouped[(record["id"], record["mode"])]
-            entry["subset"], entry["answer"] = record["subset"], record["answer"]
-            entry["losses"][record["candidate"]] = record["loss"]
-            entry["n_tokens"][record["candidate"]] = record["n_tokens"]
+    for path in sorted(Path(output).glob("scores*.jsonl")):
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line)
+                entry = grouped[(record["id"], record["mode"])]
+                entry["subset"], entry["answer"] = record["subset"], record["answer"]
+                entry["losses"][record["candidate"]] = record["loss"]
+                entry["n_tokens"][record["candidate"]] = record["n_tokens"]
     return grouped

@@ -59,9 +59,9 @@ def _markdown(summary: dict[str, Any], run: dict[str, Any]) -> str:
 
 
 def write_summary(output: Path, modes: tuple[str, ...]) -> dict[str, Any]:
-    from s2sbench.scorer.run import RUN_FILE, SCORES_FILE, read_scores
+    from s2sbench.scorer.run import RUN_FILE, read_scores
 
-    grouped = read_scores(output / SCORES_FILE) if (output / SCORES_FILE).is_file() else {}
+    grouped = read_scores(output)
     summary = summarize(grouped, modes)
     run = json.loads((output / RUN_FILE).read_text()) if (output / RUN_FILE).is_file() else {}
     _atomic_write(output / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

@@ -7,7 +7,7 @@ its clips. Then, for each installed engine, in this process:
   first ``--clips`` clips (default 24);
 - transformers with ``--transformers-model`` (a Hub id or a local directory; default: a tiny random
   Whisper built on the spot by ``tests/models_whisper.py``, which measures the engine's overheads and
-  batching, not a real model's accuracy or cost), on all clips (``--transformers-clips`` to limit),
+  batching, not a real model's accuracy or cost), on the first ``--transformers-clips`` (default 32),
 
 prints the load time, the real-time factor (processing seconds per second of audio: lower is faster)
 and clips per second, after one untimed warm-up call. Last, the speedup of the transformers engine
@@ -98,15 +98,26 @@ def record_num_beams(recognizer: TransformersASR) -> list[int]:
     return seen
 
 
+def quiet_transformers() -> None:
+    """No per-call generation warnings or progress bars between the results."""
+    try:
+        from transformers.utils import logging
+    except ImportError:
+        return
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=24, help="clips for faster-whisper (default 24)")
     parser.add_argument("--transformers-model", default=None, help="Hub id or directory (default: tiny random Whisper)")
-    parser.add_argument("--transformers-clips", type=int, default=0, help="clips for transformers (default 0: all)")
+    parser.add_argument("--transformers-clips", type=int, default=32, help="clips for transformers (default 32; 0: all)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=2, help="timings per batch size for the speedup (best taken)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
+    quiet_transformers()
 
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)

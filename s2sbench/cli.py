@@ -201,7 +201,7 @@ def validate(
 @app.command()
 def score(
     source: Annotated[Optional[str], typer.Argument(help="A build directory, a `push --to-dir` export, a Hub dataset id (OWNER/NAME), or an S2SBench release jsonl.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM.")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM. A glob or several --model: a checkpoint sweep.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The results directory (resumed if it exists).")] = Path("results"),
     modes: Annotated[str, typer.Option("--modes", help="Comma-separated: t2t (text context), s2t (spoken context).")] = "t2t,s2t",
     adapter: Annotated[str, typer.Option("--adapter", help="Model adapter; auto picks from the model's config. See `s2s adapters`.")] = "auto",
@@ -231,21 +231,37 @@ def score(
             _fail(error)
         typer.echo((output / "summary.md").read_text(encoding="utf-8"))
         return
-    if source is None or model is None:
+    if source is None or not model:
         _fail(S2SBenchError("give a SOURCE and --model (or --merge -o RESULTS)"))
+    from s2sbench.scorer.sweep import expand_models, sweep
+
+    try:
+        models = expand_models(model)
+    except S2SBenchError as error:
+        _fail(error)
     shard_pair = None
     if shard:
         index, _, count = shard.partition("/")
         if not (index.isdigit() and count.isdigit()):
             _fail(S2SBenchError(f"--shard {shard!r}: expected i/N, e.g. 0/4"))
         shard_pair = (int(index), int(count))
-    options = ScoreOptions(source=source, output=output, model=model, modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
+    options = ScoreOptions(source=source, output=output, model=models[0], modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
                            device=device, dtype=dtype, limit=limit, include_failed=include_failed, matched_prompts=matched_prompts,
                            config=config, split=split, lang=lang, shard=shard_pair)
     try:
         total = sum(1 for _ in options.items())
     except S2SBenchError as error:
         _fail(error)
+    if len(models) > 1:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sweep(options, models, progress=lambda name: typer.echo(f"scoring {name}", err=True))
+        except S2SBenchError as error:
+            _fail(error)
+        typer.echo((output / "sweep.md").read_text(encoding="utf-8"))
+        typer.echo(f"results: {output} (one directory per checkpoint, sweep.md, sweep.png)")
+        return
     bar = _Progress(enabled=not quiet, unit="item", desc="score")
     bar.start(total)
     try:

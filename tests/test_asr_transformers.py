@@ -119,3 +119,26 @@ def test_missing_model_is_an_engine_error(tmp_path):
 
     with pytest.raises(EngineError, match="cannot load transformers ASR model"):
         TransformersASR(ASRSpec("transformers", str(tmp_path / "nowhere"), "cpu"))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="s2sbench/validate/asr.py does not pass num_beams=1: the transformers ASR pipeline then adds its own "
+    "default num_beams=5 for any model whose generation_config.json leaves num_beams unset (openai/whisper-* "
+    "included), so decoding is 5-beam search, not greedy as with faster-whisper (beam_size=1)",
+)
+def test_decodes_greedily_like_faster_whisper(recognizer):
+    model = recognizer.pipe.model
+    generate = model.generate
+    beams: list[int] = []
+
+    def spy(*args, **kwargs):
+        beams.append(kwargs.get("num_beams", model.generation_config.num_beams))
+        return generate(*args, **kwargs)
+
+    model.generate = spy
+    try:
+        recognizer.transcribe_batch(make_clips(2), "en")
+    finally:
+        del model.generate
+    assert beams and set(beams) == {1}, beams

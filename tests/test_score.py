@@ -168,3 +168,13 @@ def test_export_and_release_layout_score_like_the_build(tiny_lm: Path, spoken: P
     direct = score(ScoreOptions(source=str(tmp_path / "story"), output=tmp_path / "d", model=str(tiny_lm), modes=("t2t",), device="cpu"))
     assert release["sStoryCloze"]["t2t"]["n"] == 4
     assert release["sStoryCloze"]["t2t"]["mean_loss_plausible"] == pytest.approx(direct["sStoryCloze"]["t2t"]["mean_loss_plausible"])
+
+
+def test_checkpoint_sweep_gives_one_row_per_checkpoint(spoken: Path, tmp_path: Path):
+    for step in (100, 20):
+        build_tiny_causal_lm(tmp_path / "ckpts" / f"step_{step}", sample_texts(), seed=step)
+    result = CliRunner().invoke(app, ["score", str(spoken), "--model", str(tmp_path / "ckpts" / "step_*"), "--modes", "t2t", "-o", str(tmp_path / "sweep"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
+    assert [r["step"] for r in rows if r["subset"] == "story"] == [20, 100]
+    assert (tmp_path / "sweep" / "step_20" / "summary.json").is_file() and (tmp_path / "sweep" / "sweep.png").is_file()

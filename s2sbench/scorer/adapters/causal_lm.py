@@ -8,6 +8,7 @@ candidate reference the shared path is tested against.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,10 @@ from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreI
 def resolve_device_dtype(spec: AdapterSpec):
     import torch
 
-    device = spec.device if spec.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    device = spec.device
+    if device == "auto":
+        # Under torchrun each process takes the GPU of its local rank.
+        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if torch.cuda.is_available() else "cpu"
     if spec.dtype == "auto":
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     else:

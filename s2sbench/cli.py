@@ -74,6 +74,23 @@ class _Progress:
             self.bar.close()
 
 
+def _run(bar: "_Progress", resume_hint: Path, call):
+    """Run a library call under the progress bar: one-line errors, a resume hint on Ctrl-C."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # third-party engines are noisy; our own summaries print after
+            return call()
+    except S2SBenchError as error:
+        bar.close()
+        _fail(error)
+    except KeyboardInterrupt:
+        bar.close()
+        typer.echo(f"interrupted; re-run the same command to resume {resume_hint}", err=True)
+        raise typer.Exit(130) from None
+    finally:
+        bar.close()
+
+
 @app.command()
 def build(
     source: Annotated[str, typer.Argument(help="A file or directory, sample:LANG (bundled sample), or hf://owner/name[:config[:split]].")],
@@ -136,18 +153,7 @@ def build(
         retries=retries,
     )
     bar = _Progress(enabled=not quiet)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # third-party engines are noisy; our own notes print below
-            summary = run_build(options, progress=bar.update, on_start=bar.start)
-    except S2SBenchError as error:
-        bar.close()
-        _fail(error)
-    except KeyboardInterrupt:
-        bar.close()
-        typer.echo(f"interrupted; re-run the same command to resume {output}", err=True)
-        raise typer.Exit(130) from None
-    bar.close()
+    summary = _run(bar, output, lambda: run_build(options, progress=bar.update, on_start=bar.start))
     subsets = ", ".join(f"{name} {count}" for name, count in sorted(summary.subsets.items()))
     typer.echo(f"built {summary.output}: {summary.items} items ({subsets})")
     typer.echo(
@@ -189,12 +195,8 @@ def validate(
             started = True
         bar.update(done, 0, 0)
 
-    try:
-        report = validate_build(build_dir, RevalidateOptions(asr=asr, max_error=max_error, device=device, profile=str(profile) if profile else None), progress=update)
-    except S2SBenchError as error:
-        bar.close()
-        _fail(error)
-    bar.close()
+    revalidate = RevalidateOptions(asr=asr, max_error=max_error, device=device, profile=str(profile) if profile else None)
+    report = _run(bar, build_dir, lambda: validate_build(build_dir, revalidate, progress=update))
     _print_validation(report.clips_passed, report.clips_failed, report.items_failed, build_dir)
 
 
@@ -253,29 +255,13 @@ def score(
     except S2SBenchError as error:
         _fail(error)
     if len(models) > 1:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                sweep(options, models, progress=lambda name: typer.echo(f"scoring {name}", err=True))
-        except S2SBenchError as error:
-            _fail(error)
+        _run(_Progress(enabled=False), output, lambda: sweep(options, models, progress=lambda name: typer.echo(f"scoring {name}", err=True)))
         typer.echo((output / "sweep.md").read_text(encoding="utf-8"))
         typer.echo(f"results: {output} (one directory per checkpoint, sweep.md, sweep.png)")
         return
     bar = _Progress(enabled=not quiet, unit="item", desc="score")
     bar.start(total)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            run_score(options, progress=lambda done: bar.update(done, 0, 0))
-    except S2SBenchError as error:
-        bar.close()
-        _fail(error)
-    except KeyboardInterrupt:
-        bar.close()
-        typer.echo(f"interrupted; re-run the same command to resume {output}", err=True)
-        raise typer.Exit(130) from None
-    bar.close()
+    _run(bar, output, lambda: run_score(options, progress=lambda done: bar.update(done, 0, 0)))
     if (output / "summary.md").is_file() and (shard_pair or (0, 1))[0] == 0:
         typer.echo((output / "summary.md").read_text(encoding="utf-8"))
     typer.echo(f"results: {output}")
@@ -329,12 +315,7 @@ def push(
     options = PushOptions(builds=builds, repo=repo, to_dir=to_dir, layout=layout, config=config, split=split, include_failed=include_failed,
                           private=private, revision=revision, commit_message=commit_message, max_shard_size=_parse_size(max_shard_size),
                           license=license, verify=verify)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = run_push(options)
-    except S2SBenchError as error:
-        _fail(error)
+    result = _run(_Progress(enabled=False), to_dir or repo, lambda: run_push(options))
     for exported in result.configs:
         typer.echo(f"  {exported.name}: {exported.rows} items")
     if result.directory is not None:

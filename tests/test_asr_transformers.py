@@ -18,6 +18,18 @@ RATE = 16000
 MAX_NEW_TOKENS = 16  # random text never ends by itself: keep decoding short
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """The tiny model's ops are microseconds long: with 2+ intra-op threads on a busy small machine,
+    thread hand-offs cost more than the work (measured: 30 s instead of 3 s for this module)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def tiny_whisper(tmp_path_factory) -> Path:
     return build_tiny_whisper(tmp_path_factory.mktemp("tiny-whisper"))

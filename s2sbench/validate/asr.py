@@ -134,7 +134,8 @@ class TransformersASR:
 
     def transcribe_batch(self, clips: list[tuple[np.ndarray, int]], language: str) -> list[str]:
         inputs = [{"raw": samples.astype(np.float32), "sampling_rate": rate} for samples, rate in clips]
-        generate = {"max_new_tokens": self.max_new_tokens}
+        # Greedy, like faster-whisper with beam_size=1: the pipeline would otherwise default to 5 beams.
+        generate = {"max_new_tokens": self.max_new_tokens, "num_beams": 1, "do_sample": False}
         if self.is_whisper:
             generate.update(language=language, task="transcribe")
         outputs = self.pipe(inputs, batch_size=self.batch_size, generate_kwargs=generate)

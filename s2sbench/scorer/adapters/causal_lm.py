@@ -53,6 +53,40 @@ def load_causal_lm(model: str, device: str, dtype):
     return network, tokenizer
 
 
+def score_after_prefix(decoder, head, last_logits, cache, prefix_length: int, continuations: list[list[int]], pad_id: int) -> list[CandidateScore]:
+    """Mean NLL of K token continuations after a cached prefix, in one right-padded batch.
+
+    ``cache`` already holds K copies of the prefix (``batch_repeat_interleave``); ``last_logits`` is
+    the prefix's last position's output, which predicts each continuation's first token.
+    ``decoder`` is the transformer body (returns ``last_hidden_state``), ``head`` the LM head,
+    applied only to scored positions.
+    """
+    import torch
+
+    device = last_logits.device
+    k = len(continuations)
+    longest = max(len(c) for c in continuations)
+    tokens = torch.full((k, longest), pad_id, dtype=torch.long, device=device)
+    mask = torch.zeros((k, longest), dtype=torch.long, device=device)
+    for row, continuation in enumerate(continuations):
+        tokens[row, : len(continuation)] = torch.tensor(continuation, device=device)
+        mask[row, : len(continuation)] = 1
+    attention = torch.cat([torch.ones((k, prefix_length), dtype=torch.long, device=device), mask], dim=1)
+    positions = torch.arange(prefix_length, prefix_length + longest, device=device).expand(k, longest)
+    hidden = decoder(input_ids=tokens, attention_mask=attention, position_ids=positions, cache=cache, use_cache=True).last_hidden_state
+    # Token j of a candidate is predicted by position j-1; token 0 by the prefix's last position.
+    scored = mask[:, 1:].bool()
+    log_probs_rest = torch.log_softmax(head(hidden[:, :-1][scored]).float(), dim=-1).gather(1, tokens[:, 1:][scored].unsqueeze(1)).squeeze(1)
+    first_log_probs = torch.log_softmax(last_logits, dim=-1).expand(k, -1).gather(1, tokens[:, :1]).squeeze(1)
+    scores, offset = [], 0
+    for row, continuation in enumerate(continuations):
+        count = len(continuation) - 1
+        total = first_log_probs[row] + log_probs_rest[offset : offset + count].sum()
+        offset += count
+        scores.append(CandidateScore(loss=float(-total / len(continuation)), n_tokens=len(continuation)))
+    return scores
+
+
 class CausalLM:
     modes = ("t2t",)
 
@@ -87,34 +121,8 @@ class CausalLM:
             cache = getattr(first, "cache", None) or first.past_key_values
             k = len(continuations)
             cache.batch_repeat_interleave(k)
-            return self._score_after_cache(first.logits[:, -1].float(), cache, len(context), continuations)
-
-    def _score_after_cache(self, last_logits, cache, context_length: int, continuations: list[list[int]]) -> list[CandidateScore]:
-        import torch
-
-        k = len(continuations)
-        longest = max(len(c) for c in continuations)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        tokens = torch.full((k, longest), pad, dtype=torch.long, device=self.device)
-        mask = torch.zeros((k, longest), dtype=torch.long, device=self.device)
-        for row, continuation in enumerate(continuations):
-            tokens[row, : len(continuation)] = torch.tensor(continuation, device=self.device)
-            mask[row, : len(continuation)] = 1
-        attention = torch.cat([torch.ones((k, context_length), dtype=torch.long, device=self.device), mask], dim=1)
-        positions = torch.arange(context_length, context_length + longest, device=self.device).expand(k, longest)
-        hidden = self.model.model(input_ids=tokens, attention_mask=attention, position_ids=positions, cache=cache, use_cache=True).last_hidden_state
-        # Token j of a candidate is predicted by position j-1; token 0 by the context's last position.
-        scored_hidden = hidden[:, :-1][mask[:, 1:].bool()]
-        logits_rest = self.model.lm_head(scored_hidden).float()
-        log_probs_rest = torch.log_softmax(logits_rest, dim=-1).gather(1, tokens[:, 1:][mask[:, 1:].bool()].unsqueeze(1)).squeeze(1)
-        first_log_probs = torch.log_softmax(last_logits, dim=-1).expand(k, -1).gather(1, tokens[:, :1]).squeeze(1)
-        scores, offset = [], 0
-        for row, continuation in enumerate(continuations):
-            count = len(continuation) - 1
-            total = first_log_probs[row] + log_probs_rest[offset : offset + count].sum()
-            offset += count
-            scores.append(CandidateScore(loss=float(-total / len(continuation)), n_tokens=len(continuation)))
-        return scores
+            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+            return score_after_prefix(self.model.model, self.model.lm_head, first.logits[:, -1].float(), cache, len(context), continuations, pad)
 
     def naive_score(self, item: ScoreItem, prompt: Prompt) -> list[CandidateScore]:
         """One full forward per candidate, batch 1: the reference the shared path must match."""

@@ -26,7 +26,7 @@ from typing import Any
 
 from s2sbench.errors import EngineError
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
-from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype
+from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, score_after_prefix
 
 SAMPLE_RATE = 16000  # Qwen2-Audio's feature extractor
 
@@ -141,37 +141,8 @@ class Qwen2Audio:
             cache = out.cache
             last_logits = self.head(out.last_hidden_state[:, -1]).float()
             cache.batch_repeat_interleave(len(continuations))
-            return self._score_after_cache(last_logits, cache, ids.shape[1], continuations)
-
-    def _score_after_cache(self, last_logits, cache, context_length: int, continuations: list[list[int]]) -> list[CandidateScore]:
-        """Score K continuations after a cached prefix of ``context_length`` positions whose last
-        position gave ``last_logits``; the cache already holds K copies of the prefix."""
-        import torch
-
-        k = len(continuations)
-        longest = max(len(c) for c in continuations)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        tokens = torch.full((k, longest), pad, dtype=torch.long, device=self.device)
-        mask = torch.zeros((k, longest), dtype=torch.long, device=self.device)
-        for row, continuation in enumerate(continuations):
-            tokens[row, : len(continuation)] = torch.tensor(continuation, device=self.device)
-            mask[row, : len(continuation)] = 1
-        attention = torch.cat([torch.ones((k, context_length), dtype=torch.long, device=self.device), mask], dim=1)
-        positions = torch.arange(context_length, context_length + longest, device=self.device).expand(k, longest)
-        out = self.decoder(input_ids=tokens, attention_mask=attention, position_ids=positions, cache=cache, use_cache=True)
-        hidden = out.last_hidden_state
-        # Token j of a candidate is predicted by position j-1; token 0 by the prefix's last position.
-        scored = mask[:, 1:].bool()
-        logits_rest = self.head(hidden[:, :-1][scored]).float()
-        log_probs_rest = torch.log_softmax(logits_rest, dim=-1).gather(1, tokens[:, 1:][scored].unsqueeze(1)).squeeze(1)
-        first_log_probs = torch.log_softmax(last_logits, dim=-1).expand(k, -1).gather(1, tokens[:, :1]).squeeze(1)
-        scores, offset = [], 0
-        for row, continuation in enumerate(continuations):
-            count = len(continuation) - 1
-            total = first_log_probs[row] + log_probs_rest[offset : offset + count].sum()
-            offset += count
-            scores.append(CandidateScore(loss=float(-total / len(continuation)), n_tokens=len(continuation)))
-        return scores
+            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+            return score_after_prefix(self.decoder, self.head, last_logits, cache, ids.shape[1], continuations, pad)
 
     # Reference ---------------------------------------------------------------------------------
 

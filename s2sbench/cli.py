@@ -326,6 +326,64 @@ def push(
         typer.echo(f"pushed to {result.url} (commit {result.commit[:10]}){'; verified' if verify else ''}")
 
 
+langs_app = typer.Typer(help="Language profiles: list, show, check by a real TTS-ASR round trip, start a new one.", add_completion=False)
+app.add_typer(langs_app, name="langs")
+
+
+@langs_app.callback(invoke_without_command=True)
+def langs_list(
+    context: typer.Context,
+    profile: Annotated[Optional[list[Path]], typer.Option("--profile", help="Also list these profile files.")] = None,
+) -> None:
+    """The languages with profiles: engines, ASR, metric, threshold, status."""
+    if context.invoked_subcommand is not None:
+        return
+    from s2sbench.langs import format_profiles, list_profiles
+
+    _run(_Progress(enabled=False), Path("."), lambda: typer.echo(format_profiles(list_profiles(profile or []))))
+
+
+@langs_app.command("show")
+def langs_show(code: Annotated[str, typer.Argument(help="A language code or a profile file.")]) -> None:
+    """Everything one profile sets."""
+    from s2sbench.langs import describe
+
+    typer.echo(_run(_Progress(enabled=False), Path("."), lambda: describe(code)))
+
+
+@langs_app.command("check")
+def langs_check(
+    codes: Annotated[list[str], typer.Argument(help="Language codes or profile files.")],
+    sentence: Annotated[Optional[str], typer.Option("--sentence", help="The sentence to speak (default: the profile's check sentence).")] = None,
+    asr: Annotated[Optional[str], typer.Option("--asr", help="ENGINE:MODEL (default: the profile's).")] = None,
+    tts: Annotated[Optional[str], typer.Option("--tts", help="ENGINE[:MODEL] (default: the profile's).")] = None,
+    voice: Annotated[Optional[str], typer.Option("--voice", help="A voice of that engine (default: the profile's first).")] = None,
+) -> None:
+    """Speak a test sentence with the installed engines, recognize it back, print the error and pass/fail."""
+    from s2sbench.langs import check, check_table
+
+    results = _run(_Progress(enabled=False), Path("."), lambda: [check(code, sentence, asr, tts=tts, voice=voice) for code in codes])
+    typer.echo(check_table(results))
+    if not all(r.passed for r in results):
+        raise typer.Exit(1)
+
+
+@langs_app.command("new")
+def langs_new(
+    code: Annotated[str, typer.Argument(help="The new language's code, e.g. sw.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the commented profile.")],
+    voice: Annotated[Optional[str], typer.Option("--voice", help="An espeak-ng voice to fill in.")] = None,
+) -> None:
+    """Write a commented profile template to fill in (then `s2s langs check FILE`)."""
+    from s2sbench.langs import new_profile_template
+
+    if output.exists():
+        _fail(S2SBenchError(f"{output}: exists; choose another path"))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(_run(_Progress(enabled=False), output, lambda: new_profile_template(code, voice=voice)), encoding="utf-8")
+    typer.echo(f"wrote {output}; fill in the voice, then: s2s langs check {output}")
+
+
 @app.command()
 def adapters() -> None:
     """List the model adapters s2s score can use."""

@@ -13,6 +13,16 @@ prints the load time, the real-time factor (processing seconds per second of aud
 and clips per second, after one untimed warm-up call. Last, the speedup of the transformers engine
 at ``--batch-size`` (default 16) over batch size 1 on the same clips and model, each timed
 ``--repeats`` times (best taken), as ``batched_asr_speedup=X``. Target: at least 2.
+
+Torch runs on one intra-op thread by default (``--torch-threads``): the tiny model's operations
+last microseconds, and with two threads on a shared 2-vCPU machine every operation waits for the
+other thread, whose vCPU may be descheduled; measured there, batch-1 timings then varied 30x
+between identical runs (2.7 s to 99 s), which made the speedup meaningless.
+
+The line before the last says which ``num_beams`` the engine's ``generate`` calls really got: the
+transformers ASR pipeline adds ``num_beams=5`` unless the caller or the model's generation config
+sets it. When that is not 1, a diagnostic line also times the same pipeline with ``num_beams=1``
+(greedy, as faster-whisper decodes here); it is not the number the last line reports.
 """
 
 from __future__ import annotations
@@ -98,6 +108,18 @@ def record_num_beams(recognizer: TransformersASR) -> list[int]:
     return seen
 
 
+class GreedyPipe:
+    """``TransformersASR.transcribe_batch`` with ``num_beams=1`` added: what greedy decoding would cost."""
+
+    def __init__(self, asr: TransformersASR, batch_size: int):
+        self.asr, self.batch_size = asr, batch_size
+
+    def transcribe_batch(self, clips: list[Clip], language: str) -> list[str]:
+        inputs = [{"raw": samples.astype(np.float32), "sampling_rate": rate} for samples, rate in clips]
+        generate = {"max_new_tokens": self.asr.max_new_tokens, "language": language, "task": "transcribe", "num_beams": 1}
+        return [output["text"].strip() for output in self.asr.pipe(inputs, batch_size=self.batch_size, generate_kwargs=generate)]
+
+
 def quiet_transformers() -> None:
     """No per-call generation warnings or progress bars between the results."""
     try:
@@ -110,12 +132,18 @@ def quiet_transformers() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clips", type=int, default=24, help="clips for faster-whisper (default 24)")
+    parser.add_argument("--clips", type=int, default=24, help="clips for faster-whisper (default 24; 0: skip it)")
     parser.add_argument("--transformers-model", default=None, help="Hub id or directory (default: tiny random Whisper)")
     parser.add_argument("--transformers-clips", type=int, default=32, help="clips for transformers (default 32; 0: all)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=2, help="timings per batch size for the speedup (best taken)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--torch-threads", type=int, default=1, help="torch intra-op threads for transformers (default 1; 0: torch's own)"
+    )
+    parser.add_argument(
+        "--no-greedy-check", dest="greedy_check", action="store_false", help="skip the num_beams=1 diagnostic line"
+    )
     args = parser.parse_args()
     quiet_transformers()
 
@@ -125,7 +153,9 @@ def main() -> None:
         clips = sample_clips(scratch)
         print(f"sample:en: {len(clips)} clips, {seconds_of(clips):.1f} s of audio, built in {time.perf_counter() - started:.1f} s")
 
-        if importlib.util.find_spec("faster_whisper") and offline_whisper_base_files() is not None:
+        if args.clips <= 0:
+            print("faster-whisper: --clips 0, skipped")
+        elif importlib.util.find_spec("faster_whisper") and offline_whisper_base_files() is not None:
             subset = clips[: args.clips]
             started = time.perf_counter()
             whisper = FasterWhisper(ASRSpec(device=args.device), threads=None)
@@ -149,6 +179,10 @@ def main() -> None:
         else:
             label = f"transformers:{model}"
         subset = clips[: args.transformers_clips] if args.transformers_clips else clips
+        import torch
+
+        if args.torch_threads:
+            torch.set_num_threads(args.torch_threads)
         started = time.perf_counter()
         asr = TransformersASR(ASRSpec("transformers", model, args.device), batch_size=args.batch_size)
         load = time.perf_counter() - started
@@ -157,10 +191,20 @@ def main() -> None:
         batched = timed(asr, subset, args.repeats)
         report(f"{label} batch {args.batch_size}", load, subset, batched)
         asr.batch_size = 1
-        asr.transcribe_batch(subset[:1], "en")  # warm-up
         single = timed(asr, subset, args.repeats)
         report(f"{label} batch 1", load, subset, single)
-        print(f"transformers decoding: num_beams={sorted(set(beams))}, max_new_tokens={asr.max_new_tokens}")
+        print(
+            f"transformers decoding: num_beams={sorted(set(beams))}, max_new_tokens={asr.max_new_tokens}, "
+            f"torch threads {torch.get_num_threads()}"
+        )
+        if args.greedy_check and asr.is_whisper and set(beams) != {1}:
+            # Diagnostic only, not the engine's number: the same pipeline and clips with num_beams=1.
+            greedy_batched = timed(GreedyPipe(asr, args.batch_size), subset, args.repeats)
+            greedy_single = timed(GreedyPipe(asr, 1), subset, args.repeats)
+            print(
+                f"diagnostic, not the engine as shipped: with num_beams=1 batch {args.batch_size} {greedy_batched:.2f} s, "
+                f"batch 1 {greedy_single:.2f} s, speedup {greedy_single / greedy_batched:.1f}"
+            )
     print(f"batched_asr_speedup={single / batched:.1f}")
 
 

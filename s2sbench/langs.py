@@ -21,7 +21,6 @@ import tempfile
 import time
 import tomllib
 import unicodedata
-import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -141,6 +140,13 @@ def format_profiles(rows: list[ProfileRow]) -> str:
 # --------------------------------------------------------------------------- describe
 
 
+def _show(text: str) -> str:
+    """A map key or value as readable text: combining marks and invisible characters as U+XXXX."""
+    if not text:
+        return "''"
+    return "".join(f"U+{ord(ch):04X}" if unicodedata.category(ch)[0] in "MCZ" else ch for ch in text)
+
+
 def describe(code_or_path: str | Path) -> str:
     """Everything a profile sets, as readable lines (what ``s2s langs show`` prints)."""
     profile = _load(code_or_path)
@@ -160,7 +166,7 @@ def describe(code_or_path: str | Path) -> str:
         if engine in profile.tts_languages:
             parts.append(f"language code {profile.tts_languages[engine]}")
         lines.append(f"    {engine + ':':<9}  {'; '.join(parts)}")
-    steps = ", ".join(s if isinstance(s, str) else "map{" + ", ".join(f"{k!r}->{v!r}" for k, v in s.get("map", {}).items()) + "}" for s in profile.normalizer)
+    steps = ", ".join(s if isinstance(s, str) else "map{" + ", ".join(f"{_show(k)}->{_show(v)}" for k, v in s.get("map", {}).items()) + "}" for s in profile.normalizer)
     low, high = profile.chars_per_second
     lines += [
         f"  asr:         {profile.asr_engine}:{profile.asr_model} (told language {profile.code!r})",
@@ -227,6 +233,7 @@ def check(
     *,
     tts: str | None = None,
     voice: str | None = None,
+    lang: str | None = None,
     recognizer: Any | None = None,
     device: str = "auto",
     keep_audio: Path | None = None,
@@ -235,7 +242,9 @@ def check(
 
     ``sentence`` defaults to the profile's ``[text] check_sentence``; ``asr`` (``ENGINE:MODEL``)
     to the profile's ASR; ``tts`` (``ENGINE[:MODEL]``) to the profile's default engine; ``voice``
-    to that engine's first voice in the profile. ``recognizer`` is an already loaded recognizer
+    to that engine's first voice in the profile. ``lang`` is the language code given to the
+    engines, as ``s2s build --lang`` gives it (default: the profile's ``code``); the ASR must know
+    it. ``recognizer`` is an already loaded recognizer
     (anything with ``transcribe(samples, sample_rate, language)``), used instead of loading one:
     tests and batch checks share one. ``keep_audio`` copies the finished clip there.
 
@@ -254,28 +263,31 @@ def check(
     text = (sentence or "").strip() or check_sentence(code_or_path, profile)
     if not text:
         raise ProfileError(f"{profile.path}: no check sentence: add check_sentence = \"...\" under [text], or pass one")
+    language = (lang or profile.code).strip()
     audio = AudioOptions()
-    spec = resolve_tts(BuildOptions(source="", output=Path("."), lang=profile.code, tts=tts, device=device), profile)
+    spec = resolve_tts(BuildOptions(source="", output=Path("."), lang=language, tts=tts, device=device), profile)
     chosen = voice or (profile.voices_for(spec.engine) or [None])[0]
     if recognizer is None:
         asr_spec = ASRSpec.parse(asr or f"{profile.asr_engine}:{profile.asr_model}", device=device)
+        _require_whisper_language(asr_spec.engine, language, profile)
         recognizer = load_recognizer(asr_spec)
         asr_label = str(asr_spec)
     else:
         identity = recognizer.identity() if hasattr(recognizer, "identity") else {}
         asr_label = f"{identity.get('engine', 'asr')}:{identity.get('model', '?')}"
+        _require_whisper_language(identity.get("engine", ""), language, profile)
     validator = ClipValidator(recognizer, profile, Thresholds.from_profile(profile, audio.sample_rate))  # checks the normalizer
     with tempfile.TemporaryDirectory(prefix="s2s-langs-check-") as scratch:
         maker = ClipMaker(Path(scratch), load_engine(spec), audio)
         try:
-            clip = maker.speak(text, profile.code, VoiceSettings(voice=chosen))
+            clip = maker.speak(text, language, VoiceSettings(voice=chosen))
         except EngineError as exc:
             raise EngineError(f"{profile.path}: {exc}; set [tts] voices in the profile") from exc
         path = Path(scratch) / clip.path
         try:
-            verdict = validator.check(path, text, profile.code)
-        except ValueError as exc:  # faster-whisper: "'xx' is not a valid language code"
-            raise ProfileError(f"{profile.path}: the ASR {asr_label} cannot take language {profile.code!r}: {exc}") from exc
+            verdict = validator.check(path, text, language)
+        except ValueError as exc:  # an ASR refusing the language code
+            raise ProfileError(f"{profile.path}: the ASR {asr_label} cannot take language {language!r}: {exc}") from exc
         if keep_audio is not None:
             Path(keep_audio).parent.mkdir(parents=True, exist_ok=True)
             Path(keep_audio).write_bytes(path.read_bytes())
@@ -298,6 +310,21 @@ def check(
         audio_seconds=verdict["duration"],
         seconds=round(time.perf_counter() - started, 2),
     )
+
+
+def _require_whisper_language(engine: str, language: str, profile: LanguageProfile) -> None:
+    """faster-whisper takes only Whisper's own codes: say so before any work, with the fix."""
+    if engine != "faster-whisper":
+        return
+    try:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+    except ImportError:  # the recognizer will report the missing package itself
+        return
+    if language not in _LANGUAGE_CODES:
+        raise ProfileError(
+            f"{profile.path}: Whisper does not know the language code {language!r}; set the profile's code to "
+            f"the ISO 639-1 code of the language (or pass lang=, `--lang`, with the code Whisper should be told)"
+        )
 
 
 def check_table(results: Iterable[CheckResult]) -> str:
@@ -361,7 +388,7 @@ def espeak_voices(language: str | None = None) -> list[EspeakVoice]:
     if language:
         code = language.lower()
         voices = [v for v in voices if any(t.lower() == code or t.lower().startswith(code + "-") for t in (v.voice, v.language))]
-    return sorted(voices, key=lambda v: (v.voice != language, v.voice))
+    return sorted(voices, key=lambda v: (v.voice.lower() != (language or "").lower(), v.voice.lower()))
 
 
 # --------------------------------------------------------------------------- new profile
@@ -443,7 +470,7 @@ def new_profile_template(code: str, name: str | None = None, voice: str | None =
     if not code or any(ch in code for ch in '"\\\n/ '):
         raise ProfileError(f"not a language code: {code!r}")
     found = espeak_voices(code)
-    exact = next((v for v in found if v.voice == code), found[0] if found else None)
+    exact = next((v for v in found if v.voice.lower() == code.lower()), found[0] if found else None)
     if voice is None and exact is not None:
         voice = exact.voice
     if name is None:
@@ -487,13 +514,3 @@ def write_profile_template(code: str, path: str | Path, *, name: str | None = No
     target.write_text(text, encoding="utf-8")
     return target
 
-
-def _quiet_load(code_or_path: str | Path) -> LanguageProfile:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _load(code_or_path)
-
-
-def _is_spaceless(text: str) -> bool:  # used by the guide's tests; kept small
-    letters = [ch for ch in text if unicodedata.category(ch)[0] == "L"]
-    return bool(letters) and " " not in text.strip()

@@ -42,6 +42,7 @@ class LanguageProfile:
     text_prefix: str = ""  # scorer: before a text context (t2t); S2SBench uses none
     speech_prefix: str = ""  # scorer: before the context audio (s2t)
     separator: str = " "  # scorer: between context and candidate ("" for scripts without spaces)
+    check_sentence: str | None = None  # spoken by `s2s langs check`
     path: str | None = None
     digest: str = ""  # sha256 of the profile file, recorded in build.json
 
@@ -78,6 +79,7 @@ def _from_toml(text: str, path: str, code: str | None = None) -> LanguageProfile
             metric=text_section.get("metric", "wer"),
             max_error=float(text_section.get("max_error", 0.35)),
             chars_per_second=tuple(text_section.get("chars_per_second", (4.0, 30.0))),
+            check_sentence=text_section.get("check_sentence") or None,
             question_context=templates.get("question_context", "{question}"),
             question_candidate=templates.get("question_candidate", "{option}"),
             text_prefix=scorer.get("text_prefix", ""),

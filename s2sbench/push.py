@@ -67,9 +67,13 @@ class PushResult:
     url: str | None = None
 
 
-def features(sample_rate: int = 16000):
+def features(sample_rate: int = 16000, audio: bool = True):
+    """The exported columns. With ``audio=False`` the clips are plain ``{bytes, path}`` structs:
+    rows are written that way, then cast to ``Audio``, which keeps the bytes and needs no
+    torchcodec or FFmpeg (encoding through ``Audio`` would)."""
     from datasets import Audio, Features, List, Value
 
+    clip = Audio(sampling_rate=sample_rate) if audio else {"bytes": Value("binary"), "path": Value("string")}
     return Features(
         {
             "id": Value("string"),
@@ -78,8 +82,8 @@ def features(sample_rate: int = 16000):
             "context": Value("string"),
             "candidates": List(Value("string")),
             "answer": Value("int32"),
-            "context_audio": Audio(sampling_rate=sample_rate),
-            "candidate_audio": List(Audio(sampling_rate=sample_rate)),
+            "context_audio": clip,
+            "candidate_audio": List(clip),
             "voice": Value("string"),
             "context_asr": Value("string"),
             "context_error": Value("float32"),
@@ -148,7 +152,8 @@ def _provenance(directory: BuildDirectory, config: str, subset: str, items: list
 def _write_shards(rows: Callable[[], Iterator[dict]], sample_rate: int, directory: Path, config: str, split: str, max_shard_size: int) -> list[str]:
     import datasets
 
-    dataset = datasets.Dataset.from_generator(rows, features=features(sample_rate), cache_dir=str(directory / ".cache"))
+    dataset = datasets.Dataset.from_generator(rows, features=features(sample_rate, audio=False), cache_dir=str(directory / ".cache"))
+    dataset = dataset.cast(features(sample_rate))  # a metadata change: the bytes stay as they are
     shards = max(1, math.ceil(dataset.data.nbytes / max_shard_size))
     names = []
     for index in range(shards):

@@ -108,3 +108,22 @@ def test_release_layout_round_trips_through_the_s2sbench_builder(tmp_path: Path)
         first = original[(item["context"], frozenset(item["candidates"]))]
         assert item["candidates"][item["answer"]] == first["candidates"][first["answer"]]
         assert sha(rebuilt / item["audio"]["context"]) == sha(source / first["audio"]["context"])  # the wav came back as is
+
+
+NO_TORCHCODEC = """
+import sys
+sys.modules["torchcodec"] = None  # as if torchcodec (and FFmpeg) were missing
+from pathlib import Path
+from s2sbench.push import push, PushOptions
+push(PushOptions(builds=[Path(sys.argv[1])], to_dir=Path(sys.argv[2])))
+"""
+
+
+def test_export_needs_no_torchcodec(zh_build: Path, tmp_path: Path):
+    import pyarrow.parquet as pq
+
+    subprocess.run([sys.executable, "-c", NO_TORCHCODEC, str(zh_build), str(tmp_path / "export")], check=True, capture_output=True)
+    table = pq.read_table(tmp_path / "export" / "zh-stories" / "test-00000-of-00001.parquet")
+    items = read_items(zh_build)
+    assert [r["bytes"] for r in table.column("context_audio").to_pylist()] == [(zh_build / i["audio"]["context"]).read_bytes() for i in items]
+    assert json.loads(table.schema.metadata[b"huggingface"])["info"]["features"]["context_audio"]["_type"] == "Audio"

@@ -270,14 +270,14 @@ def score(
 @app.command()
 def report(
     results: Annotated[list[Path], typer.Argument(help="Results directories made by s2s score.")],
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw acc per subset and mode, one bar per results directory, to this PNG.")] = None,
 ) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset."""
-    from s2sbench.scorer.compare import compare_results
+    from s2sbench.scorer.compare import compare_results, plot_results
 
-    try:
-        typer.echo(compare_results(results))
-    except S2SBenchError as error:
-        _fail(error)
+    typer.echo(_run(_Progress(enabled=False), Path("."), lambda: compare_results(results)))
+    if plot is not None:
+        typer.echo(f"plot: {plot}" if plot_results(results, plot) else "plot: matplotlib is not installed")
 
 
 def _parse_size(text: str) -> int:

@@ -116,8 +116,9 @@ def test_score_command_prints_the_summary(tiny_lm: Path, spoken: Path, tmp_path:
     result = CliRunner().invoke(app, ["score", str(spoken), "--model", str(tiny_lm), "--modes", "t2t", "-o", str(tmp_path / "r"), "-q", "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert "| story | t2t |" in result.output and f"results: {tmp_path / 'r'}" in result.output
-    compared = CliRunner().invoke(app, ["report", str(tmp_path / "r"), str(tmp_path / "r")])
+    compared = CliRunner().invoke(app, ["report", str(tmp_path / "r"), str(tmp_path / "r"), "--plot", str(tmp_path / "report.png")])
     assert compared.exit_code == 0 and compared.output.count("| story | t2t |") == 2
+    assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
 
 
 SMOLLM2 = smollm2_gguf()

@@ -217,6 +217,7 @@ def score(
     lang: Annotated[str, typer.Option("--lang", help="Language of a release jsonl source (selects the prompt profile).")] = "en",
     shard: Annotated[Optional[str], typer.Option("--shard", help="i/N: score every N-th item from i (default: RANK/WORLD_SIZE from torchrun, or SLURM).")] = None,
     merge: Annotated[bool, typer.Option("--merge", help="Only write the summary of the shards in --output.")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Items per forward pass, for adapters that batch across items.", min=1)] = 8,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Score a speech or text LM: per-candidate losses, acc, pairwise_acc, and degradation t2t - s2t.
@@ -249,7 +250,7 @@ def score(
         shard_pair = (int(index), int(count))
     options = ScoreOptions(source=source, output=output, model=models[0], modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
                            device=device, dtype=dtype, limit=limit, include_failed=include_failed, matched_prompts=matched_prompts,
-                           config=config, split=split, lang=lang, shard=shard_pair)
+                           config=config, split=split, lang=lang, shard=shard_pair, batch_size=batch_size)
     try:
         total = sum(1 for _ in options.items())
     except S2SBenchError as error:

@@ -53,6 +53,27 @@ def test_shared_prefix_equals_naive_scoring(tiny_lm: Path, lang: str):
             assert s.loss == pytest.approx(n.loss, abs=1e-4)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_batches_of_eight_equal_one_item_at_a_time(tiny_lm: Path, lang: str):
+    adapter = load_adapter(AdapterSpec(str(tiny_lm), device="cpu"))
+    prompt = Prompt.from_profile(load_profile(lang))
+    items = sample_items(lang)
+    one = [adapter.score(item, "t2t", prompt) for item in items]
+    eight = [scores for start in range(0, len(items), 8) for scores in adapter.score_batch(items[start : start + 8], "t2t", prompt)]
+    assert [[s.n_tokens for s in scores] for scores in one] == [[s.n_tokens for s in scores] for scores in eight]
+    for a, b in zip(one, eight):
+        assert [s.loss for s in a] == pytest.approx([s.loss for s in b], abs=1e-4)
+
+
+def test_run_with_batch_size_one_equals_eight(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    one = score(ScoreOptions(source=str(spoken), output=tmp_path / "one", model=str(tiny_lm), modes=("t2t",), device="cpu", batch_size=1))
+    eight = score(ScoreOptions(source=str(spoken), output=tmp_path / "eight", model=str(tiny_lm), modes=("t2t",), device="cpu", batch_size=8))
+    assert one.keys() == eight.keys()
+    for subset in one:
+        for key, value in one[subset]["t2t"].items():
+            assert eight[subset]["t2t"][key] == pytest.approx(value, abs=1e-4)
+
+
 def test_separator_follows_the_profile(tiny_lm: Path):
     adapter = load_adapter(AdapterSpec(str(tiny_lm), device="cpu"))
     _, with_space = adapter.encode_parts("Hello.", ["World."], Prompt.from_profile(load_profile("en")))
@@ -86,7 +107,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tiny_lm: Path, spok
         if done == 2:
             raise KeyboardInterrupt
 
-    options = ScoreOptions(source=str(spoken), output=tmp_path / "cut", model=str(tiny_lm), modes=("t2t",), device="cpu")
+    options = ScoreOptions(source=str(spoken), output=tmp_path / "cut", model=str(tiny_lm), modes=("t2t",), device="cpu", batch_size=1)
     with pytest.raises(KeyboardInterrupt):
         score(options, progress=stop_after_two)
     partial = (tmp_path / "cut" / "scores.jsonl").read_text().splitlines()
@@ -179,3 +200,27 @@ def test_checkpoint_sweep_gives_one_row_per_checkpoint(spoken: Path, tmp_path: P
     rows = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
     assert [r["step"] for r in rows if r["subset"] == "story"] == [20, 100]
     assert (tmp_path / "sweep" / "step_20" / "summary.json").is_file() and (tmp_path / "sweep" / "sweep.png").is_file()
+
+
+def test_out_of_memory_halves_the_batch(tiny_lm: Path, spoken: Path, tmp_path: Path, monkeypatch):
+    """A batch too large for the device is split until it fits; the scores do not change."""
+    import torch
+
+    from s2sbench.scorer.adapters.causal_lm import CausalLM
+
+    sizes: list[int] = []
+    real = CausalLM.score_batch
+
+    def limited(self, items, mode, prompt):
+        sizes.append(len(items))
+        if len(items) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (more than 2 items)")
+        return real(self, items, mode, prompt)
+
+    reference = score(ScoreOptions(source=str(spoken), output=tmp_path / "a", model=str(tiny_lm), modes=("t2t",), device="cpu", batch_size=1))
+    monkeypatch.setattr(CausalLM, "score_batch", limited)
+    halved = score(ScoreOptions(source=str(spoken), output=tmp_path / "b", model=str(tiny_lm), modes=("t2t",), device="cpu", batch_size=6))
+    assert sizes[0] == 6 and max(s for s in sizes if s <= 2) == 2
+    for subset in reference:
+        assert halved[subset]["t2t"]["acc"] == reference[subset]["t2t"]["acc"]
+        assert halved[subset]["t2t"]["mean_loss_plausible"] == pytest.approx(reference[subset]["t2t"]["mean_loss_plausible"], abs=1e-4)

@@ -18,7 +18,7 @@ from typing import Any
 
 from s2sbench.errors import S2SBenchError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import AdapterSpec, Prompt, load_adapter
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter
 from s2sbench.scorer.inputs import load_score_items
 from s2sbench.scorer.summary import write_summary
 
@@ -61,6 +61,7 @@ class ScoreOptions:
     split: str = "test"
     lang: str = "en"  # for release jsonl sources, which do not say their language
     shard: tuple[int, int] | None = None  # (index, count); default: from torchrun/SLURM, else (0, 1)
+    batch_size: int = 8  # items per forward, for adapters that batch across items
 
     def items(self):
         return load_score_items(self.source, self.include_failed, self.limit, self.config, self.split, self.lang, Path(self.output) / ".audio")
@@ -107,24 +108,24 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
     done = _done(scores_path)
     prompts: dict[str, Prompt] = {}
     finished = 0
+    batch_size = options.batch_size if hasattr(adapter, "score_batch") else 1
     descriptor = os.open(scores_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        for position, item in enumerate(options.items()):
-            if position % shard[1] != shard[0]:
-                continue  # another shard's item
-            if item.lang not in prompts:
-                prompts[item.lang] = Prompt.from_profile(load_profile(item.lang), options.matched_prompts)
+        mine = (item for position, item in enumerate(options.items()) if position % shard[1] == shard[0])
+        for batch in _batches(mine, batch_size):
+            for item in batch:
+                if item.lang not in prompts:
+                    prompts[item.lang] = Prompt.from_profile(load_profile(item.lang), options.matched_prompts)
             for mode in options.modes:
-                if (item.id, mode) in done:
-                    continue
-                results = adapter.score(item, mode, prompts[item.lang])
-                lines = [
-                    json.dumps({"id": item.id, "subset": item.subset, "mode": mode, "candidate": k, "answer": item.answer,
-                                "loss": r.loss, "n_tokens": r.n_tokens, **({"last": True} if k == len(results) - 1 else {})})
-                    for k, r in enumerate(results)
-                ]
-                os.write(descriptor, ("\n".join(lines) + "\n").encode())  # one write: an item is whole or absent
-            finished += 1
+                todo = [item for item in batch if (item.id, mode) not in done]
+                for item, results in zip(todo, _score(adapter, todo, mode, prompts)):
+                    lines = [
+                        json.dumps({"id": item.id, "subset": item.subset, "mode": mode, "candidate": k, "answer": item.answer,
+                                    "loss": r.loss, "n_tokens": r.n_tokens, **({"last": True} if k == len(results) - 1 else {})})
+                        for k, r in enumerate(results)
+                    ]
+                    os.write(descriptor, ("\n".join(lines) + "\n").encode())  # one write: an item is whole or absent
+            finished += len(batch)
             if progress:
                 progress(finished)
     finally:
@@ -134,6 +135,42 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
         return {}
     _wait_for_shards(output, shard[1])
     return write_summary(output, options.modes)
+
+
+def _batches(items: Iterator[ScoreItem], size: int) -> Iterator[list[ScoreItem]]:
+    batch: list[ScoreItem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _score(adapter: Any, items: list[ScoreItem], mode: str, prompts: dict[str, Prompt]) -> list[list]:
+    """Scores of ``items`` in ``mode``: batched where the adapter can (one language per call)."""
+    if len(items) <= 1 or not hasattr(adapter, "score_batch"):
+        return [adapter.score(item, mode, prompts[item.lang]) for item in items]
+    results: dict[str, list] = {}
+    for lang in dict.fromkeys(item.lang for item in items):
+        group = [item for item in items if item.lang == lang]
+        results.update(zip((item.id for item in group), _score_halving(adapter, group, mode, prompts[lang])))
+    return [results[item.id] for item in items]
+
+
+def _score_halving(adapter: Any, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list]:
+    """``score_batch``, halving the batch on GPU out-of-memory until one item is left."""
+    import torch
+
+    try:
+        return adapter.score_batch(items, mode, prompt)
+    except torch.OutOfMemoryError:
+        if len(items) == 1:
+            raise
+        torch.cuda.empty_cache()
+        half = len(items) // 2
+        return _score_halving(adapter, items[:half], mode, prompt) + _score_halving(adapter, items[half:], mode, prompt)
 
 
 def _wait_for_shards(output: Path, count: int, timeout: float = MERGE_WAIT_SECONDS) -> None:

@@ -53,26 +53,30 @@ def load_causal_lm(model: str, device: str, dtype):
     return network, tokenizer
 
 
-def score_after_prefix(decoder, head, last_logits, cache, prefix_length: int, continuations: list[list[int]], pad_id: int) -> list[CandidateScore]:
+def score_after_prefix(decoder, head, last_logits, cache, prefix_length: int, continuations: list[list[int]], pad_id: int, prefix_mask=None) -> list[CandidateScore]:
     """Mean NLL of K token continuations after a cached prefix, in one right-padded batch.
 
-    ``cache`` already holds K copies of the prefix (``batch_repeat_interleave``); ``last_logits`` is
-    the prefix's last position's output, which predicts each continuation's first token.
-    ``decoder`` is the transformer body (returns ``last_hidden_state``), ``head`` the LM head,
-    applied only to scored positions.
+    ``cache`` already holds one prefix row per continuation (``batch_repeat_interleave``, or
+    ``batch_select_indices`` when several items share the batch); ``last_logits`` holds each row's
+    last real prefix position's output, which predicts the continuation's first token. Prefixes of
+    different lengths are right-padded to ``prefix_length`` and described by ``prefix_mask`` (rows x
+    prefix_length; default all ones). ``decoder`` is the transformer body (returns
+    ``last_hidden_state``), ``head`` the LM head, applied only to scored positions.
     """
     import torch
 
     device = last_logits.device
     k = len(continuations)
+    if prefix_mask is None:
+        prefix_mask = torch.ones((k, prefix_length), dtype=torch.long, device=device)
     longest = max(len(c) for c in continuations)
     tokens = torch.full((k, longest), pad_id, dtype=torch.long, device=device)
     mask = torch.zeros((k, longest), dtype=torch.long, device=device)
     for row, continuation in enumerate(continuations):
         tokens[row, : len(continuation)] = torch.tensor(continuation, device=device)
         mask[row, : len(continuation)] = 1
-    attention = torch.cat([torch.ones((k, prefix_length), dtype=torch.long, device=device), mask], dim=1)
-    positions = torch.arange(prefix_length, prefix_length + longest, device=device).expand(k, longest)
+    attention = torch.cat([prefix_mask, mask], dim=1)
+    positions = prefix_mask.sum(dim=1, keepdim=True) + torch.arange(longest, device=device)
     hidden = decoder(input_ids=tokens, attention_mask=attention, position_ids=positions, cache=cache, use_cache=True).last_hidden_state
     # Token j of a candidate is predicted by position j-1; token 0 by the prefix's last position.
     scored = mask[:, 1:].bool()
@@ -123,6 +127,36 @@ class CausalLM:
             cache.batch_repeat_interleave(k)
             pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
             return score_after_prefix(self.model.model, self.model.lm_head, first.logits[:, -1].float(), cache, len(context), continuations, pad)
+
+    def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
+        """Several items at once: their contexts right-padded in one forward, each context's cache
+        row repeated for its K candidates, every candidate of the batch in one forward."""
+        import torch
+
+        encoded = [self.encode_parts(item.context, item.candidates, prompt) for item in items]
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        lengths = torch.tensor([len(context) for context, _ in encoded], device=self.device)
+        width = int(lengths.max())
+        ids = torch.full((len(items), width), pad, dtype=torch.long, device=self.device)
+        mask = torch.zeros((len(items), width), dtype=torch.long, device=self.device)
+        for row, (context, _) in enumerate(encoded):
+            ids[row, : len(context)] = torch.tensor(context, device=self.device)
+            mask[row, : len(context)] = 1
+        with torch.inference_mode():
+            positions = torch.arange(width, device=self.device).expand(len(items), width)
+            out = self.model.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+            cache = getattr(out, "cache", None) or out.past_key_values
+            last_hidden = out.last_hidden_state[torch.arange(len(items), device=self.device), lengths - 1]
+            last_logits = self.model.lm_head(last_hidden).float()
+            rows = torch.repeat_interleave(torch.arange(len(items), device=self.device), torch.tensor([len(c) for _, c in encoded], device=self.device))
+            cache.batch_select_indices(rows)
+            continuations = [c for _, item_continuations in encoded for c in item_continuations]
+            flat = score_after_prefix(self.model.model, self.model.lm_head, last_logits[rows], cache, width, continuations, pad, prefix_mask=mask[rows])
+        results, offset = [], 0
+        for _, item_continuations in encoded:
+            results.append(flat[offset : offset + len(item_continuations)])
+            offset += len(item_continuations)
+        return results
 
     def naive_score(self, item: ScoreItem, prompt: Prompt) -> list[CandidateScore]:
         """One full forward per candidate, batch 1: the reference the shared path must match."""

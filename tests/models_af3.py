@@ -1,0 +1,101 @@
+"""A tiny, randomly initialised Audio Flamingo 3 built in code for tests and benchmarks (no downloads).
+
+``build_tiny_audio_flamingo3(directory)`` writes a complete transformers model directory: weights
+and config of an ``AudioFlamingo3ForConditionalGeneration`` (audio encoder: 2 layers, d_model 32,
+128 mel bins, a full 30 s window of 1500 positions, as the encoder adds its position table to the
+whole window; projector; text model: Qwen2, 2 layers, hidden 32), and an ``AudioFlamingo3Processor``
+(``WhisperFeatureExtractor`` + ``Qwen2Tokenizer``) that ``AutoProcessor.from_pretrained(directory)``
+loads back with ``HF_HUB_OFFLINE=1``.
+
+The tokenizer is a byte-level BPE trained with ``tokenizers`` using Qwen2's own normalizer (NFC) and
+pre-tokenizer (Qwen2's split regex, then byte level): in transformers 5 ``Qwen2Tokenizer`` rebuilds
+both in code and keeps only the vocabulary and merges of the saved file (see
+``tests/models_speech.py``). AF3's special tokens (``<|endoftext|>`` = eos = pad, no bos, the chat
+markers, and the audio placeholder ``<sound>``, which the processor repeats once per encoder output
+frame, 25 a second) are in the vocabulary. Its outputs are random; its shapes, prompt format and
+audio-token expansion are AF3's. About 0.7 MB, built in about a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+AUDIO_TOKEN = "<sound>"
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", AUDIO_TOKEN]
+_BPE_VOCAB_SIZE = 800
+
+
+def _qwen2_bpe(texts: list[str]) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Vocabulary (special tokens first) and merges of a byte-level BPE trained the Qwen2 way."""
+    import json
+
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.normalizer = normalizers.NFC()
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=_BPE_VOCAB_SIZE, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    model = json.loads(tokenizer.to_str())["model"]
+    merges = [tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge) for merge in model["merges"]]
+    return dict(model["vocab"]), merges
+
+
+def build_tiny_audio_flamingo3(directory: Path, seed: int = 0, texts: list[str] | None = None) -> Path:
+    """Build and save a tiny random Audio Flamingo 3 (model + processor) into ``directory``; returns it.
+
+    ``texts``: what the BPE is trained on (default: every text of the bundled samples).
+    """
+    import torch
+    from tokenizers import AddedToken
+    from transformers import AudioFlamingo3Config, AudioFlamingo3ForConditionalGeneration, AudioFlamingo3Processor, WhisperFeatureExtractor
+    from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
+
+    if texts is None:
+        from tests.models import sample_texts
+
+        texts = sample_texts()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+
+    vocab, merges = _qwen2_bpe(texts)
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token="<|endoftext|>", eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    tokenizer.add_special_tokens({"additional_special_tokens": [AddedToken(t, special=True) for t in SPECIAL_TOKENS[1:]]})
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
+    assert ids == {token: vocab[token] for token in SPECIAL_TOKENS}, ids
+    feature_extractor = WhisperFeatureExtractor(feature_size=128, sampling_rate=16000, hop_length=160, chunk_length=30, n_fft=400)
+    processor = AudioFlamingo3Processor(feature_extractor=feature_extractor, tokenizer=tokenizer, audio_token=AUDIO_TOKEN)
+
+    eos = ids["<|endoftext|>"]
+    config = AudioFlamingo3Config(
+        audio_config={
+            "model_type": "audioflamingo3_encoder", "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "intermediate_size": 64, "num_mel_bins": 128, "max_source_positions": 1500,
+        },
+        text_config={
+            "model_type": "qwen2", "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 2048, "eos_token_id": eos,
+            "pad_token_id": eos, "bos_token_id": None,
+        },
+        audio_token_id=ids[AUDIO_TOKEN],
+    )
+    torch.manual_seed(seed)
+    model = AudioFlamingo3ForConditionalGeneration(config).eval()
+    model.save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return directory
+
+
+if __name__ == "__main__":  # python -m tests.models_af3 DIR
+    import sys
+
+    print(build_tiny_audio_flamingo3(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-audio-flamingo-3")))

@@ -118,6 +118,3 @@ class BuildDirectory:
             os.fsync(handle.fileno())
         os.replace(temporary, self.items_path)
         return count
-
-    def audio_path(self, relative: str) -> Path:
-        return self.root / relative

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from multiprocessing import get_context
@@ -416,9 +416,3 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
         clips_failed=report.clips_failed if report else 0,
         items_failed=report.items_failed if report else 0,
     )
-
-
-def summary_dict(summary: BuildSummary) -> dict[str, Any]:
-    record = asdict(summary)
-    record["output"] = str(summary.output)
-    return record

@@ -187,13 +187,6 @@ def sample_path(lang: str) -> Path:
     return Path(str(resource))
 
 
-def describe_source(source: str, fmt: str | None) -> tuple[str, str | None]:
-    """Normalize a source string; returns (source, format) with the format implied by the source."""
-    if source.startswith(SAMPLE_PREFIX):
-        return source, fmt or "items"
-    return source, fmt
-
-
 def iter_source_items(source: str, fmt: str | None, context: BuildContext) -> Iterator[Item | SourceRowError]:
     """Stream the items of ``source``; malformed rows come through as :class:`SourceRowError`."""
     if source.startswith(SAMPLE_PREFIX):

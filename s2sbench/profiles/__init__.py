@@ -15,7 +15,6 @@ import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from s2sbench.errors import ProfileError
 

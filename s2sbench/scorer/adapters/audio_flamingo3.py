@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import EngineError
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
-from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, score_after_prefix
+from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, ScoreItem, register_adapter
+from s2sbench.scorer.adapters.qwen2_audio import Qwen2Audio, read_audio
 
 SAMPLE_RATE = 16000  # AF3's (Whisper) feature extractor
 
@@ -50,55 +50,20 @@ def load_audio_flamingo3(model: str, device: str, dtype):
     return network, processor
 
 
-def read_audio(path: str) -> Any:
-    """A clip as float32 mono at 16 kHz."""
-    import numpy as np
-    import soundfile as sf
+class AudioFlamingo3(Qwen2Audio):
+    """Scores like Qwen2-Audio (same text model layout); only loading and the audio prompt differ."""
 
-    samples, rate = sf.read(path, dtype="float32", always_2d=False)
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1)
-    if rate != SAMPLE_RATE:
-        import soxr
-
-        samples = soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
-    return samples
-
-
-class AudioFlamingo3:
-    modes = ("t2t", "s2t")
+    name = "audio-flamingo-3"
+    load = staticmethod(load_audio_flamingo3)
 
     def __init__(self, spec: AdapterSpec):
-        self.spec = spec
-        self.device, self.dtype = resolve_device_dtype(spec)
-        self.model, self.processor = load_audio_flamingo3(spec.model, self.device, self.dtype)
-        self.tokenizer = self.processor.tokenizer
-        self.decoder = self.model.model.language_model  # the text model (Qwen2Model): embeddings + layers + norm
-        self.head = self.model.lm_head
+        super().__init__(spec)
         self.audio_token = self.processor.audio_token  # "<sound>"
         audio_token_id, expected = self.tokenizer.convert_tokens_to_ids(self.audio_token), self.model.config.audio_token_id
         if audio_token_id != expected:
             raise EngineError(
                 f"{spec.model!r}: the processor's audio token {self.audio_token!r} is {audio_token_id}, the model's {expected}"
             )
-
-    def identity(self) -> dict[str, Any]:
-        dtype = str(self.dtype).replace("torch.", "")
-        return {"adapter": "audio-flamingo-3", "model": self.spec.model, "dtype": dtype, "device": self.device}
-
-    # Inputs ------------------------------------------------------------------------------------
-
-    def _bos(self) -> list[int]:
-        return [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
-
-    def encode_candidates(self, candidates: list[str], prompt: Prompt) -> list[list[int]]:
-        continuations = [self.tokenizer(prompt.separator + text, add_special_tokens=False)["input_ids"] for text in candidates]
-        if any(not c for c in continuations):
-            raise EngineError("a candidate tokenizes to nothing")
-        return continuations
-
-    def encode_text(self, context: str, prompt: Prompt) -> list[int]:
-        return self._bos() + self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"]
 
     def encode_speech(self, item: ScoreItem, prompt: Prompt) -> dict[str, Any]:
         """The processor's inputs for ``speech_prefix`` + the context audio (ids with the audio
@@ -125,57 +90,6 @@ class AudioFlamingo3:
             "input_features": inputs["input_features"].to(self.device, self.dtype),
             "input_features_mask": inputs["input_features_mask"].to(self.device),
         }
-
-    # Shared-prefix scoring ---------------------------------------------------------------------
-
-    def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
-        import torch
-
-        if mode not in self.modes:
-            raise EngineError(f"audio-flamingo-3 cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
-        continuations = self.encode_candidates(item.candidates, prompt)
-        with torch.inference_mode():
-            if mode == "t2t":
-                ids = torch.tensor([self.encode_text(item.context, prompt)], device=self.device)
-                out = self.decoder(input_ids=ids, use_cache=True)
-            else:
-                inputs = self.encode_speech(item, prompt)
-                ids = inputs["input_ids"]
-                out = self.model.model(**inputs, use_cache=True)  # audio encoded once, merged into the prefix
-            cache = out.cache
-            last_logits = self.head(out.last_hidden_state[:, -1]).float()
-            cache.batch_repeat_interleave(len(continuations))
-            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-            return score_after_prefix(self.decoder, self.head, last_logits, cache, ids.shape[1], continuations, pad)
-
-    # Reference ---------------------------------------------------------------------------------
-
-    def naive_score(self, item: ScoreItem, mode: str, prompt: Prompt, features_per_candidate: bool = True) -> list[CandidateScore]:
-        """S2SBench's procedure: per candidate, the whole input made again (in s2t the audio read
-        and its features extracted, as S2SBench's processor call does for every candidate) and one
-        full forward of the whole model (prefix, audio encoder, candidate; logits at every position),
-        batch 1. ``features_per_candidate=False`` prepares the audio once per item, so that only the
-        model work differs from :meth:`score`."""
-        import torch
-
-        if mode not in self.modes:
-            raise EngineError(f"audio-flamingo-3 cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
-        continuations = self.encode_candidates(item.candidates, prompt)
-        scores = []
-        inputs: dict[str, Any] | None = None
-        with torch.inference_mode():
-            for continuation in continuations:
-                if mode == "t2t":
-                    inputs = {"input_ids": torch.tensor([self.encode_text(item.context, prompt)], device=self.device)}
-                elif inputs is None or features_per_candidate:
-                    inputs = self.encode_speech(item, prompt)
-                prefix = inputs["input_ids"]
-                ids = torch.cat([prefix, torch.tensor([continuation], device=self.device)], dim=1)
-                out = self.model(**{**inputs, "input_ids": ids, "attention_mask": torch.ones_like(ids)})
-                logits = out.logits[0, prefix.shape[1] - 1 : -1].float()
-                nll = -torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(continuation, device=self.device).unsqueeze(1)).sum()
-                scores.append(CandidateScore(loss=float(nll / len(continuation)), n_tokens=len(continuation)))
-        return scores
 
 
 register_adapter("audio-flamingo-3")(AudioFlamingo3)

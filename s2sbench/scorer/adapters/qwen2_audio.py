@@ -65,12 +65,18 @@ def read_audio(path: str) -> Any:
 
 
 class Qwen2Audio:
+    """Also the base of adapters for models built the same way (a Qwen2 text model whose prompt
+    holds audio tokens filled by an audio encoder): they override ``name``, ``load`` and
+    :meth:`encode_speech`."""
+
+    name = "qwen2-audio"
     modes = ("t2t", "s2t")
+    load = staticmethod(load_qwen2_audio)
 
     def __init__(self, spec: AdapterSpec):
         self.spec = spec
         self.device, self.dtype = resolve_device_dtype(spec)
-        self.model, self.processor = load_qwen2_audio(spec.model, self.device, self.dtype)
+        self.model, self.processor = self.load(spec.model, self.device, self.dtype)
         self.tokenizer = self.processor.tokenizer
         self.decoder = self.model.model.language_model  # the text model (Qwen2Model): embeddings + layers + norm
         self.head = self.model.lm_head
@@ -81,7 +87,7 @@ class Qwen2Audio:
         )
 
     def identity(self) -> dict[str, Any]:
-        return {"adapter": "qwen2-audio", "model": self.spec.model, "dtype": str(self.dtype).replace("torch.", ""), "device": self.device}
+        return {"adapter": self.name, "model": self.spec.model, "dtype": str(self.dtype).replace("torch.", ""), "device": self.device}
 
     # Inputs ------------------------------------------------------------------------------------
 
@@ -128,7 +134,7 @@ class Qwen2Audio:
         import torch
 
         if mode not in self.modes:
-            raise EngineError(f"qwen2-audio cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
+            raise EngineError(f"{self.name} cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
         continuations = self.encode_candidates(item.candidates, prompt)
         with torch.inference_mode():
             if mode == "t2t":
@@ -155,7 +161,7 @@ class Qwen2Audio:
         import torch
 
         if mode not in self.modes:
-            raise EngineError(f"qwen2-audio cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
+            raise EngineError(f"{self.name} cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
         continuations = self.encode_candidates(item.candidates, prompt)
         scores = []
         inputs: dict[str, Any] | None = None

@@ -48,7 +48,7 @@ import torch  # noqa: E402
 from s2sbench import BuildOptions, build  # noqa: E402
 from s2sbench.profiles import load_profile  # noqa: E402
 from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter, qwen2_audio  # noqa: E402,F401  (registers qwen2-audio)
-from s2sbench.scorer.run import load_score_items  # noqa: E402
+from s2sbench.scorer.inputs import load_score_items  # noqa: E402
 
 
 def sync(device: str) -> None:

@@ -22,32 +22,16 @@ default); the processor cuts longer clips (a warning says so).
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import EngineError
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, ScoreItem, register_adapter
-from s2sbench.scorer.adapters.qwen2_audio import Qwen2Audio, read_audio
-
-SAMPLE_RATE = 16000  # AF3's (Whisper) feature extractor
+from s2sbench.scorer.adapters.qwen2_audio import SAMPLE_RATE, Qwen2Audio, load_speech_lm, read_audio
 
 
 def load_audio_flamingo3(model: str, device: str, dtype):
-    """(model, processor) from a hub id or a directory."""
-    try:
-        from transformers import AudioFlamingo3ForConditionalGeneration, AutoProcessor
-    except ImportError as exc:
-        raise EngineError(f"transformers with Audio Flamingo 3 is not installed ({exc}): pip install 's2sbench[score]'") from exc
-    path = Path(model).expanduser()
-    source = str(path) if path.exists() else model
-    try:
-        processor = AutoProcessor.from_pretrained(source)
-        network = AudioFlamingo3ForConditionalGeneration.from_pretrained(source, dtype=dtype).to(device).eval()
-    except Exception as exc:
-        raise EngineError(f"cannot load Audio Flamingo 3 {model!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
-    if not hasattr(processor, "feature_extractor") or not hasattr(processor, "tokenizer") or not hasattr(processor, "audio_token"):
-        raise EngineError(f"{model!r}: its processor ({type(processor).__name__}) is not an Audio Flamingo 3 processor")
-    return network, processor
+    attributes = ("feature_extractor", "tokenizer", "audio_token")
+    return load_speech_lm(model, device, dtype, "AudioFlamingo3ForConditionalGeneration", "Audio Flamingo 3", attributes)
 
 
 class AudioFlamingo3(Qwen2Audio):

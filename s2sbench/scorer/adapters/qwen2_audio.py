@@ -31,37 +31,43 @@ from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, score_after
 SAMPLE_RATE = 16000  # Qwen2-Audio's feature extractor
 
 
-def load_qwen2_audio(model: str, device: str, dtype):
-    """(model, processor) from a hub id or a directory."""
+def load_speech_lm(model: str, device: str, dtype, model_class: str, family: str, processor_attributes: tuple[str, ...]):
+    """(model, processor) of a transformers speech LLM from a hub id or a directory.
+
+    ``model_class`` names the transformers class; ``processor_attributes`` are what its processor
+    must have, so a wrong model fails here with one clear line.
+    """
     try:
-        from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
-    except ImportError as exc:
-        raise EngineError(f"transformers with Qwen2-Audio is not installed ({exc}): pip install 's2sbench[score]'") from exc
+        import transformers
+        from transformers import AutoProcessor
+
+        network_class = getattr(transformers, model_class)
+    except (ImportError, AttributeError) as exc:
+        raise EngineError(f"transformers with {family} is not installed ({exc}): pip install 's2sbench[score]'") from exc
     path = Path(model).expanduser()
     source = str(path) if path.exists() else model
     try:
         processor = AutoProcessor.from_pretrained(source)
-        network = Qwen2AudioForConditionalGeneration.from_pretrained(source, dtype=dtype).to(device).eval()
+        network = network_class.from_pretrained(source, dtype=dtype).to(device).eval()
     except Exception as exc:
-        raise EngineError(f"cannot load Qwen2-Audio {model!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
-    if not hasattr(processor, "feature_extractor") or not hasattr(processor, "tokenizer"):
-        raise EngineError(f"{model!r}: its processor ({type(processor).__name__}) is not a Qwen2-Audio processor")
+        raise EngineError(f"cannot load {family} {model!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+    if not all(hasattr(processor, name) for name in processor_attributes):
+        raise EngineError(f"{model!r}: its processor ({type(processor).__name__}) is not a {family} processor")
     return network, processor
+
+
+def load_qwen2_audio(model: str, device: str, dtype):
+    return load_speech_lm(model, device, dtype, "Qwen2AudioForConditionalGeneration", "Qwen2-Audio", ("feature_extractor", "tokenizer"))
 
 
 def read_audio(path: str) -> Any:
     """A clip as float32 mono at 16 kHz."""
-    import numpy as np
     import soundfile as sf
 
-    samples, rate = sf.read(path, dtype="float32", always_2d=False)
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1)
-    if rate != SAMPLE_RATE:
-        import soxr
+    from s2sbench.synth.postprocess import resample, to_float_mono
 
-        samples = soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
-    return samples
+    samples, rate = sf.read(path, dtype="float32", always_2d=False)
+    return resample(to_float_mono(samples), rate, SAMPLE_RATE)
 
 
 class Qwen2Audio:

@@ -20,34 +20,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.models_speech import qwen2_tokenizer
+
 AUDIO_TOKEN = "<sound>"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", AUDIO_TOKEN]
-_BPE_VOCAB_SIZE = 800
-
-
-def _qwen2_bpe(texts: list[str]) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """Vocabulary (special tokens first) and merges of a byte-level BPE trained the Qwen2 way."""
-    import json
-
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
-
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.normalizer = normalizers.NFC()
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=_BPE_VOCAB_SIZE, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
-    )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
-    model = json.loads(tokenizer.to_str())["model"]
-    merges = [tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge) for merge in model["merges"]]
-    return dict(model["vocab"]), merges
 
 
 def build_tiny_audio_flamingo3(directory: Path, seed: int = 0, texts: list[str] | None = None) -> Path:
@@ -56,9 +32,7 @@ def build_tiny_audio_flamingo3(directory: Path, seed: int = 0, texts: list[str] 
     ``texts``: what the BPE is trained on (default: every text of the bundled samples).
     """
     import torch
-    from tokenizers import AddedToken
     from transformers import AudioFlamingo3Config, AudioFlamingo3ForConditionalGeneration, AudioFlamingo3Processor, WhisperFeatureExtractor
-    from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
 
     if texts is None:
         from tests.models import sample_texts
@@ -67,11 +41,7 @@ def build_tiny_audio_flamingo3(directory: Path, seed: int = 0, texts: list[str] 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
 
-    vocab, merges = _qwen2_bpe(texts)
-    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token="<|endoftext|>", eos_token="<|endoftext|>", pad_token="<|endoftext|>")
-    tokenizer.add_special_tokens({"additional_special_tokens": [AddedToken(t, special=True) for t in SPECIAL_TOKENS[1:]]})
-    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
-    assert ids == {token: vocab[token] for token in SPECIAL_TOKENS}, ids
+    tokenizer, ids = qwen2_tokenizer(texts, SPECIAL_TOKENS)
     feature_extractor = WhisperFeatureExtractor(feature_size=128, sampling_rate=16000, hop_length=160, chunk_length=30, n_fft=400)
     processor = AudioFlamingo3Processor(feature_extractor=feature_extractor, tokenizer=tokenizer, audio_token=AUDIO_TOKEN)
 

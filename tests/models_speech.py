@@ -23,7 +23,7 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|audio_bos|>"
 _BPE_VOCAB_SIZE = 800
 
 
-def _qwen2_bpe(texts: list[str]) -> tuple[dict[str, int], list[tuple[str, str]]]:
+def _qwen2_bpe(texts: list[str], special_tokens: list[str]) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """Vocabulary (special tokens first) and merges of a byte-level BPE trained the Qwen2 way."""
     import json
 
@@ -40,12 +40,27 @@ def _qwen2_bpe(texts: list[str]) -> tuple[dict[str, int], list[tuple[str, str]]]
     )
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=_BPE_VOCAB_SIZE, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+        vocab_size=_BPE_VOCAB_SIZE, special_tokens=special_tokens, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
     )
     tokenizer.train_from_iterator(texts, trainer=trainer)
     model = json.loads(tokenizer.to_str())["model"]
     merges = [tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge) for merge in model["merges"]]
     return dict(model["vocab"]), merges
+
+
+def qwen2_tokenizer(texts: list[str], special_tokens: list[str]):
+    """A Qwen2Tokenizer trained on ``texts`` whose special tokens (the first is end-of-text, eos and
+    pad) come first in the vocabulary; returns (tokenizer, special token ids)."""
+    from tokenizers import AddedToken
+    from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
+
+    vocab, merges = _qwen2_bpe(texts, special_tokens)
+    end = special_tokens[0]
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=end, eos_token=end, pad_token=end)
+    tokenizer.add_special_tokens({"additional_special_tokens": [AddedToken(t, special=True) for t in special_tokens[1:]]})
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in special_tokens}
+    assert ids == {token: vocab[token] for token in special_tokens}, ids
+    return tokenizer, ids
 
 
 def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | None = None) -> Path:
@@ -54,9 +69,7 @@ def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | No
     ``texts``: what the BPE is trained on (default: every text of the bundled samples).
     """
     import torch
-    from tokenizers import AddedToken
     from transformers import Qwen2AudioConfig, Qwen2AudioForConditionalGeneration, Qwen2AudioProcessor, WhisperFeatureExtractor
-    from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
 
     if texts is None:
         from tests.models import sample_texts
@@ -65,11 +78,7 @@ def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | No
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
 
-    vocab, merges = _qwen2_bpe(texts)
-    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token="<|endoftext|>", eos_token="<|endoftext|>", pad_token="<|endoftext|>")
-    tokenizer.add_special_tokens({"additional_special_tokens": [AddedToken(t, special=True) for t in SPECIAL_TOKENS[1:]]})
-    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
-    assert ids == {token: vocab[token] for token in SPECIAL_TOKENS}, ids
+    tokenizer, ids = qwen2_tokenizer(texts, SPECIAL_TOKENS)
     feature_extractor = WhisperFeatureExtractor(feature_size=128, sampling_rate=16000, hop_length=160, chunk_length=30, n_fft=400)
     processor = Qwen2AudioProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer)
 

@@ -50,18 +50,25 @@ def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return soxr.resample(samples, rate_in, rate_out, quality="HQ").astype(np.float32)
 
 
+def speech_bounds(samples: np.ndarray, sample_rate: int, below_db: float) -> tuple[int, int] | None:
+    """First and last sample of speech: a 10 ms envelope above the peak minus ``below_db``
+    (so single clicks do not count as speech); None for a clip with no speech."""
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak == 0.0:
+        return None
+    window = max(1, sample_rate // 100)
+    envelope = np.convolve(np.abs(samples), np.ones(window, dtype=np.float32) / window, mode="same")
+    voiced = np.flatnonzero(envelope > peak * 10 ** (-below_db / 20))
+    return (int(voiced[0]), int(voiced[-1])) if voiced.size else None
+
+
 def trim_silence(samples: np.ndarray, sample_rate: int, below_db: float, pad_seconds: float) -> np.ndarray:
     """Cut leading and trailing silence, then pad both ends with exactly ``pad_seconds`` of zeros."""
     pad = np.zeros(int(round(pad_seconds * sample_rate)), dtype=np.float32)
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if peak == 0.0:
+    bounds = speech_bounds(samples, sample_rate, below_db)
+    if bounds is None:
         return np.concatenate([pad, pad])
-    window = max(1, sample_rate // 100)  # 10 ms envelope, so single clicks do not count as speech
-    envelope = np.convolve(np.abs(samples), np.ones(window, dtype=np.float32) / window, mode="same")
-    voiced = np.flatnonzero(envelope > peak * 10 ** (-below_db / 20))
-    if voiced.size == 0:
-        return np.concatenate([pad, pad])
-    return np.concatenate([pad, samples[voiced[0] : voiced[-1] + 1], pad])
+    return np.concatenate([pad, samples[bounds[0] : bounds[1] + 1], pad])
 
 
 def normalize_loudness(samples: np.ndarray, sample_rate: int, target_dbfs: float) -> np.ndarray:

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from s2sbench.synth.postprocess import speech_bounds
+
 
 @dataclass(frozen=True)
 class SignalLimits:
@@ -36,14 +38,6 @@ class SignalReport:
     sample_rate: int
     duration: float
     speech_seconds: float
-
-
-def _edges(samples: np.ndarray, sample_rate: int, below_db: float) -> tuple[int, int]:
-    """First and last sample of speech (a 10 ms envelope above peak - below_db)."""
-    window = max(1, sample_rate // 100)
-    envelope = np.convolve(np.abs(samples), np.ones(window, dtype=np.float32) / window, mode="same")
-    voiced = np.flatnonzero(envelope > np.max(np.abs(samples)) * 10 ** (-below_db / 20))
-    return (int(voiced[0]), int(voiced[-1])) if voiced.size else (0, 0)
 
 
 def check_signal(path: Path, speech_characters: int, limits: SignalLimits) -> SignalReport:
@@ -67,7 +61,7 @@ def check_signal(path: Path, speech_characters: int, limits: SignalLimits) -> Si
         reasons.append("low_level")
     if np.mean(np.abs(samples) >= 0.999) > limits.max_clipped_fraction:
         reasons.append("clipping")
-    first, last = _edges(samples, sample_rate, limits.silence_below_db)
+    first, last = speech_bounds(samples, sample_rate, limits.silence_below_db) or (0, 0)
     if first / sample_rate > limits.max_edge_silence:
         reasons.append("leading_silence")
     if (len(samples) - 1 - last) / sample_rate > limits.max_edge_silence:

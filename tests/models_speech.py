@@ -48,15 +48,19 @@ def _qwen2_bpe(texts: list[str], special_tokens: list[str]) -> tuple[dict[str, i
     return dict(model["vocab"]), merges
 
 
-def qwen2_tokenizer(texts: list[str], special_tokens: list[str]):
+def qwen2_tokenizer(texts: list[str], special_tokens: list[str], named_tokens: dict[str, str] | None = None):
     """A Qwen2Tokenizer trained on ``texts`` whose special tokens (the first is end-of-text, eos and
-    pad) come first in the vocabulary; returns (tokenizer, special token ids)."""
+    pad) come first in the vocabulary; returns (tokenizer, special token ids).
+
+    ``named_tokens``: model-specific token attributes (``{"audio_token": "<|AUDIO|>"}`` gives
+    ``tokenizer.audio_token``), saved in its tokenizer_config.json; each must be a special token.
+    """
     from tokenizers import AddedToken
     from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
 
     vocab, merges = _qwen2_bpe(texts, special_tokens)
     end = special_tokens[0]
-    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=end, eos_token=end, pad_token=end)
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=end, eos_token=end, pad_token=end, **(named_tokens or {}))
     tokenizer.add_special_tokens({"additional_special_tokens": [AddedToken(t, special=True) for t in special_tokens[1:]]})
     ids = {token: tokenizer.convert_tokens_to_ids(token) for token in special_tokens}
     assert ids == {token: vocab[token] for token in special_tokens}, ids

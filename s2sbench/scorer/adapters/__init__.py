@@ -111,4 +111,4 @@ def _detect(model: str) -> str:
     return MODEL_TYPES.get(model_type, "causal-lm")
 
 
-from s2sbench.scorer.adapters import audio_flamingo3, cascade, causal_lm, qwen2_audio  # noqa: E402,F401  (registers them)
+from s2sbench.scorer.adapters import audio_flamingo3, cascade, causal_lm, qwen2_5_omni, qwen2_audio  # noqa: E402,F401  (registers them)

@@ -38,6 +38,7 @@ class AudioFlamingo3(Qwen2Audio):
     """Scores like Qwen2-Audio (same text model layout); only loading and the audio prompt differ."""
 
     name = "audio-flamingo-3"
+    family = "Audio Flamingo 3"
     load = staticmethod(load_audio_flamingo3)
 
     def __init__(self, spec: AdapterSpec):
@@ -61,7 +62,7 @@ class AudioFlamingo3(Qwen2Audio):
         limit = getattr(self.processor, "max_audio_len", None)
         if limit and samples.size > limit * SAMPLE_RATE:
             seconds = samples.size / SAMPLE_RATE
-            warnings.warn(f"{item.id}: context audio is {seconds:.1f} s; Audio Flamingo 3 hears only {limit} s", stacklevel=2)
+            warnings.warn(f"{item.id}: context audio is {seconds:.1f} s; {self.family} hears only {limit} s", stacklevel=2)
         text = prompt.speech_prefix + self.audio_token
         inputs = self.processor(text=[text], audio=[samples], sampling_rate=SAMPLE_RATE, return_tensors="pt")
         ids = inputs["input_ids"]

@@ -31,26 +31,41 @@ from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, score_after
 SAMPLE_RATE = 16000  # Qwen2-Audio's feature extractor
 
 
+def speech_lm_class(model_class: str, family: str) -> Any:
+    """The transformers class named ``model_class``, or one clear line saying what to install."""
+    try:
+        import transformers
+
+        return getattr(transformers, model_class)
+    except (ImportError, AttributeError) as exc:
+        raise EngineError(f"transformers with {family} is not installed ({exc}): pip install 's2sbench[score]'") from exc
+
+
+def model_source(model: str) -> str:
+    """A local directory as an absolute path (``~`` expanded); anything else as a hub id."""
+    path = Path(model).expanduser()
+    return str(path) if path.exists() else model
+
+
+def loading_error(family: str, model: str, exc: Exception) -> EngineError:
+    return EngineError(f"cannot load {family} {model!r}: {type(exc).__name__}: {exc}".splitlines()[0])
+
+
 def load_speech_lm(model: str, device: str, dtype, model_class: str, family: str, processor_attributes: tuple[str, ...]):
     """(model, processor) of a transformers speech LLM from a hub id or a directory.
 
     ``model_class`` names the transformers class; ``processor_attributes`` are what its processor
     must have, so a wrong model fails here with one clear line.
     """
-    try:
-        import transformers
-        from transformers import AutoProcessor
+    network_class = speech_lm_class(model_class, family)
+    from transformers import AutoProcessor
 
-        network_class = getattr(transformers, model_class)
-    except (ImportError, AttributeError) as exc:
-        raise EngineError(f"transformers with {family} is not installed ({exc}): pip install 's2sbench[score]'") from exc
-    path = Path(model).expanduser()
-    source = str(path) if path.exists() else model
+    source = model_source(model)
     try:
         processor = AutoProcessor.from_pretrained(source)
         network = network_class.from_pretrained(source, dtype=dtype).to(device).eval()
     except Exception as exc:
-        raise EngineError(f"cannot load {family} {model!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+        raise loading_error(family, model, exc) from exc
     if not all(hasattr(processor, name) for name in processor_attributes):
         raise EngineError(f"{model!r}: its processor ({type(processor).__name__}) is not a {family} processor")
     return network, processor
@@ -72,10 +87,11 @@ def read_audio(path: str) -> Any:
 
 class Qwen2Audio:
     """Also the base of adapters for models built the same way (a Qwen2 text model whose prompt
-    holds audio tokens filled by an audio encoder): they override ``name``, ``load`` and
-    :meth:`encode_speech`."""
+    holds audio tokens filled by an audio encoder): they override ``name``, ``family``, ``load``
+    and, where their prompt differs, :meth:`encode_speech`."""
 
     name = "qwen2-audio"
+    family = "Qwen2-Audio"  # in messages
     modes = ("t2t", "s2t")
     load = staticmethod(load_qwen2_audio)
 
@@ -120,7 +136,7 @@ class Qwen2Audio:
         window = self.processor.feature_extractor.n_samples
         if samples.size > window:
             seconds = samples.size / SAMPLE_RATE
-            warnings.warn(f"{item.id}: context audio is {seconds:.1f} s; Qwen2-Audio hears only {window // SAMPLE_RATE} s", stacklevel=2)
+            warnings.warn(f"{item.id}: context audio is {seconds:.1f} s; {self.family} hears only {window // SAMPLE_RATE} s", stacklevel=2)
         text = prompt.speech_prefix + self.audio_markup
         inputs = self.processor(text=text, audio=samples, sampling_rate=SAMPLE_RATE, return_tensors="pt")
         bos = self._bos()

@@ -1,0 +1,101 @@
+"""A tiny, randomly initialised Qwen2.5-Omni thinker built in code for tests and benchmarks (no downloads).
+
+``build_tiny_qwen2_5_omni(directory)`` writes a complete transformers model directory: weights and
+config of a ``Qwen2_5OmniThinkerForConditionalGeneration`` (audio encoder: 2 layers, d_model 32, 128
+mel bins, 100-frame attention windows; a 1-block vision encoder, which the thinker always holds;
+text model: 2 layers, hidden 32, multimodal RoPE split 2/1/1 over its 4 rotary frequencies), the
+Qwen2.5-Omni feature extractor (``WhisperFeatureExtractor``, 30 s here where the real one pads to
+300 s) and a ``Qwen2Tokenizer`` that carries Qwen2.5-Omni's named multimodal tokens (``audio_token``
+``<|AUDIO|>``, ``audio_bos_token`` ``<|audio_bos|>``, ...). With ``full=True`` it writes a whole
+``Qwen2_5OmniForConditionalGeneration`` checkpoint instead (config ``qwen2_5_omni``, weights under
+``thinker.``; the talker and vocoder are left out, as ``enable_audio_output=False`` does), holding
+the same thinker weights for the same seed.
+
+The tokenizer is the byte-level BPE of ``tests/models_speech.py`` (trained the Qwen2 way, so its
+merges survive a reload). Its outputs are random; its shapes, prompt format and audio-token
+expansion are Qwen2.5-Omni's. About 1 MB, built in about a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.models_speech import qwen2_tokenizer
+
+# Qwen2.5-Omni's own names for its multimodal tokens (its tokenizer_config.json).
+NAMED_TOKENS = {
+    "audio_token": "<|AUDIO|>",
+    "audio_bos_token": "<|audio_bos|>",
+    "audio_eos_token": "<|audio_eos|>",
+    "image_token": "<|IMAGE|>",
+    "video_token": "<|VIDEO|>",
+    "vision_bos_token": "<|vision_bos|>",
+    "vision_eos_token": "<|vision_eos|>",
+}
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *NAMED_TOKENS.values()]
+
+
+def build_tiny_qwen2_5_omni(directory: Path, seed: int = 0, texts: list[str] | None = None, full: bool = False) -> Path:
+    """Build and save a tiny random Qwen2.5-Omni thinker (model, feature extractor, tokenizer) into
+    ``directory``; returns it. ``full``: as a whole Qwen2.5-Omni checkpoint holding that thinker.
+
+    ``texts``: what the BPE is trained on (default: every text of the bundled samples).
+    """
+    import torch
+    from transformers import (
+        Qwen2_5OmniConfig,
+        Qwen2_5OmniForConditionalGeneration,
+        Qwen2_5OmniThinkerConfig,
+        Qwen2_5OmniThinkerForConditionalGeneration,
+        WhisperFeatureExtractor,
+    )
+
+    if texts is None:
+        from tests.models import sample_texts
+
+        texts = sample_texts()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+
+    tokenizer, ids = qwen2_tokenizer(texts, SPECIAL_TOKENS, NAMED_TOKENS)
+    feature_extractor = WhisperFeatureExtractor(feature_size=128, sampling_rate=16000, hop_length=160, chunk_length=30, n_fft=400)
+
+    eos = ids["<|endoftext|>"]
+    config = Qwen2_5OmniThinkerConfig(
+        audio_config={
+            "d_model": 32, "encoder_layers": 2, "encoder_attention_heads": 2, "encoder_ffn_dim": 64, "num_mel_bins": 128,
+            "max_source_positions": 1500, "n_window": 100, "output_dim": 32,
+        },
+        vision_config={
+            "depth": 1, "hidden_size": 16, "intermediate_size": 32, "num_heads": 2, "out_hidden_size": 32, "fullatt_block_indexes": [0],
+        },
+        text_config={
+            "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "max_position_embeddings": 2048, "eos_token_id": eos, "pad_token_id": eos, "bos_token_id": None,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 1, 1]},
+        },
+        audio_token_index=ids["<|AUDIO|>"],
+        image_token_index=ids["<|IMAGE|>"],
+        video_token_index=ids["<|VIDEO|>"],
+        audio_start_token_id=ids["<|audio_bos|>"],
+        audio_end_token_id=ids["<|audio_eos|>"],
+        vision_start_token_id=ids["<|vision_bos|>"],  # not a declared field, but the thinker's RoPE reads it (released configs have it)
+        vision_end_token_id=ids["<|vision_eos|>"],
+    )
+    torch.manual_seed(seed)
+    thinker = Qwen2_5OmniThinkerForConditionalGeneration(config).eval()
+    if full:
+        whole = Qwen2_5OmniForConditionalGeneration(Qwen2_5OmniConfig(thinker_config=config.to_dict(), enable_audio_output=False))
+        whole.thinker.load_state_dict(thinker.state_dict())
+        whole.save_pretrained(directory)
+    else:
+        thinker.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    feature_extractor.save_pretrained(directory)
+    return directory
+
+
+if __name__ == "__main__":  # python -m tests.models_omni DIR
+    import sys
+
+    print(build_tiny_qwen2_5_omni(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-qwen2.5-omni")))

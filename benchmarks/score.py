@@ -9,20 +9,24 @@ mode (s2t, then t2t) and each group of items (K=4, K=2), times over the same ite
 - ``naive``: S2SBench's procedure (``Qwen2Audio.naive_score``): per candidate, the input made again
   (in s2t the audio read and featurized, as S2SBench's processor call does) and one full forward of
   the whole model, batch 1;
-- ``shared``: the adapter's ``score``: the audio read and featurized once, the prefix (and in s2t the
-  audio encoder) run once with the KV cache, the K candidates as one batch after it, the LM head on
-  the scored positions only;
+- ``shared``: the adapter's ``score``, one item at a time: the audio read and featurized once, the
+  prefix (and in s2t the audio encoder) run once with the KV cache, the K candidates as one batch
+  after it, the LM head on the scored positions only;
+- ``batched``: ``s2s score``'s default, the adapter's ``score_batch`` on ``--batch-size`` items at a
+  time (default 8): their prefixes right-padded in one forward, their clips through the audio
+  encoder in one call, all their candidates in one batch;
 
-each the best of ``--repeats`` passes after one untimed warm-up pass, and prints items/s for both,
-the speedup and the largest loss difference between them. For s2t it also prints what one item's
-audio costs (reading and feature extraction; the audio encoder on its 30 s window), and times
-``naive-features-once`` (``naive_score(..., features_per_candidate=False)``: the audio featurized
-once per item, then the K full forwards), which isolates what sharing the model work alone gains.
-Last, the s2t speedup of ``shared`` over ``naive`` on the K=4 items as ``score_speedup_k4=X``.
-Target: at least 3.
+each the best of ``--repeats`` passes after one untimed warm-up pass. It prints items/s for each,
+the speedup of ``shared`` over ``naive`` (both one item at a time, so that it measures sharing the
+prefix alone) and the largest loss difference of ``shared`` and ``batched`` from ``naive``. For s2t
+it also prints what one item's audio costs (reading and feature extraction; the audio encoder on
+its 30 s window), and times ``naive-features-once`` (``naive_score(..., features_per_candidate=False)``:
+the audio featurized once per item, then the K full forwards), which isolates what sharing the
+model work alone gains. Last, the s2t speedup of ``shared`` over ``naive`` on the K=4 items as
+``score_speedup_k4=X``. Target: at least 3.
 
 On CPU, torch runs ``--threads`` threads (default 1: the tiny model gains nothing from more, and one
-thread keeps timings stable on a shared machine); both procedures run under the same setting.
+thread keeps timings stable on a shared machine); every procedure runs under the same setting.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -56,14 +61,26 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def timed(function, items: list[ScoreItem], mode: str, prompt: Prompt, device: str, repeats: int) -> tuple[float, list]:
-    """Best wall time of ``repeats`` passes of ``function`` over ``items`` (after one warm-up pass)."""
-    results = [function(item, mode, prompt) for item in items]
+def per_item(function: Callable) -> Callable[[list[ScoreItem], str, Prompt], list]:
+    """``function(item, mode, prompt)`` applied to each item in turn."""
+    return lambda items, mode, prompt: [function(item, mode, prompt) for item in items]
+
+
+def in_batches(adapter, size: int) -> Callable[[list[ScoreItem], str, Prompt], list]:
+    """``adapter.score_batch`` on ``size`` items at a time, as ``s2s score --batch-size`` runs it."""
+    return lambda items, mode, prompt: [
+        scores for start in range(0, len(items), size) for scores in adapter.score_batch(items[start : start + size], mode, prompt)
+    ]
+
+
+def timed(run: Callable, items: list[ScoreItem], mode: str, prompt: Prompt, device: str, repeats: int) -> tuple[float, list]:
+    """Best wall time of ``repeats`` passes of ``run(items, mode, prompt)`` (after one warm-up pass)."""
+    results = run(items, mode, prompt)
     best = float("inf")
     for _ in range(repeats):
         sync(device)
         started = time.perf_counter()
-        results = [function(item, mode, prompt) for item in items]
+        results = run(items, mode, prompt)
         sync(device)
         best = min(best, time.perf_counter() - started)
     return best, results
@@ -95,6 +112,7 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=8, help="items per forward for the batched timing (default 8, as s2s score)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; 0: torch's default)")
     args = parser.parse_args()
     if args.threads > 0:
@@ -125,15 +143,17 @@ def main() -> int:
         speedups: dict[tuple[str, int], float] = {}
         for mode in ("s2t", "t2t"):
             for k, group in groups.items():
-                naive_seconds, naive_scores = timed(adapter.naive_score, group, mode, prompt, adapter.device, args.repeats)
-                shared_seconds, shared_scores = timed(adapter.score, group, mode, prompt, adapter.device, args.repeats)
-                pairs = [(a, b) for x, y in zip(naive_scores, shared_scores, strict=True) for a, b in zip(x, y, strict=True)]
+                naive_seconds, naive_scores = timed(per_item(adapter.naive_score), group, mode, prompt, adapter.device, args.repeats)
+                shared_seconds, shared_scores = timed(per_item(adapter.score), group, mode, prompt, adapter.device, args.repeats)
+                batched_seconds, batched_scores = timed(in_batches(adapter, args.batch_size), group, mode, prompt, adapter.device, args.repeats)
+                pairs = [(a, b) for x, *ys in zip(naive_scores, shared_scores, batched_scores, strict=True) for y in ys for a, b in zip(x, y, strict=True)]
                 difference = max(abs(a.loss - b.loss) for a, b in pairs)
                 speedups[(mode, k)] = naive_seconds / shared_seconds
                 line = (f"{mode} K={k}: naive {rate(group, naive_seconds)}   shared {rate(group, shared_seconds)}   "
-                        f"speedup {speedups[(mode, k)]:.2f}x   max |loss diff| {difference:.2e}")
+                        f"speedup {speedups[(mode, k)]:.2f}x   batched({args.batch_size}) {rate(group, batched_seconds)}   "
+                        f"max |loss diff| {difference:.2e}")
                 if mode == "s2t":
-                    once = functools.partial(adapter.naive_score, features_per_candidate=False)
+                    once = per_item(functools.partial(adapter.naive_score, features_per_candidate=False))
                     once_seconds, _ = timed(once, group, mode, prompt, adapter.device, args.repeats)
                     line += f"   (naive-features-once {rate(group, once_seconds)}: shared is {once_seconds / shared_seconds:.2f}x faster)"
                 print(line)

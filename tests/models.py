@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The tiny text models' weights are drawn 10x wider than the usual 0.02: their predictions are then
+# peaked and depend on every position, so that a wrong position id or attention mask moves a loss
+# far past the tests' 1e-4 tolerance (at 0.02 a shifted position moved it by only about 1e-5).
+TEXT_INIT_STD = 0.2
+
 
 def build_tiny_vits(directory: Path, seed: int = 0) -> Path:
     """A randomly initialised, tiny Coqui VITS (characters, no phonemizer): ~5 MB, ~2 s."""
@@ -62,7 +67,7 @@ def build_tiny_causal_lm(directory: Path, texts: list[str], seed: int = 0) -> Pa
     config = Qwen2Config(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, max_position_embeddings=512, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        pad_token_id=tokenizer.pad_token_id, initializer_range=TEXT_INIT_STD,
     )
     model = Qwen2ForCausalLM(config)
     directory.mkdir(parents=True, exist_ok=True)

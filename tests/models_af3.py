@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.models import TEXT_INIT_STD, sample_texts
 from tests.models_speech import qwen2_tokenizer
 
 AUDIO_TOKEN = "<sound>"
@@ -35,8 +36,6 @@ def build_tiny_audio_flamingo3(directory: Path, seed: int = 0, texts: list[str] 
     from transformers import AudioFlamingo3Config, AudioFlamingo3ForConditionalGeneration, AudioFlamingo3Processor, WhisperFeatureExtractor
 
     if texts is None:
-        from tests.models import sample_texts
-
         texts = sample_texts()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -54,7 +53,7 @@ def build_tiny_audio_flamingo3(directory: Path, seed: int = 0, texts: list[str] 
         text_config={
             "model_type": "qwen2", "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
             "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 2048, "eos_token_id": eos,
-            "pad_token_id": eos, "bos_token_id": None,
+            "pad_token_id": eos, "bos_token_id": None, "initializer_range": TEXT_INIT_STD,
         },
         audio_token_id=ids[AUDIO_TOKEN],
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.models import TEXT_INIT_STD, sample_texts
 from tests.models_speech import qwen2_tokenizer
 
 # Qwen2.5-Omni's own names for its multimodal tokens (its tokenizer_config.json).
@@ -51,8 +52,6 @@ def build_tiny_qwen2_5_omni(directory: Path, seed: int = 0, texts: list[str] | N
     )
 
     if texts is None:
-        from tests.models import sample_texts
-
         texts = sample_texts()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -73,6 +72,7 @@ def build_tiny_qwen2_5_omni(directory: Path, seed: int = 0, texts: list[str] | N
             "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
             "num_key_value_heads": 2, "max_position_embeddings": 2048, "eos_token_id": eos, "pad_token_id": eos, "bos_token_id": None,
             "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 1, 1]},
+            "initializer_range": TEXT_INIT_STD,
         },
         audio_token_index=ids["<|AUDIO|>"],
         image_token_index=ids["<|IMAGE|>"],

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.models import TEXT_INIT_STD, sample_texts
+
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|audio_bos|>", "<|AUDIO|>", "<|audio_eos|>"]
 _BPE_VOCAB_SIZE = 800
 
@@ -76,8 +78,6 @@ def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | No
     from transformers import Qwen2AudioConfig, Qwen2AudioForConditionalGeneration, Qwen2AudioProcessor, WhisperFeatureExtractor
 
     if texts is None:
-        from tests.models import sample_texts
-
         texts = sample_texts()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,7 @@ def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | No
         text_config={
             "model_type": "qwen2", "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
             "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 2048, "eos_token_id": eos,
-            "pad_token_id": eos, "bos_token_id": None,
+            "pad_token_id": eos, "bos_token_id": None, "initializer_range": TEXT_INIT_STD,
         },
         audio_token_index=ids["<|AUDIO|>"],
     )

@@ -55,6 +55,14 @@ def items(spoken_build):
     return items
 
 
+@pytest.fixture(scope="module")
+def ten_items(tmp_path_factory):
+    """10 spoken items of ``sample:en`` (6 stories, K=2; 4 questions, K=4; contexts of 2 to 12 s)."""
+    output = tmp_path_factory.mktemp("builds") / "sample-en-10"
+    build(BuildOptions(source="sample:en", output=output, limit=10, seed=5, validate=False))
+    return list(load_score_items(str(output)))
+
+
 PROMPT = Prompt.from_profile(load_profile("en"))
 
 
@@ -89,6 +97,17 @@ def test_tiny_model_loads_back_offline(tiny_af3):
 def test_shared_prefix_matches_naive(adapter, items, mode):
     for item in items:
         _assert_shared_matches_naive(adapter, item, mode)
+
+
+@pytest.mark.parametrize("mode", ["t2t", "s2t"])
+def test_batches_of_eight_equal_one_at_a_time_and_naive(adapter, ten_items, mode):
+    one = [adapter.score(item, mode, PROMPT) for item in ten_items]
+    eight = [scores for start in range(0, len(ten_items), 8) for scores in adapter.score_batch(ten_items[start : start + 8], mode, PROMPT)]
+    naive = [adapter.naive_score(item, mode, PROMPT, features_per_candidate=False) for item in ten_items]
+    for item, a, b, c in zip(ten_items, one, eight, naive, strict=True):
+        assert [s.n_tokens for s in a] == [s.n_tokens for s in b] == [s.n_tokens for s in c]
+        assert [s.loss for s in b] == pytest.approx([s.loss for s in a], abs=1e-4), item.id
+        assert [s.loss for s in b] == pytest.approx([s.loss for s in c], abs=1e-4), item.id
 
 
 def test_naive_features_once_matches(adapter, items):

@@ -17,6 +17,7 @@ from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, qwen2_5_omni  # qwen2_5_omni: registers it
 from s2sbench.scorer.inputs import load_score_items
+from s2sbench.scorer.run import ScoreOptions, read_scores, score
 from tests.models_omni import NAMED_TOKENS, build_tiny_qwen2_5_omni
 
 PROMPT = Prompt.from_profile(load_profile("en"))
@@ -55,6 +56,19 @@ def items(omni_build):
     return items
 
 
+@pytest.fixture(scope="module")
+def ten_build(tmp_path_factory) -> Path:
+    """10 spoken items of ``sample:en`` (6 stories, K=2; 4 questions, K=4; contexts of 2 to 12 s)."""
+    output = tmp_path_factory.mktemp("builds") / "sample-en-10"
+    build(BuildOptions(source="sample:en", output=output, limit=10, seed=5, validate=False))
+    return output
+
+
+@pytest.fixture(scope="module")
+def ten_items(ten_build):
+    return list(load_score_items(str(ten_build)))
+
+
 def test_tiny_model_loads_back_offline(tiny_omni, tiny_omni_whole):
     from transformers import AutoConfig, AutoTokenizer
 
@@ -81,6 +95,17 @@ def test_shared_prefix_matches_naive(adapter, items, mode):
         for s, n in zip(shared, naive, strict=True):
             assert s.loss == pytest.approx(n.loss, abs=1e-4), (item.id, mode)
         assert len({round(s.loss, 6) for s in shared}) > 1  # the candidates are told apart: not a vacuous match
+
+
+@pytest.mark.parametrize("mode", ["t2t", "s2t"])
+def test_batches_of_eight_equal_one_at_a_time_and_naive(adapter, ten_items, mode):
+    one = [adapter.score(item, mode, PROMPT) for item in ten_items]
+    eight = [scores for start in range(0, len(ten_items), 8) for scores in adapter.score_batch(ten_items[start : start + 8], mode, PROMPT)]
+    naive = [adapter.naive_score(item, mode, PROMPT, features_per_candidate=False) for item in ten_items]
+    for item, a, b, c in zip(ten_items, one, eight, naive, strict=True):
+        assert [s.n_tokens for s in a] == [s.n_tokens for s in b] == [s.n_tokens for s in c]
+        assert [s.loss for s in b] == pytest.approx([s.loss for s in a], abs=1e-4), item.id
+        assert [s.loss for s in b] == pytest.approx([s.loss for s in c], abs=1e-4), item.id
 
 
 def test_whole_checkpoint_loads_only_the_thinker(adapter, tiny_omni_whole, items):
@@ -181,3 +206,13 @@ def test_score_command_writes_both_modes_and_degradation(tiny_omni, omni_build, 
     for figures in summary.values():
         assert {"t2t", "s2t", "degradation"} <= set(figures)
         assert figures["degradation"]["n"] == 2
+
+
+def test_score_run_with_batch_size_one_equals_eight(tiny_omni, ten_build, tmp_path):
+    for size in (1, 8):
+        score(ScoreOptions(source=str(ten_build), output=tmp_path / str(size), model=str(tiny_omni), device="cpu", batch_size=size))
+    one, eight = read_scores(tmp_path / "1"), read_scores(tmp_path / "8")
+    assert one.keys() == eight.keys() and len(one) == 20  # 10 items, 2 modes
+    for key, entry in one.items():
+        assert entry["n_tokens"] == eight[key]["n_tokens"]
+        assert [entry["losses"][k] for k in sorted(entry["losses"])] == pytest.approx([eight[key]["losses"][k] for k in sorted(entry["losses"])], abs=1e-4)

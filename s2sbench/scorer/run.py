@@ -3,6 +3,8 @@
 ``scores.jsonl`` gets one line per (item, mode, candidate), appended an item at a time, so an
 interrupted run resumes from what it wrote. The summary (``summary.json``, ``summary.md`` and an
 S2SBench-style ``result_<subset>.jsonl`` per subset) is computed from ``scores.jsonl`` at the end.
+Items are read a window at a time, sorted by context length, and scored ``batch_size`` at a time by
+adapters that batch across items.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ MODES = ("t2t", "s2t")
 SCORES_FILE = "scores.jsonl"
 RUN_FILE = "run.json"
 MERGE_WAIT_SECONDS = 3600.0  # how long shard 0 waits for the other shards before merging
+SORT_WINDOW = 512  # items read ahead and sorted by context length, so that batches are of similar lengths
 
 
 def shard_from_environment() -> tuple[int, int]:
@@ -112,7 +116,7 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
     descriptor = os.open(scores_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         mine = (item for position, item in enumerate(options.items()) if position % shard[1] == shard[0])
-        for batch in _batches(mine, batch_size):
+        for batch in _batches(_sorted_by_length(mine), batch_size):
             for item in batch:
                 if item.lang not in prompts:
                     prompts[item.lang] = Prompt.from_profile(load_profile(item.lang), options.matched_prompts)
@@ -135,6 +139,17 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
         return {}
     _wait_for_shards(output, shard[1])
     return write_summary(output, options.modes)
+
+
+def _sorted_by_length(items: Iterator[ScoreItem], window: int = SORT_WINDOW) -> Iterator[ScoreItem]:
+    """``items`` a window at a time, each window sorted by context length (characters; the spoken
+    context's length follows it), so that a batch holds contexts of similar length and little of
+    its forward is padding. The window does not depend on the batch size: the order, and so a
+    resumed run's scores file, is the same for every batch size."""
+    window_items = list(islice(items, window))
+    while window_items:
+        yield from sorted(window_items, key=lambda item: len(item.context))
+        window_items = list(islice(items, window))
 
 
 def _batches(items: Iterator[ScoreItem], size: int) -> Iterator[list[ScoreItem]]:

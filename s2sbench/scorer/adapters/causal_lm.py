@@ -2,8 +2,9 @@
 
 Scoring shares the prefix: the context runs once with the KV cache, the cache is expanded to the
 K candidates, and the candidates run as one right-padded batch with explicit position ids. Only
-the scored positions go through the loss. :meth:`CausalLM.naive_score` is the one-sequence-per-
-candidate reference the shared path is tested against.
+the scored positions go through the loss. Several items share each forward
+(:meth:`CausalLM.score_batch`). :meth:`CausalLM.naive_score` is the one-sequence-per-candidate
+reference the shared path is tested against.
 """
 
 from __future__ import annotations
@@ -53,35 +54,60 @@ def load_causal_lm(model: str, device: str, dtype):
     return network, tokenizer
 
 
-def score_after_prefix(decoder, head, last_logits, cache, prefix_length: int, continuations: list[list[int]], pad_id: int, prefix_mask=None) -> list[CandidateScore]:
-    """Mean NLL of K token continuations after a cached prefix, in one right-padded batch.
+def right_pad(sequences: list[list[int]], pad_id: int, device: str) -> tuple[Any, Any]:
+    """(ids, mask): token sequences right-padded to the longest, and which positions are real."""
+    import torch
 
-    ``cache`` already holds one prefix row per continuation (``batch_repeat_interleave``, or
-    ``batch_select_indices`` when several items share the batch); ``last_logits`` holds each row's
-    last real prefix position's output, which predicts the continuation's first token. Prefixes of
-    different lengths are right-padded to ``prefix_length`` and described by ``prefix_mask`` (rows x
-    prefix_length; default all ones). ``decoder`` is the transformer body (returns
-    ``last_hidden_state``), ``head`` the LM head, applied only to scored positions.
+    ids = torch.full((len(sequences), max(len(s) for s in sequences)), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for row, sequence in enumerate(sequences):
+        ids[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
+        mask[row, : len(sequence)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def score_after_prefixes(decoder, head, prefix, prefix_mask, continuations: list[list[list[int]]], pad_id: int) -> list[list[CandidateScore]]:
+    """Mean NLL of each prefix's token continuations, every continuation of the batch in one forward.
+
+    ``prefix`` is the output of one forward of the right-padded prefixes with the cache
+    (``last_hidden_state`` and ``cache``), ``prefix_mask`` their attention mask (prefixes x width),
+    ``continuations[i]`` the K continuations of prefix i. Each prefix's cache row is repeated for its
+    continuations, which then run as one right-padded batch with explicit position ids. ``decoder`` is
+    the transformer body (returns ``last_hidden_state``), ``head`` the LM head, applied only to the
+    scored positions.
     """
     import torch
 
-    device = last_logits.device
-    k = len(continuations)
-    if prefix_mask is None:
-        prefix_mask = torch.ones((k, prefix_length), dtype=torch.long, device=device)
-    longest = max(len(c) for c in continuations)
-    tokens = torch.full((k, longest), pad_id, dtype=torch.long, device=device)
-    mask = torch.zeros((k, longest), dtype=torch.long, device=device)
-    for row, continuation in enumerate(continuations):
-        tokens[row, : len(continuation)] = torch.tensor(continuation, device=device)
-        mask[row, : len(continuation)] = 1
+    device = prefix_mask.device
+    count = prefix_mask.shape[0]
+    lengths = prefix_mask.sum(dim=1)
+    last_logits = head(prefix.last_hidden_state[torch.arange(count, device=device), lengths - 1]).float()
+    rows = torch.repeat_interleave(torch.arange(count, device=device), torch.tensor([len(c) for c in continuations], device=device))
+    cache = getattr(prefix, "cache", None) or prefix.past_key_values
+    cache.batch_select_indices(rows)
+    flat = [continuation for item_continuations in continuations for continuation in item_continuations]
+    scores = _score_continuations(decoder, head, last_logits[rows], cache, prefix_mask[rows], flat, pad_id)
+    results, offset = [], 0
+    for item_continuations in continuations:
+        results.append(scores[offset : offset + len(item_continuations)])
+        offset += len(item_continuations)
+    return results
+
+
+def _score_continuations(decoder, head, last_logits, cache, prefix_mask, continuations: list[list[int]], pad_id: int) -> list[CandidateScore]:
+    """Mean NLL of token continuations, one per cached prefix row (``prefix_mask``: rows x width;
+    ``last_logits``: each row's output at its last real prefix position, which predicts the
+    continuation's first token)."""
+    import torch
+
+    tokens, mask = right_pad(continuations, pad_id, last_logits.device)
     attention = torch.cat([prefix_mask, mask], dim=1)
-    positions = prefix_mask.sum(dim=1, keepdim=True) + torch.arange(longest, device=device)
+    positions = prefix_mask.sum(dim=1, keepdim=True) + torch.arange(tokens.shape[1], device=tokens.device)
     hidden = decoder(input_ids=tokens, attention_mask=attention, position_ids=positions, cache=cache, use_cache=True).last_hidden_state
     # Token j of a candidate is predicted by position j-1; token 0 by the prefix's last position.
     scored = mask[:, 1:].bool()
     log_probs_rest = torch.log_softmax(head(hidden[:, :-1][scored]).float(), dim=-1).gather(1, tokens[:, 1:][scored].unsqueeze(1)).squeeze(1)
-    first_log_probs = torch.log_softmax(last_logits, dim=-1).expand(k, -1).gather(1, tokens[:, :1]).squeeze(1)
+    first_log_probs = torch.log_softmax(last_logits, dim=-1).gather(1, tokens[:, :1]).squeeze(1)
     scores, offset = [], 0
     for row, continuation in enumerate(continuations):
         count = len(continuation) - 1
@@ -98,6 +124,7 @@ class CausalLM:
         self.spec = spec
         self.device, self.dtype = resolve_device_dtype(spec)
         self.model, self.tokenizer = load_causal_lm(spec.model, self.device, self.dtype)
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 
     def identity(self) -> dict[str, Any]:
         return {"adapter": "causal-lm", "model": self.spec.model, "dtype": str(self.dtype).replace("torch.", ""), "device": self.device}
@@ -112,21 +139,7 @@ class CausalLM:
         return bos + prefix, continuations
 
     def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
-        context, continuations = self.encode_parts(item.context, item.candidates, prompt)
-        return self.score_tokens(context, continuations)
-
-    def score_tokens(self, context: list[int], continuations: list[list[int]]) -> list[CandidateScore]:
-        """Shared-prefix scoring of token continuations after a token context."""
-        import torch
-
-        with torch.inference_mode():
-            ids = torch.tensor([context], device=self.device)
-            first = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
-            cache = getattr(first, "cache", None) or first.past_key_values
-            k = len(continuations)
-            cache.batch_repeat_interleave(k)
-            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-            return score_after_prefix(self.model.model, self.model.lm_head, first.logits[:, -1].float(), cache, len(context), continuations, pad)
+        return self.score_batch([item], mode, prompt)[0]
 
     def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
         """Several items at once: their contexts right-padded in one forward, each context's cache
@@ -134,29 +147,11 @@ class CausalLM:
         import torch
 
         encoded = [self.encode_parts(item.context, item.candidates, prompt) for item in items]
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        lengths = torch.tensor([len(context) for context, _ in encoded], device=self.device)
-        width = int(lengths.max())
-        ids = torch.full((len(items), width), pad, dtype=torch.long, device=self.device)
-        mask = torch.zeros((len(items), width), dtype=torch.long, device=self.device)
-        for row, (context, _) in enumerate(encoded):
-            ids[row, : len(context)] = torch.tensor(context, device=self.device)
-            mask[row, : len(context)] = 1
+        ids, mask = right_pad([context for context, _ in encoded], self.pad_id, self.device)
         with torch.inference_mode():
-            positions = torch.arange(width, device=self.device).expand(len(items), width)
+            positions = torch.arange(ids.shape[1], device=self.device).expand_as(ids)
             out = self.model.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
-            cache = getattr(out, "cache", None) or out.past_key_values
-            last_hidden = out.last_hidden_state[torch.arange(len(items), device=self.device), lengths - 1]
-            last_logits = self.model.lm_head(last_hidden).float()
-            rows = torch.repeat_interleave(torch.arange(len(items), device=self.device), torch.tensor([len(c) for _, c in encoded], device=self.device))
-            cache.batch_select_indices(rows)
-            continuations = [c for _, item_continuations in encoded for c in item_continuations]
-            flat = score_after_prefix(self.model.model, self.model.lm_head, last_logits[rows], cache, width, continuations, pad, prefix_mask=mask[rows])
-        results, offset = [], 0
-        for _, item_continuations in encoded:
-            results.append(flat[offset : offset + len(item_continuations)])
-            offset += len(item_continuations)
-        return results
+            return score_after_prefixes(self.model.model, self.model.lm_head, out, mask, [c for _, c in encoded], self.pad_id)
 
     def naive_score(self, item: ScoreItem, prompt: Prompt) -> list[CandidateScore]:
         """One full forward per candidate, batch 1: the reference the shared path must match."""

@@ -9,7 +9,9 @@ tokenized separately, so a candidate's tokens never merge with what precedes it.
 Scoring shares the prefix: the prefix (and in s2t the audio, encoded once per item) runs once with
 the KV cache, the cache is expanded to the K candidates, and the candidates run through the language
 model as one right-padded batch with explicit position ids. Qwen2-Audio's forward has no
-``logits_to_keep``, so the LM head is applied here, to the scored positions only.
+``logits_to_keep``, so the LM head is applied here, to the scored positions only. Several items share
+each forward (:meth:`Qwen2Audio.score_batch`): their prefixes right-padded, their clips encoded in one
+call of the audio encoder, all their candidates in one batch.
 :meth:`Qwen2Audio.naive_score` is S2SBench's procedure (per candidate, the audio featurized again and
 one full forward of prefix, audio and candidate, batch 1), the reference the shared path is tested
 against.
@@ -26,7 +28,7 @@ from typing import Any
 
 from s2sbench.errors import EngineError
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
-from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, score_after_prefix
+from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, right_pad, score_after_prefixes
 
 SAMPLE_RATE = 16000  # Qwen2-Audio's feature extractor
 
@@ -100,6 +102,7 @@ class Qwen2Audio:
         self.device, self.dtype = resolve_device_dtype(spec)
         self.model, self.processor = self.load(spec.model, self.device, self.dtype)
         self.tokenizer = self.processor.tokenizer
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         self.decoder = self.model.model.language_model  # the text model (Qwen2Model): embeddings + layers + norm
         self.head = self.model.lm_head
         self.audio_markup = (
@@ -150,27 +153,39 @@ class Qwen2Audio:
             "feature_attention_mask": inputs["feature_attention_mask"].to(self.device),
         }
 
+    def collate(self, encoded: list[dict[str, Any]]) -> dict[str, Any]:
+        """Several items' :meth:`encode_speech` inputs as one batch: the ids right-padded (so every
+        real token keeps its position), the audio features and their masks stacked along the first
+        axis in item order, as the processor stacks several clips (one row per clip, or per window)."""
+        import torch
+
+        ids, mask = right_pad([inputs["input_ids"][0].tolist() for inputs in encoded], self.pad_id, self.device)
+        audio = {key: torch.cat([inputs[key] for inputs in encoded]) for key in encoded[0] if key not in ("input_ids", "attention_mask")}
+        return {"input_ids": ids, "attention_mask": mask, **audio}
+
     # Shared-prefix scoring ---------------------------------------------------------------------
 
     def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
+        return self.score_batch([item], mode, prompt)[0]
+
+    def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
+        """Several items at once: their prefixes (in s2t with their audio, the clips encoded in one
+        call) right-padded in one forward, each prefix's cache row repeated for its K candidates,
+        every candidate of the batch in one forward."""
         import torch
 
         if mode not in self.modes:
             raise EngineError(f"{self.name} cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
-        continuations = self.encode_candidates(item.candidates, prompt)
+        continuations = [self.encode_candidates(item.candidates, prompt) for item in items]
         with torch.inference_mode():
             if mode == "t2t":
-                ids = torch.tensor([self.encode_text(item.context, prompt)], device=self.device)
-                out = self.decoder(input_ids=ids, use_cache=True)
+                ids, mask = right_pad([self.encode_text(item.context, prompt) for item in items], self.pad_id, self.device)
+                out = self.decoder(input_ids=ids, attention_mask=mask, use_cache=True)
             else:
-                inputs = self.encode_speech(item, prompt)
-                ids = inputs["input_ids"]
-                out = self.model.model(**inputs, use_cache=True)  # audio encoded once, merged into the prefix
-            cache = out.cache
-            last_logits = self.head(out.last_hidden_state[:, -1]).float()
-            cache.batch_repeat_interleave(len(continuations))
-            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-            return score_after_prefix(self.decoder, self.head, last_logits, cache, ids.shape[1], continuations, pad)
+                inputs = self.collate([self.encode_speech(item, prompt) for item in items])
+                mask = inputs["attention_mask"]
+                out = self.model.model(**inputs, use_cache=True)  # audio encoded once per item, merged into the prefix
+            return score_after_prefixes(self.decoder, self.head, out, mask, continuations, self.pad_id)
 
     # Reference ---------------------------------------------------------------------------------
 

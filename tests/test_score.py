@@ -141,6 +141,28 @@ def test_cascade_scores_speech_through_asr(tiny_lm: Path, spoken: Path, tmp_path
         assert drop["acc_ci"][0] <= drop["acc"] <= drop["acc_ci"][1]
 
 
+def test_cascade_s2s_scores_the_transcribed_spoken_candidates(tiny_lm: Path, tmp_path: Path):
+    from dataclasses import replace
+
+    from s2sbench.errors import EngineError, S2SBenchError
+
+    build(BuildOptions(source="sample:en", output=tmp_path / "b", limit=4, seed=5, validate=False, speak="all"))
+    item = next(i for i in load_score_items(str(tmp_path / "b")) if len(i.candidates) == 2)
+    adapter = load_adapter(AdapterSpec(f"cascade:faster-whisper:base+{tiny_lm}", device="cpu"))
+    assert adapter.modes == ("t2t", "s2t", "s2s")
+    prompt = Prompt.from_profile(load_profile("en"))
+    heard = [s.loss for s in adapter.score(item, "s2s", prompt)]
+    assert heard[0] != pytest.approx(heard[1], abs=1e-3)
+    # The candidates are heard, not read: given each other's clips, they swap their losses.
+    swapped = replace(item, candidate_audio=item.candidate_audio[::-1])
+    assert [s.loss for s in adapter.score(swapped, "s2s", prompt)] == pytest.approx(heard[::-1], abs=1e-4)
+    with pytest.raises(EngineError, match="s2s needs spoken candidates"):
+        adapter.score(replace(item, candidate_audio=None), "s2s", prompt)
+    # s2s is a mode the scorer knows; the adapters that cannot hear candidates say so.
+    with pytest.raises(S2SBenchError, match="causal-lm cannot score mode"):
+        score(ScoreOptions(source=str(tmp_path / "b"), output=tmp_path / "r", model=str(tiny_lm), modes=("s2s",), device="cpu"))
+
+
 def test_score_command_prints_the_summary(tiny_lm: Path, spoken: Path, tmp_path: Path):
     result = CliRunner().invoke(app, ["score", str(spoken), "--model", str(tiny_lm), "--modes", "t2t", "-o", str(tmp_path / "r"), "-q", "--device", "cpu"])
     assert result.exit_code == 0, result.output

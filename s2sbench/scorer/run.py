@@ -25,7 +25,8 @@ from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapte
 from s2sbench.scorer.inputs import load_score_items
 from s2sbench.scorer.summary import write_summary
 
-MODES = ("t2t", "s2t")
+MODES = ("t2t", "s2t", "s2s")  # s2s: spoken candidates too, for adapters that hear them (the cascade)
+DEFAULT_MODES = ("t2t", "s2t")
 SCORES_FILE = "scores.jsonl"
 RUN_FILE = "run.json"
 MERGE_WAIT_SECONDS = 3600.0  # how long shard 0 waits for the other shards before merging
@@ -54,7 +55,7 @@ class ScoreOptions:
     source: str  # a build directory, an exported dataset directory, a Hub id, or a release jsonl
     output: Path
     model: str
-    modes: tuple[str, ...] = MODES
+    modes: tuple[str, ...] = DEFAULT_MODES
     adapter: str = "auto"
     device: str = "auto"
     dtype: str = "auto"

@@ -44,6 +44,7 @@ bench: setup-test
 	PYTHONPATH=. $(BIN)/python benchmarks/synth.py
 	PYTHONPATH=. $(BIN)/python benchmarks/validate.py
 	PYTHONPATH=. $(BIN)/python benchmarks/score.py
+	PYTHONPATH=. $(BIN)/python benchmarks/executors.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from s2sbench.items import Item
 from s2sbench.synth.postprocess import write_atomic
 
 ITEMS_FILE = "items.jsonl"
+FAILURES_FILE = "failed.jsonl"
 BUILD_FILE = "build.json"
 AUDIO_DIR = "audio"
 
@@ -108,13 +109,48 @@ class BuildDirectory:
 
     def rewrite_items(self, items: Iterator[Item]) -> int:
         """Replace items.jsonl with ``items`` (streamed to a temporary file, then renamed)."""
+        return self._replace_lines(item.to_json() + "\n" for item in items)
+
+    def sort_items(self, order: Iterable[str]) -> bool:
+        """Put items.jsonl in the order of the ids ``order``; ids not named keep theirs, after.
+
+        Holds one (offset, length) per item, never the items. Returns False when already sorted.
+        """
+        spans: dict[str, tuple[int, int]] = {}
+        offset = 0
+        with open(self.items_path, "rb") as handle:
+            for line in handle:
+                spans[json.loads(line)["id"]] = (offset, len(line))
+                offset += len(line)
+        ordered = [spans.pop(item_id) for item_id in order if item_id in spans] + sorted(spans.values())
+        if all(earlier[0] < later[0] for earlier, later in zip(ordered, ordered[1:])):
+            return False
+        with open(self.items_path, "rb") as handle:
+
+            def lines() -> Iterator[str]:
+                for start, length in ordered:
+                    handle.seek(start)
+                    yield handle.read(length).decode("utf-8")
+
+            self._replace_lines(lines())
+        return True
+
+    def _replace_lines(self, lines: Iterable[str]) -> int:
         temporary = self.root / f".tmp-{os.getpid()}-{ITEMS_FILE}"
         count = 0
         with open(temporary, "w", encoding="utf-8") as handle:
-            for item in items:
-                handle.write(item.to_json() + "\n")
+            for line in lines:
+                handle.write(line)
                 count += 1
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.items_path)
         return count
+
+    # failed.jsonl: items an engine could not speak in the last run (a re-run retries them)
+    def write_failures(self, records: list[dict[str, Any]]) -> None:
+        path = self.root / FAILURES_FILE
+        if records:
+            write_atomic(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records).encode("utf-8"))
+        else:
+            path.unlink(missing_ok=True)

@@ -117,14 +117,22 @@ def build(
     max_error: Annotated[Optional[float], typer.Option("--max-error", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
     retries: Annotated[int, typer.Option("--retries", help="Re-synthesize a failing clip up to N times (next voice, seed, speaking rate).", min=0)] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    executor: Annotated[str, typer.Option("--executor", help="local (this machine, --workers processes) or ray (a Ray cluster; extra s2sbench[ray]).", rich_help_panel="Executor")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join: auto, ray://HOST:10001, ... Default: RAY_ADDRESS, else a local cluster.", rich_help_panel="Executor")] = None,
+    tts_gpus: Annotated[float, typer.Option("--tts-gpus", help="GPUs per TTS actor on Ray (0.5: two actors share a GPU).", min=0, rich_help_panel="Executor")] = 0.0,
+    asr_gpus: Annotated[float, typer.Option("--asr-gpus", help="GPUs per ASR actor on Ray.", min=0, rich_help_panel="Executor")] = 0.0,
+    tts_actors: Annotated[Optional[int], typer.Option("--tts-actors", help="Most TTS actors on Ray (autoscaling from 1; default: what the cluster fits).", min=1, rich_help_panel="Executor")] = None,
+    asr_actors: Annotated[Optional[int], typer.Option("--asr-actors", help="Most ASR actors on Ray.", min=1, rich_help_panel="Executor")] = None,
+    cpus_per_actor: Annotated[Optional[float], typer.Option("--cpus-per-actor", help="CPUs reserved per Ray actor (default: 1, less on a cluster smaller than the pools).", min=0, rich_help_panel="Executor")] = None,
+    ray_batch_size: Annotated[int, typer.Option("--ray-batch-size", help="Items per batch handed to a Ray actor.", min=1, rich_help_panel="Executor")] = 4,
 ) -> None:
     """Turn a text source into a spoken build directory (items.jsonl, audio/, build.json).
 
     Every clip is validated by an ASR round trip unless --no-validate; the report is written to
     validation.md/.json/.png in the build directory. Re-running the same command synthesizes
-    nothing that exists; an interrupted build resumes.
+    nothing that exists; an interrupted build resumes, whichever executor made the first part.
     """
-    from s2sbench.pipeline import BuildOptions, build as run_build
+    from s2sbench.pipeline import BuildOptions, RayOptions, build as run_build
 
     if audio_format not in AUDIO_FORMATS:
         _fail(S2SBenchError(f"--audio-format must be one of {', '.join(AUDIO_FORMATS)}"))
@@ -151,6 +159,8 @@ def build(
         asr=asr,
         max_error=max_error,
         retries=retries,
+        executor=executor,
+        ray=RayOptions(ray_address, tts_gpus, asr_gpus, tts_actors, asr_actors, cpus_per_actor, ray_batch_size),
     )
     bar = _Progress(enabled=not quiet)
     summary = _run(bar, output, lambda: run_build(options, progress=bar.update, on_start=bar.start))
@@ -162,6 +172,9 @@ def build(
     )
     if validate:
         _print_validation(summary.clips_passed, summary.clips_failed, summary.items_failed, summary.output)
+    if summary.item_errors:
+        typer.echo(f"warning: {summary.item_errors} items could not be spoken; see {summary.output / 'failed.jsonl'}; re-run to retry them", err=True)
+        raise typer.Exit(1)
 
 
 def _print_validation(passed: int, failed: int, items_failed: int, root: Path) -> None:

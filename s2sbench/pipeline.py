@@ -2,8 +2,10 @@
 
 The build makes two passes over the source text. The first checks every row (so a malformed row
 stops the build before any audio is made), drops exact duplicates and chooses the ``--limit``
-sample; the second streams the chosen items through synthesis in source order and appends each
-finished item to ``items.jsonl``. Nothing is held in memory but a digest per item.
+sample; the second streams the chosen items through the stages of :mod:`s2sbench.stages` and
+appends each finished item to ``items.jsonl``. Nothing is held in memory but a digest per item.
+The stages run here (``--workers`` processes, items in source order) or on a Ray cluster
+(:mod:`s2sbench.ray_executor`, items sorted back into source order at the end).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from datetime import datetime, timezone
 from importlib import metadata
 from multiprocessing import get_context
@@ -29,15 +32,28 @@ from s2sbench.builders.table import parse_column_map
 from s2sbench.errors import S2SBenchError, SourceRowError
 from s2sbench.items import Item
 from s2sbench.profiles import LanguageProfile, load_profile
-from s2sbench.synth import TTSSpec, VoiceSettings, load_engine
-from s2sbench.synth.clips import ClipMaker, ClipResult
-from s2sbench.validate.asr import ASRSpec, load_recognizer
-from s2sbench.validate.verdicts import ClipValidator, Thresholds
+from s2sbench.stages import FailedItem, SpeakPlan, ValidationPlan, item_speaker, speak_item
+from s2sbench.synth import TTSSpec
 from s2sbench.synth.postprocess import AudioOptions
+from s2sbench.validate.asr import ASRSpec
 from s2sbench.validate.report import write_reports
 
 SPEAK_CHOICES = ("context", "all")
+EXECUTORS = ("local", "ray")
 VERSIONED_PACKAGES = ("s2sbench", "numpy", "soundfile", "soxr", "pydub", "espeakng-loader", "coqui-tts", "torch", "piper-tts", "datasets")
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """How the build uses a Ray cluster. Actor counts are autoscaling maxima (None: no limit)."""
+
+    address: str | None = None  # "auto", "ray://host:10001", ...; None: RAY_ADDRESS or a local cluster
+    tts_gpus: float = 0.0  # GPUs per TTS actor (fractions share a GPU)
+    asr_gpus: float = 0.0  # GPUs per ASR actor
+    tts_actors: int | None = None
+    asr_actors: int | None = None
+    cpus_per_actor: float | None = None  # default: 1, or less when the cluster is smaller than the pools
+    batch_size: int = 4  # items per batch handed to an actor
 
 
 @dataclass
@@ -65,6 +81,8 @@ class BuildOptions:
     asr: str | None = None  # ENGINE:MODEL; default: the profile's
     max_error: float | None = None  # default: the profile's threshold
     retries: int = 2
+    executor: str = "local"  # or "ray"
+    ray: RayOptions = field(default_factory=RayOptions)
 
 
 @dataclass
@@ -80,27 +98,8 @@ class BuildSummary:
     seconds: float
     clips_passed: int = 0
     clips_failed: int = 0
-    items_failed: int = 0
-
-
-@dataclass(frozen=True)
-class ValidationPlan:
-    asr: ASRSpec
-    profile: str  # code or path, loaded again in each worker
-    max_error: float | None
-    retries: int
-
-
-@dataclass(frozen=True)
-class SpeakPlan:
-    """What a worker needs to speak items; picklable so worker processes can rebuild it."""
-
-    root: Path
-    tts: TTSSpec
-    voices: tuple[str | None, ...]
-    speak: str
-    audio: AudioOptions
-    validation: ValidationPlan | None = None
+    items_failed: int = 0  # items with a clip that failed validation
+    item_errors: int = 0  # items not built (an engine error), listed in failed.jsonl; a re-run retries them
 
 
 def resolve_tts(options: BuildOptions, profile: LanguageProfile) -> TTSSpec:
@@ -111,106 +110,7 @@ def resolve_tts(options: BuildOptions, profile: LanguageProfile) -> TTSSpec:
     return spec
 
 
-def voice_for(item_id: str, voices: tuple[str | None, ...]) -> str | None:
-    """Rotate voices over items by a stable hash of the id (same voice on every run)."""
-    digest = int(hashlib.md5(item_id.encode()).hexdigest()[:8], 16)
-    return voices[digest % len(voices)]
-
-
-# Retry n speaks with the next voice (when several), seed n and the n-th speaking rate.
-RETRY_RATES = (1.0, 0.9, 1.1)
-
-
-class _Worker:
-    """The engine, and the recognizer when validating, loaded once per process."""
-
-    def __init__(self, plan: SpeakPlan):
-        self.plan = plan
-        self.maker = ClipMaker(plan.root, load_engine(plan.tts), plan.audio)
-        self.validator = None
-        if plan.validation is not None:
-            profile = load_profile(plan.validation.profile)
-            thresholds = Thresholds.from_profile(profile, plan.audio.sample_rate, plan.validation.max_error)
-            self.validator = ClipValidator(load_recognizer(plan.validation.asr), profile, thresholds)
-
-    def settings(self, item_id: str, attempt: int) -> VoiceSettings:
-        voices = self.plan.voices
-        first = voices.index(voice_for(item_id, voices))
-        return VoiceSettings(voice=voices[(first + attempt) % len(voices)], rate=RETRY_RATES[attempt % len(RETRY_RATES)], seed=attempt)
-
-    def speak_checked(self, item_id: str, text: str, language: str) -> tuple[ClipResult, str | None, dict | None]:
-        """Speak ``text``; when validating, retry until a clip passes, keep the passing or best one."""
-        attempts: list[tuple[ClipResult, VoiceSettings, dict]] = []
-        retries = self.plan.validation.retries if self.validator else 0
-        for attempt in range(retries + 1):
-            settings = self.settings(item_id, attempt)
-            clip = self.maker.speak(text, language, settings)
-            if self.validator is None:
-                return clip, settings.voice, None
-            verdict = self.validator.check(self.plan.root / clip.path, text, language)
-            attempts.append((clip, settings, verdict))
-            if verdict["passed"]:
-                break
-        best = min(range(len(attempts)), key=lambda i: (not attempts[i][2]["passed"], attempts[i][2]["error"], i))
-        clip, settings, verdict = attempts[best]
-        verdict["tries"] = len(attempts)
-        verdict["rejected"] = [
-            {"path": c.path, "voice": s.voice, "rate": s.rate, "seed": s.seed, "error": v["error"], "reasons": v["reasons"]}
-            for i, (c, s, v) in enumerate(attempts)
-            if i != best
-        ]
-        clip.created = any(c.created for c, _, _ in attempts)
-        return clip, settings.voice, verdict
-
-    def adopt_checked(self, recording: str, text: str, language: str) -> tuple[ClipResult, dict | None]:
-        clip = self.maker.adopt(recording)
-        return clip, (self.validator.check(self.plan.root / clip.path, text, language) if self.validator else None)
-
-
-_WORKERS: dict[SpeakPlan, _Worker] = {}
-
-
-def _worker(plan: SpeakPlan) -> _Worker:
-    if plan not in _WORKERS:
-        _WORKERS.clear()
-        _WORKERS[plan] = _Worker(plan)
-    return _WORKERS[plan]
-
-
-def speak_item(item: Item, plan: SpeakPlan) -> tuple[Item, int, int]:
-    """Give ``item`` its clips (and verdicts); returns (item, clips synthesized, clips reused)."""
-    worker = _worker(plan)
-    recording = item.source.get("context_wav")
-    if recording:
-        context, verdict = worker.adopt_checked(recording, item.context, item.lang)
-        context_voice = None
-    else:
-        context, context_voice, verdict = worker.speak_checked(item.id, item.context, item.lang)
-    clips, voices, verdicts = [context], [context_voice], [verdict]
-    if plan.speak == "all":
-        for text in item.candidates:
-            clip, voice, verdict = worker.speak_checked(item.id, text, item.lang)
-            clips.append(clip)
-            voices.append(voice)
-            verdicts.append(verdict)
-    spoken_candidates = plan.speak == "all"
-    item.audio = {
-        "context": context.path,
-        "candidates": [c.path for c in clips[1:]] if spoken_candidates else None,
-        "voices": {"context": voices[0], "candidates": voices[1:] if spoken_candidates else None},
-        "sample_rate": plan.audio.sample_rate,
-    }
-    if worker.validator is not None:
-        item.validation = {
-            "context": verdicts[0],
-            "candidates": verdicts[1:] if spoken_candidates else None,
-            "passed": all(v["passed"] for v in verdicts),
-        }
-    created = sum(c.created for c in clips)
-    return item, created, len(clips) - created
-
-
-def _ordered_parallel(function: Callable, items: Iterator[Item], plan: SpeakPlan, workers: int) -> Iterator[tuple[Item, int, int]]:
+def _ordered_parallel(function: Callable, items: Iterator[Item], plan: SpeakPlan, workers: int) -> Iterator[tuple[Item, int, int] | FailedItem]:
     """``function(item, plan)`` over ``items`` in worker processes, results in input order, bounded."""
     if workers <= 1:
         for item in items:
@@ -284,6 +184,22 @@ def selected_items(options: BuildOptions, context: BuildContext, scan: SourceSca
         yield item
 
 
+def pending_items(options: BuildOptions, context: BuildContext, scan: SourceScan, done: frozenset[str]) -> Iterator[Item]:
+    """The chosen items not yet in the build; module-level so Ray can run it on the cluster."""
+    return (item for item in selected_items(options, context, scan) if item.id not in done)
+
+
+def _speak(options: BuildOptions, context: BuildContext, scan: SourceScan, plan: SpeakPlan, done: frozenset[str]) -> Iterator[tuple[Item, int, int] | FailedItem]:
+    if options.executor == "ray":
+        from s2sbench.ray_executor import speak_on_ray
+
+        # Ray workers may run in another directory: give them the source's absolute path.
+        if Path(options.source).exists():
+            options = replace(options, source=str(Path(options.source).absolute()))
+        return speak_on_ray(partial(pending_items, options, context, scan, done), plan, options.ray)
+    return _ordered_parallel(speak_item, pending_items(options, context, scan, done), plan, options.workers)
+
+
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
@@ -338,18 +254,22 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     validation_plan = None
     if options.validate:
         asr = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device)
-        validation_plan = ValidationPlan(asr, options.profile or options.lang, options.max_error, options.retries)
+        profile_ref = str(Path(options.profile).absolute()) if options.profile else options.lang  # workers reload it
+        validation_plan = ValidationPlan(asr, profile_ref, options.max_error, options.retries)
+    if options.executor not in EXECUTORS:
+        raise S2SBenchError(f"--executor must be one of {', '.join(EXECUTORS)}, not {options.executor!r}")
     scan = scan_source(options, context)
-    plan = SpeakPlan(Path(options.output), tts, voices, options.speak, options.audio, validation_plan)
-    worker = _worker(plan)  # loads the engines now, so a missing one fails before any work
+    # An absolute root, so Ray workers started elsewhere write to the same directory.
+    plan = SpeakPlan(Path(options.output).absolute(), tts, voices, options.speak, options.audio, validation_plan)
+    loaded = item_speaker(plan)  # loads the engines now, so a missing one fails before any work
     validation = None
-    if worker.validator is not None:
+    if loaded.checker is not None:
         validation = {
-            "asr": worker.validator.recognizer.identity(),
-            **worker.validator.thresholds.as_dict(),
+            "asr": loaded.checker.validator.recognizer.identity(),
+            **loaded.checker.validator.thresholds.as_dict(),
             "retries": options.retries,
         }
-    parameters = _parameters(options, profile, tts, voices, worker.maker.engine.identity(), validation)
+    parameters = _parameters(options, profile, tts, voices, loaded.speaker.maker.engine.identity(), validation)
     fingerprint = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:16]
 
     directory = BuildDirectory(options.output)
@@ -376,12 +296,16 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     planned = min(scan.total, options.limit) if options.limit is not None else scan.total
     if on_start:
         on_start(planned)
-    synthesized = reused = added = finished = 0
-    pending = (item for item in selected_items(options, context, scan) if item.id not in done)
-    if progress:
-        progress(len(done), 0, 0)
+    synthesized = reused = added = 0
+    failures: list[FailedItem] = []
     finished = len(done)
-    for item, created, kept in _ordered_parallel(speak_item, pending, plan, options.workers):
+    if progress:
+        progress(finished, 0, 0)
+    for result in _speak(options, context, scan, plan, frozenset(done)):
+        if isinstance(result, FailedItem):
+            failures.append(result)
+            continue
+        item, created, kept = result
         directory.append_item(item)
         added += 1
         finished += 1
@@ -389,6 +313,9 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
         reused += kept
         if progress:
             progress(finished, synthesized, reused)
+    if options.executor == "ray":  # items arrived as actors finished them
+        directory.sort_items(item.id for item in selected_items(options, context, scan))
+    directory.write_failures([failure.as_record() for failure in failures])
 
     subsets: Counter = Counter()
     clip_count = 0
@@ -396,9 +323,9 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
         subsets[item.subset] += 1
         clip_count += 1 + len(item.audio.get("candidates") or []) if item.audio else 0
     manifest.update(
-        status="complete",
+        status="incomplete" if failures else "complete",
         updated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        counts={**manifest["counts"], "items": sum(subsets.values()), "clips": clip_count, "subsets": dict(subsets)},
+        counts={**manifest["counts"], "items": sum(subsets.values()), "clips": clip_count, "subsets": dict(subsets), "item_errors": len(failures)},
     )
     directory.write_manifest(manifest)
     report = write_reports(directory) if options.validate else None
@@ -415,4 +342,5 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
         clips_passed=report.clips_passed if report else 0,
         clips_failed=report.clips_failed if report else 0,
         items_failed=report.items_failed if report else 0,
+        item_errors=len(failures),
     )

@@ -1,0 +1,154 @@
+"""``s2s build --executor ray``: the build's stages (:mod:`s2sbench.stages`) on Ray Data.
+
+The items stream out of one read task that reads the source on the cluster, so nothing is
+collected on the driver; they flow through ``map_batches`` over actor pools, each actor loading its
+model once:
+
+    read source -> speak (TTS pool) -> check (ASR pool) -> retry failed clips (TTS + ASR pool)
+
+and come back to the driver, which appends each finished item to ``items.jsonl`` as the local
+executor does. The speak and check pools take their own GPU fractions and autoscale from one actor
+up to ``*_actors`` (default: what the cluster fits). Ray restarts killed actors and retries their
+batches; an engine error on one item is recorded with the item (see :mod:`s2sbench.stages`).
+Items arrive out of source order; the build puts ``items.jsonl`` back in source order at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from s2sbench.errors import S2SBenchError
+
+try:
+    import ray
+    import ray.data
+    from ray.data.block import BlockMetadata
+    from ray.data.datasource import Datasource, ReadTask
+except ImportError as exc:  # the CLI imports this module only for --executor ray
+    raise S2SBenchError("--executor ray needs Ray Data: pip install 's2sbench[ray]'") from exc
+
+from s2sbench.items import Item
+from s2sbench.pipeline import RayOptions
+from s2sbench.stages import Checker, FailedItem, ItemSpeaker, SpeakPlan, Speaker, finish, is_pending, new_work
+
+ROWS_PER_BLOCK = 16  # work records per block read from the source
+READ_CPUS = 0.25  # the read task parses text; it should never hold a whole core from the actors
+
+
+class _ItemSource(Datasource):
+    """A Ray Data datasource whose one read task streams the pending items' work records."""
+
+    def __init__(self, items: Callable[[], Iterable[Item]], plan: SpeakPlan):
+        self.items = items
+        self.plan = plan
+
+    def estimate_inmemory_data_size(self) -> None:
+        return None
+
+    def get_read_tasks(self, parallelism: int, **_: Any) -> list:
+        items, plan = self.items, self.plan
+
+        def read() -> Iterator:
+            import pyarrow as pa
+
+            rows: list[dict[str, str]] = []
+            for item in items():
+                rows.append({"work": json.dumps(new_work(item, plan), ensure_ascii=False)})
+                if len(rows) == ROWS_PER_BLOCK:
+                    yield pa.Table.from_pylist(rows)
+                    rows = []
+            if rows:
+                yield pa.Table.from_pylist(rows)
+
+        return [ReadTask(read, BlockMetadata(num_rows=None, size_bytes=None, input_files=None, exec_stats=None))]
+
+    def get_name(self) -> str:
+        return "S2SBenchItems"
+
+
+class _Stage:
+    """An actor: applies ``step`` to every work record of a batch.
+
+    The plan is a class attribute of a subclass made per build (:func:`_bound`) rather than a
+    constructor argument, so a restarted actor never depends on an object in Ray's store.
+    """
+
+    plan: SpeakPlan
+
+    def step(self, work: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        return {"work": [json.dumps(self.step(json.loads(record)), ensure_ascii=False) for record in batch["work"]]}
+
+
+class SpeakStage(_Stage):
+    def __init__(self):
+        self.step = Speaker(self.plan).speak_pending
+
+
+class CheckStage(_Stage):
+    def __init__(self):
+        self.step = Checker(self.plan).check_pending
+
+
+class RetryStage(_Stage):
+    """Retries of the clips that failed their check: few, so one pool holds both models."""
+
+    def __init__(self):
+        self.item_speaker: ItemSpeaker | None = None
+
+    def step(self, work: dict[str, Any]) -> dict[str, Any]:
+        if not is_pending(work, self.plan):
+            return work  # most items: their clips passed, no model needed
+        if self.item_speaker is None:
+            self.item_speaker = ItemSpeaker(self.plan)
+        return self.item_speaker.run(work)
+
+
+def _bound(stage: type[_Stage], plan: SpeakPlan) -> type[_Stage]:
+    return type(stage.__name__, (stage,), {"plan": plan})
+
+
+def _connect(options: RayOptions) -> bool:
+    """Connect to (or start) Ray; True when this call started it."""
+    if ray.is_initialized():
+        return False
+    ray.init(address=options.address, logging_level=logging.WARNING, log_to_driver=True, include_dashboard=False)
+    return True
+
+
+def speak_on_ray(items: Callable[[], Iterable[Item]], plan: SpeakPlan, options: RayOptions) -> Iterator[tuple[Item, int, int] | FailedItem]:
+    """Run the stages for the items ``items()`` yields (called on the cluster; must be picklable)."""
+    started = _connect(options)
+    try:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # the CLI shows one bar for the whole build
+        context.print_on_execution_start = False
+        context.enable_auto_log_stats = False
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # per-operator chatter; errors still show
+        stages: list[tuple[type[_Stage], float, int | None]] = [(SpeakStage, options.tts_gpus, options.tts_actors)]
+        if plan.validation is not None:
+            stages.append((CheckStage, options.asr_gpus, options.asr_actors))
+            if plan.attempts > 1:
+                stages.append((RetryStage, options.tts_gpus + options.asr_gpus, options.tts_actors))
+        cpus = options.cpus_per_actor
+        if cpus is None:
+            cpus = min(1.0, (ray.cluster_resources().get("CPU", 1.0) - READ_CPUS) / len(stages))
+        dataset = ray.data.read_datasource(_ItemSource(items, plan), num_cpus=READ_CPUS)
+        for stage, gpus, actors in stages:
+            dataset = dataset.map_batches(
+                _bound(stage, plan),
+                batch_size=options.batch_size,
+                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
+                num_cpus=cpus,
+                num_gpus=gpus or None,
+            )  # Ray Data's actor defaults restart a killed actor and retry its batch
+        for row in dataset.iter_rows():
+            yield finish(json.loads(row["work"]), plan)
+    finally:
+        if started:
+            ray.shutdown()

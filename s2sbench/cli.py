@@ -218,7 +218,7 @@ def score(
     source: Annotated[Optional[str], typer.Argument(help="A build directory, a `push --to-dir` export, a Hub dataset id (OWNER/NAME), or an S2SBench release jsonl.")] = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM. A glob or several --model: a checkpoint sweep.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The results directory (resumed if it exists).")] = Path("results"),
-    modes: Annotated[str, typer.Option("--modes", help="Comma-separated: t2t (text context), s2t (spoken context).")] = "t2t,s2t",
+    modes: Annotated[str, typer.Option("--modes", help="Comma-separated: t2t (text context), s2t (spoken context), s2s (spoken context and candidates; adapters that score speech, e.g. the cascade).")] = "t2t,s2t",
     adapter: Annotated[str, typer.Option("--adapter", help="Model adapter; auto picks from the model's config. See `s2s adapters`.")] = "auto",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
     dtype: Annotated[str, typer.Option("--dtype", help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16.")] = "auto",

@@ -100,10 +100,12 @@ class BuildDirectory:
 
     def append_item(self, item: Item) -> None:
         """Append one item as one line, with one write, so a kill never leaves half an item."""
-        line = (item.to_json() + "\n").encode("utf-8")
+        self.append_line(item.to_json() + "\n")
+
+    def append_line(self, line: str) -> None:
         descriptor = os.open(self.items_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(descriptor, line)
+            os.write(descriptor, line.encode("utf-8"))
         finally:
             os.close(descriptor)
 

@@ -94,7 +94,7 @@ def _run(bar: "_Progress", resume_hint: Path, call):
 @app.command()
 def build(
     source: Annotated[str, typer.Argument(help="A file or directory, sample:LANG (bundled sample), or hf://owner/name[:config[:split]].")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The build directory to write (created; resumed if it exists).")],
+    output: Annotated[str, typer.Option("--output", "-o", help="The build directory to write (created; resumed if it exists), or an fsspec URL such as s3://bucket/builds/sc.")],
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Source format (see `s2s formats`); sniffed from the columns when unambiguous.")] = None,
     lang: Annotated[str, typer.Option("--lang", "-l", help="Language code of the source text; selects the bundled language profile.")] = "en",
     profile: Annotated[Optional[Path], typer.Option("--profile", help="A language profile TOML file to use instead of the bundled one.")] = None,
@@ -173,14 +173,14 @@ def build(
     if validate:
         _print_validation(summary.clips_passed, summary.clips_failed, summary.items_failed, summary.output)
     if summary.item_errors:
-        typer.echo(f"warning: {summary.item_errors} items could not be spoken; see {summary.output / 'failed.jsonl'}; re-run to retry them", err=True)
+        typer.echo(f"warning: {summary.item_errors} items could not be spoken; see {summary.output}/failed.jsonl; re-run to retry them", err=True)
         raise typer.Exit(1)
 
 
-def _print_validation(passed: int, failed: int, items_failed: int, root: Path) -> None:
+def _print_validation(passed: int, failed: int, items_failed: int, root: Path | str) -> None:
     rate = passed / max(passed + failed, 1)
     typer.echo(f"  validation: {passed}/{passed + failed} clips passed ({rate:.1%}); {items_failed} items with a failing clip")
-    typer.echo(f"  report: {root / 'validation.md'}")
+    typer.echo(f"  report: {root}/validation.md")
 
 
 @app.command()

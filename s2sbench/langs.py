@@ -253,6 +253,7 @@ def check(
     """
     from s2sbench.pipeline import BuildOptions, resolve_tts
     from s2sbench.synth import VoiceSettings, load_engine
+    from s2sbench.storage import ClipStore
     from s2sbench.synth.clips import ClipMaker
     from s2sbench.synth.postprocess import AudioOptions
     from s2sbench.validate.asr import ASRSpec, load_recognizer
@@ -278,7 +279,7 @@ def check(
         _require_whisper_language(identity.get("engine", ""), language, profile)
     validator = ClipValidator(recognizer, profile, Thresholds.from_profile(profile, audio.sample_rate))  # checks the normalizer
     with tempfile.TemporaryDirectory(prefix="s2s-langs-check-") as scratch:
-        maker = ClipMaker(Path(scratch), load_engine(spec), audio)
+        maker = ClipMaker(ClipStore(scratch), load_engine(spec), audio)
         try:
             clip = maker.speak(text, language, VoiceSettings(voice=chosen))
         except EngineError as exc:

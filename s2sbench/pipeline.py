@@ -26,12 +26,13 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from s2sbench.builddir import BuildDirectory
+from s2sbench.builddir import BUILD_FILE, FAILURES_FILE, ITEMS_FILE, BuildDirectory
 from s2sbench.builders import BuildContext, iter_source_items
 from s2sbench.builders.table import parse_column_map
 from s2sbench.errors import S2SBenchError, SourceRowError
 from s2sbench.items import Item
 from s2sbench.profiles import LanguageProfile, load_profile
+from s2sbench.storage import FsspecClipStore, is_url, mirror_directory
 from s2sbench.stages import FailedItem, SpeakPlan, ValidationPlan, item_speaker, speak_item
 from s2sbench.synth import TTSSpec
 from s2sbench.synth.postprocess import AudioOptions
@@ -61,7 +62,7 @@ class BuildOptions:
     """Everything ``s2s build`` takes. Only ``source`` and ``output`` are required."""
 
     source: str
-    output: Path
+    output: Path | str  # a directory, or an fsspec URL (s3://bucket/builds/x) that workers can write
     format: str | None = None
     lang: str = "en"
     profile: str | None = None  # a profile file; default: the bundled profile of ``lang``
@@ -87,7 +88,7 @@ class BuildOptions:
 
 @dataclass
 class BuildSummary:
-    output: Path
+    output: Path | str
     items: int  # items in the finished build
     items_added: int  # items written by this run
     clips_synthesized: int
@@ -200,6 +201,38 @@ def _speak(options: BuildOptions, context: BuildContext, scan: SourceScan, plan:
     return _ordered_parallel(speak_item, pending_items(options, context, scan, done), plan, options.workers)
 
 
+# A URL build keeps these in a local mirror (the driver appends and renames) and uploads them.
+SMALL_FILES = (ITEMS_FILE, BUILD_FILE, FAILURES_FILE, "validation.json", "validation.md", "validation.png")
+UPLOAD_EVERY_SECONDS = 60.0
+
+
+def pull_small_files(url: str, directory: BuildDirectory) -> None:
+    """Bring a URL build's small files into its mirror: its build.json, and every item it has
+    that the mirror lacks (the mirror may hold items a crashed run had not uploaded yet)."""
+    store = FsspecClipStore(url)
+    store.get(BUILD_FILE, directory.build_path)
+    directory.repair()
+    remote = directory.root / f".tmp-remote-{ITEMS_FILE}"
+    if not store.get(ITEMS_FILE, remote):
+        return
+    known = directory.item_ids()
+    with open(remote, encoding="utf-8") as handle:
+        for line in handle:
+            if line.endswith("\n") and json.loads(line)["id"] not in known:
+                directory.append_line(line)
+    remote.unlink()
+
+
+def push_small_files(directory: BuildDirectory, url: str, names: tuple[str, ...] | list[str]) -> None:
+    store = FsspecClipStore(url)
+    for name in names:
+        local = directory.root / name
+        if local.is_file():
+            store.put(local, name)
+        elif store.fs.isfile(f"{store.path}/{name}"):
+            store.fs.rm_file(f"{store.path}/{name}")  # e.g. failed.jsonl once nothing fails
+
+
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
@@ -260,7 +293,8 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
         raise S2SBenchError(f"--executor must be one of {', '.join(EXECUTORS)}, not {options.executor!r}")
     scan = scan_source(options, context)
     # An absolute root, so Ray workers started elsewhere write to the same directory.
-    plan = SpeakPlan(Path(options.output).absolute(), tts, voices, options.speak, options.audio, validation_plan)
+    url = str(options.output) if is_url(options.output) else None
+    plan = SpeakPlan(url or str(Path(options.output).absolute()), tts, voices, options.speak, options.audio, validation_plan)
     loaded = item_speaker(plan)  # loads the engines now, so a missing one fails before any work
     validation = None
     if loaded.checker is not None:
@@ -272,8 +306,10 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     parameters = _parameters(options, profile, tts, voices, loaded.speaker.maker.engine.identity(), validation)
     fingerprint = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:16]
 
-    directory = BuildDirectory(options.output)
+    directory = BuildDirectory(mirror_directory(url) if url else options.output)
     directory.root.mkdir(parents=True, exist_ok=True)
+    if url:
+        pull_small_files(url, directory)
     directory.repair()
     previous = directory.read_manifest()
     if previous.get("fingerprint") != fingerprint or not directory.items_path.is_file():
@@ -301,12 +337,16 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     finished = len(done)
     if progress:
         progress(finished, 0, 0)
+    uploaded = time.monotonic()
     for result in _speak(options, context, scan, plan, frozenset(done)):
         if isinstance(result, FailedItem):
             failures.append(result)
             continue
         item, created, kept = result
         directory.append_item(item)
+        if url and time.monotonic() - uploaded > UPLOAD_EVERY_SECONDS:  # a crash loses little
+            push_small_files(directory, url, [ITEMS_FILE])
+            uploaded = time.monotonic()
         added += 1
         finished += 1
         synthesized += created
@@ -329,8 +369,10 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     )
     directory.write_manifest(manifest)
     report = write_reports(directory) if options.validate else None
+    if url:
+        push_small_files(directory, url, SMALL_FILES)
     return BuildSummary(
-        output=directory.root,
+        output=url or directory.root,
         items=sum(subsets.values()),
         items_added=added,
         clips_synthesized=synthesized,

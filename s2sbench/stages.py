@@ -25,6 +25,7 @@ from typing import Any
 
 from s2sbench.items import Item
 from s2sbench.profiles import load_profile
+from s2sbench.storage import clip_store
 from s2sbench.synth import TTSSpec, VoiceSettings, load_engine
 from s2sbench.synth.clips import ClipMaker
 from s2sbench.synth.postprocess import AudioOptions
@@ -47,7 +48,7 @@ class ValidationPlan:
 class SpeakPlan:
     """What a worker needs to speak items; picklable so worker processes and actors rebuild it."""
 
-    root: Path
+    root: str  # an absolute path or an fsspec URL: where the clips go
     tts: TTSSpec
     voices: tuple[str | None, ...]
     speak: str  # "context" or "all"
@@ -110,7 +111,7 @@ class Speaker:
 
     def __init__(self, plan: SpeakPlan):
         self.plan = plan
-        self.maker = ClipMaker(plan.root, load_engine(plan.tts), plan.audio)
+        self.maker = ClipMaker(clip_store(plan.root), load_engine(plan.tts), plan.audio)
 
     def speak_pending(self, work: dict[str, Any]) -> dict[str, Any]:
         if work["error"] is not None:
@@ -139,6 +140,7 @@ class Checker:
         if plan.validation is None:
             raise ValueError("a Checker needs a plan with validation")
         self.plan = plan
+        self.store = clip_store(plan.root)
         profile = load_profile(plan.validation.profile)
         thresholds = Thresholds.from_profile(profile, plan.audio.sample_rate, plan.validation.max_error)
         self.validator = ClipValidator(load_recognizer(plan.validation.asr), profile, thresholds)
@@ -150,7 +152,7 @@ class Checker:
             for clip in work["clips"]:
                 last = clip["attempts"][-1] if clip["attempts"] else None
                 if last is not None and "verdict" not in last:
-                    last["verdict"] = self.validator.check(self.plan.root / last["path"], clip["text"], work["item"]["lang"])
+                    last["verdict"] = self.validator.check(self.store.open(last["path"]), clip["text"], work["item"]["lang"])
         except Exception as exc:  # see the module doc
             _record_error(work, exc)
         return work

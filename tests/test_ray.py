@@ -31,7 +31,7 @@ def snapshot(root: Path) -> tuple[bytes, dict[str, str]]:
     return (root / "items.jsonl").read_bytes(), audio
 
 
-def sample_build(output: Path, executor: str, **options) -> BuildSummary:
+def sample_build(output: Path | str, executor: str, **options) -> BuildSummary:
     return build(BuildOptions(source="sample:en", output=output, executor=executor, **options))
 
 
@@ -51,6 +51,15 @@ def test_ray_build_of_the_sample_equals_the_local_build(ray_cluster, local_sampl
     assert items == snapshot(local_sample)[0]  # same items, same order, byte for byte
     assert audio == snapshot(local_sample)[1]
     assert json.loads((tmp_path / "ray" / "build.json").read_text())["status"] == "complete"
+
+
+def test_ray_build_to_a_url_equals_the_local_build(ray_cluster, local_sample, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where the driver mirrors the small files
+
+    summary = sample_build(f"file://{tmp_path}/out", "ray", validate=False)
+
+    assert summary.output == f"file://{tmp_path}/out"
+    assert snapshot(tmp_path / "out") == snapshot(local_sample)
 
 
 def test_validated_ray_build_equals_the_local_one_with_its_retries(ray_cluster, tmp_path):

@@ -17,7 +17,8 @@ import soundfile as sf
 
 from s2sbench.errors import EngineError
 from s2sbench.synth import SpeechEngine, VoiceSettings
-from s2sbench.synth.postprocess import AUDIO_FORMATS, AudioOptions, encode, finish, resample, to_float_mono, write_atomic
+from s2sbench.storage import ClipStore
+from s2sbench.synth.postprocess import AUDIO_FORMATS, AudioOptions, encode, finish, resample, to_float_mono
 
 
 def clip_key(payload: dict[str, Any]) -> str:
@@ -38,8 +39,8 @@ class ClipResult:
 class ClipMaker:
     """Makes clips in one build directory with one engine and one set of audio options."""
 
-    def __init__(self, root: Path, engine: SpeechEngine | None, audio: AudioOptions):
-        self.root = root
+    def __init__(self, store: ClipStore, engine: SpeechEngine | None, audio: AudioOptions):
+        self.store = store
         self.engine = engine
         self.audio = audio
         self._identity = engine.identity() if engine is not None else None
@@ -63,11 +64,10 @@ class ClipMaker:
         if self.engine is None:
             raise EngineError("no TTS engine loaded")
         relative = clip_relative_path(self.speech_key(text, language, settings), self.audio.format)
-        target = self.root / relative
-        if target.is_file():
+        if self.store.exists(relative):
             return ClipResult(relative, False)
         samples, sample_rate = self.engine.synthesize(text, language, settings)
-        write_atomic(target, encode(finish(samples, sample_rate, self.audio), self.audio))
+        self.store.write(relative, encode(finish(samples, sample_rate, self.audio), self.audio))
         return ClipResult(relative, True)
 
     def adopt(self, wav: str | Path) -> ClipResult:
@@ -78,8 +78,7 @@ class ClipMaker:
         data = source.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         relative = clip_relative_path(clip_key({"recording": digest, "audio": self.audio.as_dict()}), self.audio.format)
-        target = self.root / relative
-        if target.is_file():
+        if self.store.exists(relative):
             return ClipResult(relative, False)
         try:
             info = sf.info(source)
@@ -89,5 +88,5 @@ class ClipMaker:
         container, subtype = AUDIO_FORMATS[self.audio.format]
         if (info.samplerate, info.channels, info.format, info.subtype) != (self.audio.sample_rate, 1, container, subtype):
             data = encode(resample(to_float_mono(samples), sample_rate, self.audio.sample_rate), self.audio)
-        write_atomic(target, data)
+        self.store.write(relative, data)
         return ClipResult(relative, True)

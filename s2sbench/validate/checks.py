@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -40,7 +41,7 @@ class SignalReport:
     speech_seconds: float
 
 
-def check_signal(path: Path, speech_characters: int, limits: SignalLimits) -> SignalReport:
+def check_signal(path: Path | BinaryIO, speech_characters: int, limits: SignalLimits) -> SignalReport:
     """Every signal check of one clip; ``speech_characters`` is the length of its text without spaces."""
     try:
         data, sample_rate = sf.read(path, dtype="float32", always_2d=True)

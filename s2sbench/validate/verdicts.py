@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from s2sbench.profiles import LanguageProfile
 from s2sbench.validate.asr import Recognizer
@@ -52,7 +52,8 @@ class ClipValidator:
         self.thresholds = thresholds
         self.normalize = chain(profile.normalizer)
 
-    def check(self, path: Path, text: str, language: str) -> dict[str, Any]:
+    def check(self, path: Path | BinaryIO, text: str, language: str) -> dict[str, Any]:
+        """The verdict of the clip at ``path`` (or in an open file) on speaking ``text``."""
         reference = self.normalize(text)
         signal = check_signal(path, len(remove_spaces(reference)) or len(text), self.thresholds.limits)
         reasons = list(signal.reasons)

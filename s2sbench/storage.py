@@ -1,0 +1,80 @@
+"""Where a build's clips live: a local directory, or any fsspec URL (``s3://``, ``gs://``, ...).
+
+Clips are the bulk of a build and are written by workers, possibly on many machines, so they go
+straight to the build's location. The small files (``items.jsonl``, ``build.json``, reports) are
+written by the one driver process; for a URL build they live in a local mirror and are uploaded
+(see :func:`s2sbench.pipeline.build`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+from s2sbench.synth.postprocess import write_atomic
+
+
+def is_url(location: str | Path) -> bool:
+    """True for ``scheme://...`` locations (other than plain local paths)."""
+    return "://" in str(location)
+
+
+class ClipStore:
+    """Clips under a local directory; written atomically (temporary file, then rename)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def exists(self, relative: str) -> bool:
+        return (self.root / relative).is_file()
+
+    def write(self, relative: str, data: bytes) -> None:
+        write_atomic(self.root / relative, data)
+
+    def open(self, relative: str) -> Path | BinaryIO:
+        """Something soundfile reads: the file's path here."""
+        return self.root / relative
+
+
+class FsspecClipStore(ClipStore):
+    """Clips under an fsspec URL. Object stores make a PUT visible whole, so a write is one PUT."""
+
+    def __init__(self, url: str):
+        import fsspec
+
+        self.url = url.rstrip("/")
+        self.fs, self.path = fsspec.core.url_to_fs(self.url)
+
+    def exists(self, relative: str) -> bool:
+        return self.fs.isfile(f"{self.path}/{relative}")
+
+    def write(self, relative: str, data: bytes) -> None:
+        target = f"{self.path}/{relative}"
+        self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)  # a no-op on object stores
+        self.fs.pipe_file(target, data)
+
+    def open(self, relative: str) -> BinaryIO:
+        return io.BytesIO(self.fs.cat_file(f"{self.path}/{relative}"))
+
+    def get(self, relative: str, local: Path) -> bool:
+        """Copy a small file to ``local``; False when it does not exist."""
+        if not self.fs.isfile(f"{self.path}/{relative}"):
+            return False
+        write_atomic(local, self.fs.cat_file(f"{self.path}/{relative}"))
+        return True
+
+    def put(self, local: Path, relative: str) -> None:
+        self.write(relative, local.read_bytes())
+
+
+def clip_store(location: str | Path) -> ClipStore:
+    return FsspecClipStore(str(location)) if is_url(location) else ClipStore(location)
+
+
+def mirror_directory(url: str) -> Path:
+    """The local directory that holds the small files of the URL build ``url``."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "s2sbench" / "url-builds" / hashlib.sha256(url.rstrip("/").encode()).hexdigest()[:16]

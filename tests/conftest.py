@@ -38,3 +38,39 @@ def sample_en_build(tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("builds") / "sample-en"
     build(BuildOptions(source="sample:en", output=output, lang="en"))
     return output
+
+
+def _spoken_sample(tmp_path_factory, limit: int) -> Path:
+    output = tmp_path_factory.mktemp("builds") / f"sample-en-{limit}"
+    build(BuildOptions(source="sample:en", output=output, limit=limit, seed=5, validate=False))
+    return output
+
+
+@pytest.fixture(scope="session")
+def spoken_build(tmp_path_factory) -> Path:
+    """4 spoken items of ``sample:en``: seed 5 picks 2 stories (K=2) and 2 questions (K=4). Read only."""
+    return _spoken_sample(tmp_path_factory, 4)
+
+
+@pytest.fixture(scope="session")
+def items(spoken_build):
+    """The score items of ``spoken_build``."""
+    from s2sbench.scorer.inputs import load_score_items
+
+    items = list(load_score_items(str(spoken_build)))
+    assert sorted(len(i.candidates) for i in items) == [2, 2, 4, 4]
+    assert all(i.context_audio for i in items)
+    return items
+
+
+@pytest.fixture(scope="session")
+def ten_build(tmp_path_factory) -> Path:
+    """10 spoken items of ``sample:en`` (6 stories, K=2; 4 questions, K=4; contexts of 2 to 12 s)."""
+    return _spoken_sample(tmp_path_factory, 10)
+
+
+@pytest.fixture(scope="session")
+def ten_items(ten_build):
+    from s2sbench.scorer.inputs import load_score_items
+
+    return list(load_score_items(str(ten_build)))

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from s2sbench import BuildOptions, build
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, audio_flamingo3, load_adapter  # audio_flamingo3: registers it
-from s2sbench.scorer.inputs import load_score_items
 from s2sbench.scorer.run import ScoreOptions, score
+from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive
 from tests.models_af3 import AUDIO_TOKEN, build_tiny_audio_flamingo3
 
 
@@ -35,32 +34,8 @@ def tiny_af3(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def spoken_build(tmp_path_factory) -> Path:
-    """4 spoken items of ``sample:en``: seed 5 picks 2 stories (K=2) and 2 questions (K=4)."""
-    output = tmp_path_factory.mktemp("builds") / "sample-en"
-    build(BuildOptions(source="sample:en", output=output, limit=4, seed=5, validate=False))
-    return output
-
-
-@pytest.fixture(scope="module")
 def adapter(tiny_af3):
     return load_adapter(AdapterSpec(str(tiny_af3), device="cpu", dtype="float32"), "audio-flamingo-3")
-
-
-@pytest.fixture(scope="module")
-def items(spoken_build):
-    items = list(load_score_items(str(spoken_build)))
-    assert sorted(len(i.candidates) for i in items) == [2, 2, 4, 4]
-    assert all(i.context_audio for i in items)
-    return items
-
-
-@pytest.fixture(scope="module")
-def ten_items(tmp_path_factory):
-    """10 spoken items of ``sample:en`` (6 stories, K=2; 4 questions, K=4; contexts of 2 to 12 s)."""
-    output = tmp_path_factory.mktemp("builds") / "sample-en-10"
-    build(BuildOptions(source="sample:en", output=output, limit=10, seed=5, validate=False))
-    return list(load_score_items(str(output)))
 
 
 PROMPT = Prompt.from_profile(load_profile("en"))
@@ -101,13 +76,7 @@ def test_shared_prefix_matches_naive(adapter, items, mode):
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])
 def test_batches_of_eight_equal_one_at_a_time_and_naive(adapter, ten_items, mode):
-    one = [adapter.score(item, mode, PROMPT) for item in ten_items]
-    eight = [scores for start in range(0, len(ten_items), 8) for scores in adapter.score_batch(ten_items[start : start + 8], mode, PROMPT)]
-    naive = [adapter.naive_score(item, mode, PROMPT, features_per_candidate=False) for item in ten_items]
-    for item, a, b, c in zip(ten_items, one, eight, naive, strict=True):
-        assert [s.n_tokens for s in a] == [s.n_tokens for s in b] == [s.n_tokens for s in c]
-        assert [s.loss for s in b] == pytest.approx([s.loss for s in a], abs=1e-4), item.id
-        assert [s.loss for s in b] == pytest.approx([s.loss for s in c], abs=1e-4), item.id
+    assert_batches_equal_one_at_a_time_and_naive(adapter, ten_items, mode, PROMPT)
 
 
 def test_naive_features_once_matches(adapter, items):

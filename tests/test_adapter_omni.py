@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from s2sbench import BuildOptions, build
 from s2sbench.cli import app
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, qwen2_5_omni  # qwen2_5_omni: registers it
-from s2sbench.scorer.inputs import load_score_items
 from s2sbench.scorer.run import ScoreOptions, read_scores, score
+from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive
 from tests.models_omni import NAMED_TOKENS, build_tiny_qwen2_5_omni
 
 PROMPT = Prompt.from_profile(load_profile("en"))
@@ -35,38 +34,9 @@ def tiny_omni_whole(tmp_path_factory) -> Path:
     return build_tiny_qwen2_5_omni(tmp_path_factory.mktemp("tiny-qwen2.5-omni-whole"), full=True)
 
 
-@pytest.fixture(scope="session")
-def omni_build(tmp_path_factory) -> Path:
-    """4 spoken items of ``sample:en``: seed 5 picks 2 stories (K=2) and 2 questions (K=4)."""
-    output = tmp_path_factory.mktemp("builds") / "sample-en"
-    build(BuildOptions(source="sample:en", output=output, limit=4, seed=5, validate=False))
-    return output
-
-
 @pytest.fixture(scope="module")
 def adapter(tiny_omni):
     return load_adapter(AdapterSpec(str(tiny_omni), device="cpu", dtype="float32"), "qwen2.5-omni")
-
-
-@pytest.fixture(scope="module")
-def items(omni_build):
-    items = list(load_score_items(str(omni_build)))
-    assert sorted(len(i.candidates) for i in items) == [2, 2, 4, 4]
-    assert all(i.context_audio for i in items)
-    return items
-
-
-@pytest.fixture(scope="module")
-def ten_build(tmp_path_factory) -> Path:
-    """10 spoken items of ``sample:en`` (6 stories, K=2; 4 questions, K=4; contexts of 2 to 12 s)."""
-    output = tmp_path_factory.mktemp("builds") / "sample-en-10"
-    build(BuildOptions(source="sample:en", output=output, limit=10, seed=5, validate=False))
-    return output
-
-
-@pytest.fixture(scope="module")
-def ten_items(ten_build):
-    return list(load_score_items(str(ten_build)))
 
 
 def test_tiny_model_loads_back_offline(tiny_omni, tiny_omni_whole):
@@ -99,13 +69,7 @@ def test_shared_prefix_matches_naive(adapter, items, mode):
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])
 def test_batches_of_eight_equal_one_at_a_time_and_naive(adapter, ten_items, mode):
-    one = [adapter.score(item, mode, PROMPT) for item in ten_items]
-    eight = [scores for start in range(0, len(ten_items), 8) for scores in adapter.score_batch(ten_items[start : start + 8], mode, PROMPT)]
-    naive = [adapter.naive_score(item, mode, PROMPT, features_per_candidate=False) for item in ten_items]
-    for item, a, b, c in zip(ten_items, one, eight, naive, strict=True):
-        assert [s.n_tokens for s in a] == [s.n_tokens for s in b] == [s.n_tokens for s in c]
-        assert [s.loss for s in b] == pytest.approx([s.loss for s in a], abs=1e-4), item.id
-        assert [s.loss for s in b] == pytest.approx([s.loss for s in c], abs=1e-4), item.id
+    assert_batches_equal_one_at_a_time_and_naive(adapter, ten_items, mode, PROMPT)
 
 
 def test_whole_checkpoint_loads_only_the_thinker(adapter, tiny_omni_whole, items):
@@ -188,9 +152,9 @@ def test_auto_detection(tiny_omni, tiny_omni_whole):
         assert identity == {"adapter": "qwen2.5-omni", "model": str(directory), "dtype": "float32", "device": "cpu"}
 
 
-def test_score_command_writes_both_modes_and_degradation(tiny_omni, omni_build, items, tmp_path):
+def test_score_command_writes_both_modes_and_degradation(tiny_omni, spoken_build, items, tmp_path):
     output = tmp_path / "results"
-    result = CliRunner().invoke(app, ["score", str(omni_build), "--model", str(tiny_omni), "-o", str(output), "-q", "--device", "cpu"])
+    result = CliRunner().invoke(app, ["score", str(spoken_build), "--model", str(tiny_omni), "-o", str(output), "-q", "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert "| story | s2t |" in result.output and "| question | t2t |" in result.output
     run = json.loads((output / "run.json").read_text())

@@ -124,27 +124,62 @@ def _kept(item: Item, include_failed: bool) -> bool:
     return include_failed or not item.validation or bool(item.validation.get("passed", True))
 
 
-def _provenance(directory: BuildDirectory, config: str, subset: str, items: list[Item], failed: int, speak: str) -> dict[str, Any]:
+@dataclass
+class SubsetTally:
+    """What the card and provenance need of one subset's items, gathered in one streamed pass."""
+
+    lang: str | None = None
+    items: int = 0  # kept (exported) items
+    failed: int = 0  # items left out for failing validation
+    clips: int = 0
+    k: set[int] = field(default_factory=set)
+    clips_checked: int = 0
+    clips_passed: int = 0
+    first: list[Item] = field(default_factory=list)  # the first few kept items: example row, digests
+
+    def add(self, item: Item, kept: bool) -> None:
+        if not kept:
+            self.failed += 1
+            return
+        self.lang = self.lang or item.lang
+        self.items += 1
+        self.clips += 1 + len((item.audio or {}).get("candidates") or [])
+        self.k.add(len(item.candidates))
+        validation = item.validation or {}
+        verdicts = [v for v in [validation.get("context"), *(validation.get("candidates") or [])] if v]
+        self.clips_checked += len(verdicts)
+        self.clips_passed += sum(bool(v.get("passed")) for v in verdicts)
+        if len(self.first) < 5:
+            self.first.append(item)
+
+
+def tally_subsets(directory: BuildDirectory, include_failed: bool) -> dict[str, SubsetTally]:
+    tallies: dict[str, SubsetTally] = {}
+    for item in directory.iter_items():
+        tallies.setdefault(item.subset, SubsetTally()).add(item, _kept(item, include_failed))
+    return tallies
+
+
+def _provenance(directory: BuildDirectory, config: str, subset: str, tally: SubsetTally, speak: str) -> dict[str, Any]:
     manifest = directory.read_manifest()
     source = manifest.get("source", {})
     fmt = source.get("format") or ("items" if str(source.get("spec", "")).startswith("sample:") else "custom")
     builder = builders().get(fmt)
-    verdicts = [v for item in items for v in [((item.validation or {}).get("context"))] + list((item.validation or {}).get("candidates") or []) if v]
     validation = manifest.get("validation")
     return {
         "config": config,
         "subset": subset,
-        "lang": items[0].lang if items else source.get("lang"),
-        "items": len(items),
-        "clips": sum(1 + len((i.audio or {}).get("candidates") or []) for i in items),
-        "k": sorted({len(i.candidates) for i in items}),
+        "lang": tally.lang or source.get("lang"),
+        "items": tally.items,
+        "clips": tally.clips,
+        "k": sorted(tally.k),
         "speak": speak,
-        "failed_excluded": failed,
+        "failed_excluded": tally.failed,
         "source": {"spec": source.get("spec"), "format": fmt, "license": builder.license if builder else "other",
                    "description": builder.description if builder else "custom source"},
         "tts": manifest.get("tts", {}),
         "audio": manifest.get("audio", {}),
-        "validation": ({**validation, "clips": len(verdicts), "passed": sum(bool(v.get("passed")) for v in verdicts)} if validation else None),
+        "validation": ({**validation, "clips": tally.clips_checked, "passed": tally.clips_passed} if validation else None),
         "s2sbench_version": manifest.get("versions", {}).get("s2sbench", __version__),
     }
 
@@ -195,12 +230,10 @@ def export(options: PushOptions, directory: Path, existing_records: dict[str, di
     for build_path in options.builds:
         build_dir = BuildDirectory(build_path).require()
         manifest = build_dir.read_manifest()
-        subsets = sorted({item.subset for item in build_dir.iter_items()})
-        for subset in subsets:
+        tallies = tally_subsets(build_dir, options.include_failed)
+        for subset, tally in sorted(tallies.items()):
             config = names[(str(build_path), subset)]
-            kept = [i for i in build_dir.iter_items() if i.subset == subset and _kept(i, options.include_failed)]
-            failed = sum(1 for i in build_dir.iter_items() if i.subset == subset) - len(kept)
-            if not kept:
+            if not tally.items:
                 raise S2SBenchError(f"{build_path}: subset {subset}: no item passed validation (use --include-failed)")
 
             def rows(subset=subset, root=build_dir.root) -> Iterator[dict]:
@@ -210,15 +243,15 @@ def export(options: PushOptions, directory: Path, existing_records: dict[str, di
 
             sample_rate = (manifest.get("audio") or {}).get("sample_rate", 16000)
             files = _write_shards(rows, sample_rate, directory, config, options.split, options.max_shard_size)
-            record = _provenance(build_dir, config, subset, kept, failed, manifest.get("speak", "all"))
+            record = _provenance(build_dir, config, subset, tally, manifest.get("speak", "all"))
             provenance = f"{PROVENANCE_DIR}/{config}.json"
             (directory / PROVENANCE_DIR).mkdir(exist_ok=True)
             (directory / provenance).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             records[config] = record
-            digests = [(i.id, hashlib.sha256((build_dir.root / i.audio["context"]).read_bytes()).hexdigest()) for i in kept[:5] if i.audio]
-            exports.append(ConfigExport(config, len(kept), files + [provenance], digests))
+            digests = [(i.id, hashlib.sha256((build_dir.root / i.audio["context"]).read_bytes()).hexdigest()) for i in tally.first if i.audio]
+            exports.append(ConfigExport(config, tally.items, files + [provenance], digests))
             if example is None:
-                first = kept[0]
+                first = tally.first[0]
                 example = {"config": config, "row": {"id": first.id, "subset": first.subset, "lang": first.lang, "context": first.context,
                                                       "candidates": first.candidates, "answer": first.answer,
                                                       "context_audio": {"path": Path(first.audio["context"]).name} if first.audio else None}}

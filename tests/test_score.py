@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from s2sbench import BuildOptions, build
 from s2sbench.cli import app
+from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter
 from s2sbench.scorer.metric import is_correct, pairwise_wins
@@ -86,6 +88,24 @@ def test_separator_follows_the_profile(tiny_lm: Path):
     _, with_space = adapter.encode_parts("Hello.", ["World."], Prompt.from_profile(load_profile("en")))
     _, without = adapter.encode_parts("你好。", ["世界。"], Prompt.from_profile(load_profile("zh")))
     assert adapter.tokenizer.decode(with_space[0]) == " World." and adapter.tokenizer.decode(without[0]) == "世界。"
+
+
+def test_empty_context_is_scored_after_a_document_boundary_and_empty_candidates_name_the_item(tiny_lm: Path):
+    """A silent clip's transcript is empty: with a tokenizer that has no BOS (as Qwen2's), the
+    candidates are scored after EOS, as if unconditioned; an empty candidate cannot be scored."""
+    adapter = load_adapter(AdapterSpec(str(tiny_lm), device="cpu", dtype="float32"))
+    adapter.tokenizer.bos_token = None
+    prompt = Prompt.from_profile(load_profile("en"))
+    empty = ScoreItem("e1", "story", "en", "", ["He slept.", "The moon sang loudly."], 0)
+    eos = replace(empty, context=adapter.tokenizer.eos_token)  # the same boundary, spelled out
+
+    scores = adapter.score(empty, "t2t", prompt)
+
+    assert adapter.tokenizer.bos_token_id is None
+    assert [s.loss for s in scores] == pytest.approx([s.loss for s in adapter.score(eos, "t2t", prompt)], abs=1e-6)
+    assert scores[0].loss != scores[1].loss
+    with pytest.raises(EngineError, match=r"^e2: a candidate is empty"):
+        adapter.score(replace(empty, id="e2", candidates=["He slept.", ""]), "t2t", prompt)
 
 
 def test_results_directory_matches_hand_computed_metric(tiny_lm: Path, spoken: Path, tmp_path: Path):

@@ -132,11 +132,19 @@ class CausalLM:
     # Tokenization: each part separately, so a candidate's tokens never merge with the context's.
     def encode_parts(self, context: str, candidates: list[str], prompt: Prompt) -> tuple[list[int], list[list[int]]]:
         bos = [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
-        prefix = self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"]
+        prefix = bos + self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"]
         continuations = [self.tokenizer(prompt.separator + text, add_special_tokens=False)["input_ids"] for text in candidates]
-        if any(not c for c in continuations):
-            raise EngineError("a candidate tokenizes to nothing")
-        return bos + prefix, continuations
+        if any(not text.strip() or not ids for text, ids in zip(candidates, continuations)):
+            raise EngineError("a candidate is empty (an empty transcript?); there is nothing to score")
+        # An empty context (a silent clip's transcript, no BOS token): start from a document
+        # boundary, as lm-evaluation-harness does, so the candidates are scored unconditioned.
+        return prefix or [self.tokenizer.eos_token_id], continuations
+
+    def _encode_item(self, item: ScoreItem, prompt: Prompt) -> tuple[list[int], list[list[int]]]:
+        try:
+            return self.encode_parts(item.context, item.candidates, prompt)
+        except EngineError as exc:
+            raise EngineError(f"{item.id}: {exc}") from exc
 
     def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
         return self.score_batch([item], mode, prompt)[0]
@@ -146,7 +154,7 @@ class CausalLM:
         row repeated for its K candidates, every candidate of the batch in one forward."""
         import torch
 
-        encoded = [self.encode_parts(item.context, item.candidates, prompt) for item in items]
+        encoded = [self._encode_item(item, prompt) for item in items]
         ids, mask = right_pad([context for context, _ in encoded], self.pad_id, self.device)
         with torch.inference_mode():
             positions = torch.arange(ids.shape[1], device=self.device).expand_as(ids)

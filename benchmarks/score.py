@@ -25,6 +25,13 @@ the audio featurized once per item, then the K full forwards), which isolates wh
 model work alone gains. Last, the s2t speedup of ``shared`` over ``naive`` on the K=4 items as
 ``score_speedup_k4=X``. Target: at least 3.
 
+``--shape 7b`` scores with a random model of Qwen2-Audio-7B's shapes instead (bfloat16, made on the
+GPU; about 17 GB of weights written to the temporary directory). For the batched s2t K=4 pass it
+prints the model FLOP/s reached (the matrix products of the audio encoder on its 1500 positions, of
+the decoder on the prefix and the candidates, attention included, and of the LM head on the scored
+positions; padding not counted) and, on a GPU whose bf16 peak is known (or ``--peak-tflops``), the
+share of that peak.
+
 On CPU, torch runs ``--threads`` threads (default 1: the tiny model gains nothing from more, and one
 thread keeps timings stable on a shared machine); every procedure runs under the same setting.
 """
@@ -106,6 +113,38 @@ def audio_costs(adapter, item: ScoreItem, prompt: Prompt, repeats: int) -> tuple
     return best_features, best_encoder
 
 
+# Dense bf16 tensor-core peaks, FLOP/s, by a part of the device's name (first match wins).
+BF16_PEAKS = (("H100 PCIe", 756e12), ("H100", 989e12), ("H200", 989e12), ("GH200", 989e12), ("A100", 312e12), ("L40S", 362e12), ("A10", 125e12))
+
+
+def model_flops(adapter, items: list[ScoreItem], prompt: Prompt) -> float:
+    """Matmul FLOPs of scoring ``items`` in s2t (multiply-add = 2), the work a perfect kernel does."""
+    model = adapter.model.model
+    audio, text = adapter.model.config.audio_config, adapter.model.config.text_config
+    encoder_params = sum(p.numel() for p in model.audio_tower.layers.parameters())
+    decoder_params = sum(p.numel() for p in model.language_model.layers.parameters())
+    positions = audio.max_source_positions
+    total = 0.0
+    for item in items:
+        prefix = adapter.encode_speech(item, prompt)["input_ids"].shape[1]
+        candidates = [len(ids) for ids in adapter.encode_candidates(item.candidates, prompt)]
+        total += 2 * encoder_params * positions + 4 * audio.encoder_layers * positions**2 * audio.d_model
+        total += 2 * decoder_params * (prefix + sum(candidates))
+        attended = prefix**2 / 2 + sum(n * (prefix + n / 2) for n in candidates)
+        total += 4 * text.num_hidden_layers * text.hidden_size * attended
+        total += 2 * text.hidden_size * text.vocab_size * sum(candidates)
+    return total
+
+
+def bf16_peak(device: str, override: float | None) -> float | None:
+    if override:
+        return override * 1e12
+    if not device.startswith("cuda"):
+        return None
+    name = torch.cuda.get_device_name()
+    return next((peak for part, peak in BF16_PEAKS if part in name), None)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a Qwen2-Audio directory or hub id (default: a tiny random one built here)")
@@ -114,6 +153,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=8, help="items per forward for the batched timing (default 8, as s2s score)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; 0: torch's default)")
+    parser.add_argument("--shape", choices=("tiny", "7b"), default="tiny", help="the random model's shapes: tiny, or Qwen2-Audio-7B's")
+    parser.add_argument("--peak-tflops", type=float, help="the device's peak bf16 TFLOP/s, for devices not in the table")
     args = parser.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -124,14 +165,15 @@ def main() -> int:
         if args.model:
             model = args.model
         else:
-            from tests.models_speech import build_tiny_qwen2_audio
+            from tests.models_speech import QWEN2_AUDIO_7B_SHAPES, build_tiny_qwen2_audio
 
-            model = str(build_tiny_qwen2_audio(scratch / "tiny-qwen2-audio"))
+            shapes = QWEN2_AUDIO_7B_SHAPES if args.shape == "7b" else None
+            model = str(build_tiny_qwen2_audio(scratch / "random-qwen2-audio", shapes=shapes))
         build(BuildOptions(source="sample:en", output=scratch / "build", validate=False))
         items = list(load_score_items(str(scratch / "build")))
         adapter = load_adapter(AdapterSpec(model, args.device, args.dtype), "qwen2-audio")
         identity = adapter.identity()
-        print(f"model: {model if args.model else 'tiny random Qwen2-Audio'} ({identity['device']}, {identity['dtype']}); "
+        print(f"model: {model if args.model else f'random Qwen2-Audio, {args.shape} shapes'} ({identity['device']}, {identity['dtype']}); "
               f"setup {time.perf_counter() - started:.1f} s; "
               f"torch threads {torch.get_num_threads()}")
         prompt = Prompt.from_profile(load_profile("en"))
@@ -157,6 +199,11 @@ def main() -> int:
                     once_seconds, _ = timed(once, group, mode, prompt, adapter.device, args.repeats)
                     line += f"   (naive-features-once {rate(group, once_seconds)}: shared is {once_seconds / shared_seconds:.2f}x faster)"
                 print(line)
+                if (mode, k) == ("s2t", 4):
+                    achieved = model_flops(adapter, group, prompt) / batched_seconds
+                    peak = bf16_peak(adapter.device, args.peak_tflops)
+                    share = f", {achieved / peak:.1%} of the device's bf16 peak ({peak / 1e12:.0f} TFLOP/s)" if peak else ""
+                    print(f"s2t K=4 batched({args.batch_size}): {achieved / 1e12:.3f} model TFLOP/s{share}")
     print(f"score_speedup_k4={speedups[('s2t', 4)]:.1f}")
     return 0
 

@@ -69,10 +69,20 @@ def qwen2_tokenizer(texts: list[str], special_tokens: list[str], named_tokens: d
     return tokenizer, ids
 
 
-def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | None = None) -> Path:
+# Qwen/Qwen2-Audio-7B's shapes (its config.json): a random model of real size for GPU benchmarks.
+QWEN2_AUDIO_7B_SHAPES = {
+    "audio_config": {"d_model": 1280, "encoder_layers": 32, "encoder_attention_heads": 20, "encoder_ffn_dim": 5120},
+    "text_config": {"vocab_size": 156032, "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
+                    "num_attention_heads": 32, "num_key_value_heads": 32, "max_position_embeddings": 8192},
+}
+
+
+def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | None = None, shapes: dict | None = None) -> Path:
     """Build and save a tiny random Qwen2-Audio (model + processor) into ``directory``; returns it.
 
     ``texts``: what the BPE is trained on (default: every text of the bundled samples).
+    ``shapes``: ``audio_config``/``text_config`` entries replacing the tiny ones (e.g.
+    :data:`QWEN2_AUDIO_7B_SHAPES`); such a model is made in bfloat16, on the GPU when there is one.
     """
     import torch
     from transformers import Qwen2AudioConfig, Qwen2AudioForConditionalGeneration, Qwen2AudioProcessor, WhisperFeatureExtractor
@@ -100,7 +110,14 @@ def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | No
         audio_token_index=ids["<|AUDIO|>"],
     )
     torch.manual_seed(seed)
-    model = Qwen2AudioForConditionalGeneration(config).eval()
+    if shapes:
+        for part, values in shapes.items():
+            for key, value in values.items():
+                setattr(getattr(config, part), key, max(value, len(tokenizer)) if key == "vocab_size" else value)
+        with torch.device("cuda" if torch.cuda.is_available() else "cpu"):  # initializing 7B on a CPU takes minutes
+            model = Qwen2AudioForConditionalGeneration._from_config(config, dtype=torch.bfloat16).eval()
+    else:
+        model = Qwen2AudioForConditionalGeneration(config).eval()
     model.save_pretrained(directory)
     processor.save_pretrained(directory)
     return directory

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ class BuildDirectory:
     """A build directory on the local file system."""
 
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        # file:// URLs are local directories (a Path turns file:///x into file:/x).
+        self.root = Path(re.sub(r"^file:/+", "/", str(root)))
 
     @property
     def items_path(self) -> Path:
@@ -47,6 +49,8 @@ class BuildDirectory:
 
     def require(self) -> "BuildDirectory":
         """This directory, or a clear error when it is not a build directory."""
+        if re.match(r"^[a-z][a-z0-9+.-]*:/", str(self.root)):
+            raise BuildDirectoryError(f"{self.root}: a URL; this command reads a local build directory: copy the build down first (e.g. `aws s3 sync`)")
         if not self.exists():
             raise BuildDirectoryError(f"{self.root}: not a build directory (no {ITEMS_FILE} and {BUILD_FILE}); run `s2s build` first")
         return self

@@ -117,7 +117,7 @@ def build(
     max_error: Annotated[Optional[float], typer.Option("--max-error", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
     retries: Annotated[int, typer.Option("--retries", help="Re-synthesize a failing clip up to N times (next voice, seed, speaking rate).", min=0)] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    executor: Annotated[str, typer.Option("--executor", help="local (this machine, --workers processes) or ray (a Ray cluster; extra s2sbench[ray]).", rich_help_panel="Executor")] = "local",
+    executor: Annotated[str, typer.Option("--executor", help="local (this machine, --workers processes) or ray (a Ray cluster; extra s2sbench\\[ray]).", rich_help_panel="Executor")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join: auto, ray://HOST:10001, ... Default: RAY_ADDRESS, else a local cluster.", rich_help_panel="Executor")] = None,
     tts_gpus: Annotated[float, typer.Option("--tts-gpus", help="GPUs per TTS actor on Ray (0.5: two actors share a GPU).", min=0, rich_help_panel="Executor")] = 0.0,
     asr_gpus: Annotated[float, typer.Option("--asr-gpus", help="GPUs per ASR actor on Ray.", min=0, rich_help_panel="Executor")] = 0.0,
@@ -133,6 +133,7 @@ def build(
     nothing that exists; an interrupted build resumes, whichever executor made the first part.
     """
     from s2sbench.pipeline import BuildOptions, RayOptions, build as run_build
+    from s2sbench.storage import is_url, mirror_directory
 
     if audio_format not in AUDIO_FORMATS:
         _fail(S2SBenchError(f"--audio-format must be one of {', '.join(AUDIO_FORMATS)}"))
@@ -172,8 +173,11 @@ def build(
     )
     if validate:
         _print_validation(summary.clips_passed, summary.clips_failed, summary.items_failed, summary.output)
+    if is_url(summary.output):
+        typer.echo(f"  items.jsonl, build.json and reports mirrored in {mirror_directory(str(summary.output))}")
     if summary.item_errors:
-        typer.echo(f"warning: {summary.item_errors} items could not be spoken; see {summary.output}/failed.jsonl; re-run to retry them", err=True)
+        noun = "item" if summary.item_errors == 1 else "items"
+        typer.echo(f"warning: {summary.item_errors} {noun} could not be spoken; see {summary.output}/failed.jsonl; re-run to retry them", err=True)
         raise typer.Exit(1)
 
 

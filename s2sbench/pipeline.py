@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import os
 import platform
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timezone
 from importlib import metadata
@@ -190,14 +191,23 @@ def pending_items(options: BuildOptions, context: BuildContext, scan: SourceScan
     return (item for item in selected_items(options, context, scan) if item.id not in done)
 
 
+def pending_items_in(directory: str, options: BuildOptions, context: BuildContext, scan: SourceScan, done: frozenset[str]) -> Iterator[Item]:
+    """:func:`pending_items` read from ``directory`` (the driver's working directory), so that a
+    relative source path, and the provenance recorded from it, is the same on a Ray worker."""
+    previous = os.getcwd()
+    if os.path.isdir(directory):
+        os.chdir(directory)
+    try:
+        yield from pending_items(options, context, scan, done)
+    finally:
+        os.chdir(previous)
+
+
 def _speak(options: BuildOptions, context: BuildContext, scan: SourceScan, plan: SpeakPlan, done: frozenset[str]) -> Iterator[tuple[Item, int, int] | FailedItem]:
     if options.executor == "ray":
         from s2sbench.ray_executor import speak_on_ray
 
-        # Ray workers may run in another directory: give them the source's absolute path.
-        if Path(options.source).exists():
-            options = replace(options, source=str(Path(options.source).absolute()))
-        return speak_on_ray(partial(pending_items, options, context, scan, done), plan, options.ray)
+        return speak_on_ray(partial(pending_items_in, os.getcwd(), options, context, scan, done), plan, options.ray)
     return _ordered_parallel(speak_item, pending_items(options, context, scan, done), plan, options.workers)
 
 
@@ -208,9 +218,16 @@ UPLOAD_EVERY_SECONDS = 60.0
 
 def pull_small_files(url: str, directory: BuildDirectory) -> None:
     """Bring a URL build's small files into its mirror: its build.json, and every item it has
-    that the mirror lacks (the mirror may hold items a crashed run had not uploaded yet)."""
+    that the mirror lacks (the mirror may hold items a crashed run had not uploaded yet). A URL
+    with no build.json holds no build, whatever the mirror remembers."""
     store = FsspecClipStore(url)
-    store.get(BUILD_FILE, directory.build_path)
+    mirrored = directory.read_manifest().get("fingerprint")
+    if not store.get(BUILD_FILE, directory.build_path):  # no build there (or deleted): forget the mirror
+        for name in SMALL_FILES:
+            (directory.root / name).unlink(missing_ok=True)
+        return
+    if directory.read_manifest().get("fingerprint") != mirrored:  # the mirror's items are of other parameters
+        directory.items_path.unlink(missing_ok=True)
     directory.repair()
     remote = directory.root / f".tmp-remote-{ITEMS_FILE}"
     if not store.get(ITEMS_FILE, remote):
@@ -328,6 +345,8 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
         "skipped_rows": scan.skipped,
     }
     directory.write_manifest(manifest)
+    if url:  # so that a crash before the end leaves a build that another machine resumes
+        push_small_files(directory, url, [BUILD_FILE])
 
     planned = min(scan.total, options.limit) if options.limit is not None else scan.total
     if on_start:
@@ -338,23 +357,31 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     if progress:
         progress(finished, 0, 0)
     uploaded = time.monotonic()
-    for result in _speak(options, context, scan, plan, frozenset(done)):
-        if isinstance(result, FailedItem):
-            failures.append(result)
-            continue
-        item, created, kept = result
-        directory.append_item(item)
-        if url and time.monotonic() - uploaded > UPLOAD_EVERY_SECONDS:  # a crash loses little
-            push_small_files(directory, url, [ITEMS_FILE])
-            uploaded = time.monotonic()
-        added += 1
-        finished += 1
-        synthesized += created
-        reused += kept
-        if progress:
-            progress(finished, synthesized, reused)
-    if options.executor == "ray":  # items arrived as actors finished them
-        directory.sort_items(item.id for item in selected_items(options, context, scan))
+    try:
+        results = _speak(options, context, scan, plan, frozenset(done)) if len(done) < planned else iter(())
+        for result in results:
+            if isinstance(result, FailedItem):
+                failures.append(result)
+                continue
+            item, created, kept = result
+            directory.append_item(item)
+            if url and time.monotonic() - uploaded > UPLOAD_EVERY_SECONDS:  # a crash loses little
+                push_small_files(directory, url, [ITEMS_FILE, BUILD_FILE])
+                uploaded = time.monotonic()
+            added += 1
+            finished += 1
+            synthesized += created
+            reused += kept
+            if progress:
+                progress(finished, synthesized, reused)
+    except BaseException:
+        manifest.update(status="interrupted", updated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        directory.write_manifest(manifest)
+        if url:
+            push_small_files(directory, url, [ITEMS_FILE, BUILD_FILE])
+        raise
+    # Ray appends items as actors finish them, and a build may be resumed by either executor.
+    directory.sort_items(item.id for item in selected_items(options, context, scan))
     directory.write_failures([failure.as_record() for failure in failures])
 
     subsets: Counter = Counter()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -70,11 +71,8 @@ class _ItemSource(Datasource):
 
 
 class _Stage:
-    """An actor: applies ``step`` to every work record of a batch.
-
-    The plan is a class attribute of a subclass made per build (:func:`_bound`) rather than a
-    constructor argument, so a restarted actor never depends on an object in Ray's store.
-    """
+    """An actor: applies ``step`` to every work record of a batch. The plan is a class attribute
+    of a subclass made per build (:func:`_bound`), so the stages take no constructor arguments."""
 
     plan: SpeakPlan
 
@@ -113,11 +111,28 @@ def _bound(stage: type[_Stage], plan: SpeakPlan) -> type[_Stage]:
     return type(stage.__name__, (stage,), {"plan": plan})
 
 
+def _check_reachable(address: str) -> None:
+    """Fail fast on a HOST:PORT nobody listens on (Ray itself would retry it for ever)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise S2SBenchError(f"--ray-address {address}: cannot reach a Ray cluster there ({exc.strerror or exc})") from exc
+
+
 def _connect(options: RayOptions) -> bool:
     """Connect to (or start) Ray; True when this call started it."""
     if ray.is_initialized():
         return False
-    ray.init(address=options.address, logging_level=logging.WARNING, log_to_driver=True, include_dashboard=False)
+    if options.address:
+        _check_reachable(options.address)
+    try:
+        ray.init(address=options.address, logging_level=logging.WARNING, log_to_driver=True, include_dashboard=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"--ray-address {options.address}" if options.address else "Ray"
+        raise S2SBenchError(f"{where}: {str(exc).splitlines()[0]}") from exc
     return True
 
 

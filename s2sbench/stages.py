@@ -18,6 +18,7 @@ does not stop a build.
 from __future__ import annotations
 
 import hashlib
+import os
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +85,9 @@ def new_work(item: Item, plan: SpeakPlan) -> dict[str, Any]:
     """The work record of ``item``: one entry per clip to make, none attempted yet."""
     texts = [item.context] + (list(item.candidates) if plan.speak == "all" else [])
     clips = [{"text": text, "recording": None, "attempts": []} for text in texts]
-    clips[0]["recording"] = item.source.get("context_wav") or None
+    recording = item.source.get("context_wav")
+    # Absolute, as the stages may run in another directory (Ray actors); the item keeps its path.
+    clips[0]["recording"] = os.path.abspath(recording) if recording else None
     return {"item": item.to_dict(), "clips": clips, "error": None}
 
 

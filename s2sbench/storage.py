@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
+from s2sbench.errors import S2SBenchError
 from s2sbench.synth.postprocess import write_atomic
 
 
@@ -46,7 +47,10 @@ class FsspecClipStore(ClipStore):
         import fsspec
 
         self.url = url.rstrip("/")
-        self.fs, self.path = fsspec.core.url_to_fs(self.url)
+        try:
+            self.fs, self.path = fsspec.core.url_to_fs(self.url)
+        except (ValueError, ImportError) as exc:  # an unknown scheme, or its package not installed
+            raise S2SBenchError(f"{url}: {exc}") from exc
 
     def exists(self, relative: str) -> bool:
         return self.fs.isfile(f"{self.path}/{relative}")
@@ -71,7 +75,11 @@ class FsspecClipStore(ClipStore):
 
 
 def clip_store(location: str | Path) -> ClipStore:
-    return FsspecClipStore(str(location)) if is_url(location) else ClipStore(location)
+    """The store for a build location; ``file://`` URLs are local directories (atomic renames)."""
+    location = str(location)
+    if location.startswith("file://"):
+        return ClipStore(location.removeprefix("file://"))
+    return FsspecClipStore(location) if is_url(location) else ClipStore(location)
 
 
 def mirror_directory(url: str) -> Path:

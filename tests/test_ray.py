@@ -62,6 +62,30 @@ def test_ray_build_to_a_url_equals_the_local_build(ray_cluster, local_sample, tm
     assert snapshot(tmp_path / "out") == snapshot(local_sample)
 
 
+def test_relative_source_paths_give_the_same_items_on_both_executors(ray_cluster, tmp_path, monkeypatch):
+    source = story_release(tmp_path, story_rows(1000, 1001, 1002, 1003))  # provenance holds file and wav paths
+    monkeypatch.chdir(tmp_path)
+    relative = str(source.relative_to(tmp_path))
+
+    build(BuildOptions(source=relative, output=Path("local"), validate=False))
+    build(BuildOptions(source=relative, output=Path("ray"), validate=False, executor="ray"))
+
+    assert '"context_wav": "S2S/' in (tmp_path / "local" / "items.jsonl").read_text()
+    assert snapshot(tmp_path / "ray") == snapshot(tmp_path / "local")
+
+
+def test_an_out_of_order_partial_build_resumed_locally_ends_in_source_order(local_sample, tmp_path):
+    partial = tmp_path / "build"
+    subprocess.run(["cp", "-r", str(local_sample), str(partial)], check=True)
+    lines = (partial / "items.jsonl").read_text().splitlines(keepends=True)
+    (partial / "items.jsonl").write_text(lines[2] + lines[0])  # as a Ray build leaves it
+
+    summary = sample_build(partial, "local", validate=False)
+
+    assert (summary.items_added, summary.clips_synthesized) == (26, 0)
+    assert snapshot(partial) == snapshot(local_sample)
+
+
 def test_validated_ray_build_equals_the_local_one_with_its_retries(ray_cluster, tmp_path):
     local = sample_build(tmp_path / "local", "local", limit=8)
     on_ray = sample_build(tmp_path / "ray", "ray", limit=8, ray=RayOptions(batch_size=2))
@@ -148,7 +172,7 @@ def test_cli_reports_unspoken_items_and_exits_1(tmp_path):
     result = CliRunner().invoke(app, ["build", str(source), "-o", str(tmp_path / "b"), "--no-validate", "-q"])
 
     assert result.exit_code == 1
-    assert "1 items could not be spoken" in result.output and "failed.jsonl" in result.output
+    assert "1 item could not be spoken" in result.output and "failed.jsonl" in result.output
     assert "built" in result.output  # the other item was built and reported
 
 

@@ -80,3 +80,34 @@ def test_validated_url_build_checks_clips_read_from_the_url(memory_fs, tmp_path)
     assert (remote.clips_passed, remote.clips_failed) == (local.clips_passed, local.clips_failed) != (0, 0)
     assert url_snapshot(memory_fs, "memory://bucket/v") == local_snapshot(tmp_path / "local")
     assert memory_fs.isfile("memory://bucket/v/validation.md")
+
+
+def test_an_interrupted_url_build_resumes_on_another_machine(memory_fs):
+    options = BuildOptions(source="sample:en", output="memory://bucket/i", limit=6, validate=False)
+
+    def stop_after_two(finished: int, synthesized: int, reused: int) -> None:
+        if finished == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build(options, progress=stop_after_two)
+    assert json.loads(memory_fs.cat_file("memory://bucket/i/build.json"))["status"] == "interrupted"
+    assert memory_fs.cat_file("memory://bucket/i/items.jsonl").count(b"\n") == 2
+    for leftover in mirror_directory("memory://bucket/i").iterdir():  # another machine: no mirror
+        leftover.unlink()
+
+    summary = build(options)
+
+    assert (summary.items, summary.items_added) == (6, 4)
+    assert json.loads(memory_fs.cat_file("memory://bucket/i/build.json"))["status"] == "complete"
+
+
+def test_a_deleted_url_build_is_built_again_whatever_the_mirror_remembers(memory_fs):
+    options = BuildOptions(source="sample:en", output="memory://bucket/d", limit=3, validate=False)
+    first = build(options)
+    memory_fs.rm("memory://bucket/d", recursive=True)
+
+    again = build(options)
+
+    assert (again.items_added, again.clips_synthesized) == (3, first.clips_synthesized)
+    assert memory_fs.find("memory://bucket/d/audio")

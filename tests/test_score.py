@@ -274,3 +274,20 @@ def test_out_of_memory_halves_the_batch(tiny_lm: Path, spoken: Path, tmp_path: P
     for subset in reference:
         assert halved[subset]["t2t"]["acc"] == reference[subset]["t2t"]["acc"]
         assert halved[subset]["t2t"]["mean_loss_plausible"] == pytest.approx(reference[subset]["t2t"]["mean_loss_plausible"], abs=1e-4)
+
+
+def test_summary_has_a_degradation_for_each_spoken_mode_and_report_shows_both(tmp_path: Path):
+    from s2sbench.scorer.compare import compare_results
+    from s2sbench.scorer.summary import summarize
+
+    right, wrong = {0: 1.0, 1: 2.0}, {0: 2.0, 1: 1.0}  # answer 0: right when candidate 0 has the lower loss
+    correct = {"t2t": [1, 1, 1, 1], "s2t": [1, 1, 1, 0], "s2s": [1, 1, 0, 0]}
+    grouped = {(f"i{n}", mode): {"subset": "story", "answer": 0, "losses": right if ok else wrong} for mode, flags in correct.items() for n, ok in enumerate(flags)}
+
+    summary = summarize(grouped, ("t2t", "s2t", "s2s"))["story"]
+
+    assert [summary[mode]["acc"] for mode in ("t2t", "s2t", "s2s")] == [1.0, 0.75, 0.5]
+    assert (summary["degradation"]["acc"], summary["degradation_s2s"]["acc"]) == (0.25, 0.5)
+    (tmp_path / "summary.json").write_text(json.dumps({"story": summary}))
+    rows = {line.split(" | ")[3]: line for line in compare_results([tmp_path]).splitlines()[2:]}
+    assert "+0.2500 [" in rows["s2t"] and "+0.5000 [" in rows["s2s"] and "[" not in rows["t2t"]

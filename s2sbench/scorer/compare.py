@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 from s2sbench.errors import S2SBenchError
+from s2sbench.scorer.summary import DEGRADATIONS, mode_figures
 
 
 def compare_results(directories: list[Path]) -> str:
-    lines = ["| results | model | subset | mode | n | acc | pairwise_acc | degradation acc [95% CI] |", "|---|---|---|---|---:|---:|---:|---|"]
+    lines = ["| results | model | subset | mode | n | acc | pairwise_acc | degradation acc from t2t [95% CI] |", "|---|---|---|---|---:|---:|---:|---|"]
     for directory in directories:
         summary_path = Path(directory) / "summary.json"
         if not summary_path.is_file():
@@ -18,11 +19,10 @@ def compare_results(directories: list[Path]) -> str:
         run_path = Path(directory) / "run.json"
         model = json.loads(run_path.read_text(encoding="utf-8")).get("model", "?") if run_path.is_file() else "?"
         for subset, modes in summary.items():
-            drop = modes.get("degradation")
-            for mode, figures in modes.items():
-                if mode == "degradation":
-                    continue
-                cell = f"{drop['acc']:+.4f} [{drop['acc_ci'][0]:+.4f}, {drop['acc_ci'][1]:+.4f}]" if drop and mode == "s2t" else ""
+            drops = {spoken: modes[key] for key, spoken in DEGRADATIONS.items() if key in modes}
+            for mode, figures in mode_figures(modes).items():
+                drop = drops.get(mode)
+                cell = f"{drop['acc']:+.4f} [{drop['acc_ci'][0]:+.4f}, {drop['acc_ci'][1]:+.4f}]" if drop else ""
                 lines.append(f"| {directory} | {model} | {subset} | {mode} | {figures['n']} | {figures['acc']:.4f} | {figures['pairwise_acc']:.4f} | {cell} |")
     return "\n".join(lines)
 
@@ -37,7 +37,7 @@ def plot_results(directories: list[Path], path: Path) -> bool:
     except ImportError:
         return False
     summaries = {str(d): json.loads((Path(d) / "summary.json").read_text(encoding="utf-8")) for d in directories}
-    groups = sorted({(subset, mode) for s in summaries.values() for subset, modes in s.items() for mode in modes if mode != "degradation"})
+    groups = sorted({(subset, mode) for s in summaries.values() for subset, modes in s.items() for mode in mode_figures(modes)})
     width = 0.8 / max(len(summaries), 1)
     figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(groups)), 4))
     for offset, (name, summary) in enumerate(summaries.items()):

@@ -2,7 +2,8 @@
 
 ``summary.json`` is ``{subset: {mode: {"acc", "pairwise_acc", "n", "mean_loss_plausible",
 "mean_loss_implausible"}, "degradation": {"acc", "acc_ci", "pairwise_acc", "pairwise_acc_ci",
-"mcnemar_p", "n"}}}``; degradation is computed on the items scored in both t2t and s2t.
+"mcnemar_p", "n"}}}``; degradation is computed on the items scored in both t2t and s2t. With s2s
+scored too, ``"degradation_s2s"`` holds the same figures for t2t - s2s.
 ``result_<subset>.jsonl`` has one line per item, mode and candidate in S2SBench's terms
 (``uttid``, ``key`` A/B/..., ``answer``, ``loss``, ``ppl``).
 """
@@ -17,6 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.scorer.metric import ItemOutcome, degradation, mode_summary
+
+
+# Summary key -> the spoken mode compared with t2t on the same items.
+DEGRADATIONS = {"degradation": "s2t", "degradation_s2s": "s2s"}
+
+
+def mode_figures(subset_summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A subset's per-mode figures, without its degradation entries."""
+    return {key: value for key, value in subset_summary.items() if key not in DEGRADATIONS}
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -34,9 +44,10 @@ def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, 
     for subset in sorted(outcomes):
         by_mode = outcomes[subset]
         summary[subset] = {mode: mode_summary(list(by_mode[mode].values())) for mode in modes if mode in by_mode}
-        if "t2t" in by_mode and "s2t" in by_mode:
-            shared = sorted(set(by_mode["t2t"]) & set(by_mode["s2t"]))
-            summary[subset]["degradation"] = degradation([by_mode["t2t"][i] for i in shared], [by_mode["s2t"][i] for i in shared])
+        for key, spoken in DEGRADATIONS.items():
+            if "t2t" in by_mode and spoken in by_mode:
+                shared = sorted(set(by_mode["t2t"]) & set(by_mode[spoken]))
+                summary[subset][key] = degradation([by_mode["t2t"][i] for i in shared], [by_mode[spoken][i] for i in shared])
     return summary
 
 
@@ -44,14 +55,14 @@ def _markdown(summary: dict[str, Any], run: dict[str, Any]) -> str:
     lines = [f"# Scores: {run.get('model')}", "", f"Source: `{run.get('source')}`; adapter: {run.get('adapter', {}).get('adapter')}.", "",
              "| subset | mode | n | acc | pairwise_acc | mean loss plausible | mean loss implausible |", "|---|---|---:|---:|---:|---:|---:|"]
     for subset, modes in summary.items():
-        for mode, figures in modes.items():
-            if mode == "degradation":
-                continue
+        for mode, figures in mode_figures(modes).items():
             lines.append(f"| {subset} | {mode} | {figures['n']} | {figures['acc']:.4f} | {figures['pairwise_acc']:.4f} | "
                          f"{figures['mean_loss_plausible']:.4f} | {figures['mean_loss_implausible']:.4f} |")
-    degraded = [(s, m["degradation"]) for s, m in summary.items() if "degradation" in m]
-    if degraded:
-        lines += ["", "## Degradation (t2t - s2t, same items)", "", "| subset | n | acc | 95% CI | pairwise_acc | 95% CI | McNemar p |", "|---|---:|---:|---|---:|---|---:|"]
+    for key, spoken in DEGRADATIONS.items():
+        degraded = [(s, m[key]) for s, m in summary.items() if key in m]
+        if not degraded:
+            continue
+        lines += ["", f"## Degradation (t2t - {spoken}, same items)", "", "| subset | n | acc | 95% CI | pairwise_acc | 95% CI | McNemar p |", "|---|---:|---:|---|---:|---|---:|"]
         for subset, d in degraded:
             lines.append(f"| {subset} | {d['n']} | {d['acc']:+.4f} | [{d['acc_ci'][0]:+.4f}, {d['acc_ci'][1]:+.4f}] | {d['pairwise_acc']:+.4f} | "
                          f"[{d['pairwise_acc_ci'][0]:+.4f}, {d['pairwise_acc_ci'][1]:+.4f}] | {d['mcnemar_p']:.4g} |")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import S2SBenchError
+from s2sbench.scorer.summary import mode_figures
 from s2sbench.scorer.run import ScoreOptions, score
 
 
@@ -50,9 +51,8 @@ def sweep(options: ScoreOptions, models: list[str], progress: Callable[[str], No
             progress(model)
         summary = score(replace(options, model=model, output=Path(options.output) / _name(model)))
         for subset, modes in summary.items():
-            for mode, figures in modes.items():
-                if mode != "degradation":
-                    rows.append({"model": model, "step": step_of(model), "subset": subset, "mode": mode, **figures})
+            for mode, figures in mode_figures(modes).items():
+                rows.append({"model": model, "step": step_of(model), "subset": subset, "mode": mode, **figures})
     _write(Path(options.output), rows)
     return rows
 

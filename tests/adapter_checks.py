@@ -14,3 +14,22 @@ def assert_batches_equal_one_at_a_time_and_naive(adapter, items, mode, prompt) -
         assert [s.n_tokens for s in a] == [s.n_tokens for s in b] == [s.n_tokens for s in c]
         assert [s.loss for s in b] == pytest.approx([s.loss for s in a], abs=1e-4), item.id
         assert [s.loss for s in b] == pytest.approx([s.loss for s in c], abs=1e-4), item.id
+
+
+def assert_shared_prefix_matches_naive(adapter, item, mode, prompt) -> None:
+    """Shared-prefix scores equal S2SBench's one-forward-per-candidate ones, and tell candidates apart."""
+    shared = adapter.score(item, mode, prompt)
+    naive = adapter.naive_score(item, mode, prompt)
+    assert len(shared) == len(naive) == len(item.candidates)
+    assert [s.n_tokens for s in shared] == [n.n_tokens for n in naive]
+    for s, n in zip(shared, naive, strict=True):
+        assert s.loss == pytest.approx(n.loss, abs=1e-4), (item.id, mode)
+    assert len({round(s.loss, 6) for s in shared}) > 1  # the candidates are told apart: not a vacuous match
+
+
+def assert_tokenizer_round_trips(tokenizer) -> None:
+    """The tiny BPE tokenizer as reloaded: Qwen2's special tokens, no BOS, its merges in use."""
+    assert tokenizer.pad_token == tokenizer.eos_token == "<|endoftext|>" and tokenizer.bos_token_id is None
+    text = "Anna wanted to bake cookies for her friends."
+    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
+    assert len(tokenizer(text)["input_ids"]) < len(text.encode())  # the trained merges apply after reloading

@@ -13,7 +13,7 @@ from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, audio_flamingo3, load_adapter  # audio_flamingo3: registers it
 from s2sbench.scorer.run import ScoreOptions, score
-from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive
+from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_shared_prefix_matches_naive, assert_tokenizer_round_trips
 from tests.models_af3 import AUDIO_TOKEN, build_tiny_audio_flamingo3
 
 
@@ -41,16 +41,6 @@ def adapter(tiny_af3):
 PROMPT = Prompt.from_profile(load_profile("en"))
 
 
-def _assert_shared_matches_naive(adapter, item, mode):
-    shared = adapter.score(item, mode, PROMPT)
-    naive = adapter.naive_score(item, mode, PROMPT)
-    assert len(shared) == len(naive) == len(item.candidates)
-    assert [s.n_tokens for s in shared] == [n.n_tokens for n in naive]
-    for s, n in zip(shared, naive, strict=True):
-        assert s.loss == pytest.approx(n.loss, abs=1e-4), (item.id, mode)
-    assert len({round(s.loss, 6) for s in shared}) > 1  # the candidates are told apart: not a vacuous match
-
-
 def test_tiny_model_loads_back_offline(tiny_af3):
     from transformers import AudioFlamingo3ForConditionalGeneration, AudioFlamingo3Processor, AutoProcessor
 
@@ -62,16 +52,13 @@ def test_tiny_model_loads_back_offline(tiny_af3):
     assert model.config.audio_token_id == tokenizer.convert_tokens_to_ids(AUDIO_TOKEN) == processor.audio_token_id
     for token in (AUDIO_TOKEN, "<|im_start|>", "<|endoftext|>"):
         assert tokenizer(token, add_special_tokens=False)["input_ids"] == [tokenizer.convert_tokens_to_ids(token)]
-    assert tokenizer.pad_token == tokenizer.eos_token == "<|endoftext|>" and tokenizer.bos_token_id is None
-    text = "Anna wanted to bake cookies for her friends."
-    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
-    assert len(tokenizer(text)["input_ids"]) < len(text.encode())  # the trained merges apply after reloading
+    assert_tokenizer_round_trips(tokenizer)
 
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])
 def test_shared_prefix_matches_naive(adapter, items, mode):
-    for item in items:
-        _assert_shared_matches_naive(adapter, item, mode)
+    for item in items:  # K=2 and K=4
+        assert_shared_prefix_matches_naive(adapter, item, mode, PROMPT)
 
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])
@@ -122,7 +109,7 @@ def test_long_audio_is_windowed(adapter, items, tmp_path):
     inputs = adapter.encode_speech(long_item, PROMPT)
     assert inputs["input_features"].shape[0] == 2
     assert (inputs["input_ids"] == adapter.model.config.audio_token_id).sum().item() == pytest.approx(35 * 25, abs=2)
-    _assert_shared_matches_naive(adapter, long_item, "s2t")
+    assert_shared_prefix_matches_naive(adapter, long_item, "s2t", PROMPT)
     # s2t hears the audio: other audio, other losses
     other, original = adapter.score(long_item, "s2t", PROMPT), adapter.score(item, "s2t", PROMPT)
     assert [a.loss for a in other] != pytest.approx([b.loss for b in original], abs=1e-6)

@@ -16,7 +16,7 @@ from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, qwen2_5_omni  # qwen2_5_omni: registers it
 from s2sbench.scorer.run import ScoreOptions, read_scores, score
-from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive
+from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_shared_prefix_matches_naive, assert_tokenizer_round_trips
 from tests.models_omni import NAMED_TOKENS, build_tiny_qwen2_5_omni
 
 PROMPT = Prompt.from_profile(load_profile("en"))
@@ -49,22 +49,13 @@ def test_tiny_model_loads_back_offline(tiny_omni, tiny_omni_whole):
         assert getattr(tokenizer, name) == token
         assert tokenizer(token, add_special_tokens=False)["input_ids"] == [tokenizer.convert_tokens_to_ids(token)]
     assert config.audio_token_id == tokenizer.convert_tokens_to_ids("<|AUDIO|>") == whole.thinker_config.audio_token_id
-    assert tokenizer.pad_token == tokenizer.eos_token == "<|endoftext|>" and tokenizer.bos_token_id is None
-    text = "Anna wanted to bake cookies for her friends."
-    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
-    assert len(tokenizer(text)["input_ids"]) < len(text.encode())  # the trained merges apply after reloading
+    assert_tokenizer_round_trips(tokenizer)
 
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])
 def test_shared_prefix_matches_naive(adapter, items, mode):
     for item in items:  # K=2 and K=4
-        shared = adapter.score(item, mode, PROMPT)
-        naive = adapter.naive_score(item, mode, PROMPT)
-        assert len(shared) == len(naive) == len(item.candidates)
-        assert [s.n_tokens for s in shared] == [n.n_tokens for n in naive]
-        for s, n in zip(shared, naive, strict=True):
-            assert s.loss == pytest.approx(n.loss, abs=1e-4), (item.id, mode)
-        assert len({round(s.loss, 6) for s in shared}) > 1  # the candidates are told apart: not a vacuous match
+        assert_shared_prefix_matches_naive(adapter, item, mode, PROMPT)
 
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])

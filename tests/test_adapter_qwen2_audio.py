@@ -12,7 +12,7 @@ from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, qwen2_audio  # qwen2_audio: registers it
 from s2sbench.scorer.run import ScoreOptions, score
-from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive
+from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_shared_prefix_matches_naive, assert_tokenizer_round_trips
 from tests.models_speech import build_tiny_qwen2_audio
 
 
@@ -39,22 +39,13 @@ def test_tiny_model_loads_back_offline(tiny_qwen2_audio):
     assert model.config.audio_token_id == tokenizer.convert_tokens_to_ids("<|AUDIO|>")
     for token in ("<|audio_bos|>", "<|AUDIO|>", "<|audio_eos|>", "<|endoftext|>"):
         assert tokenizer(token, add_special_tokens=False)["input_ids"] == [tokenizer.convert_tokens_to_ids(token)]
-    assert tokenizer.pad_token == tokenizer.eos_token == "<|endoftext|>" and tokenizer.bos_token_id is None
-    text = "Anna wanted to bake cookies for her friends."
-    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
-    assert len(tokenizer(text)["input_ids"]) < len(text.encode())  # the trained merges apply after reloading
+    assert_tokenizer_round_trips(tokenizer)
 
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])
 def test_shared_prefix_matches_naive(adapter, items, mode):
-    for item in items:
-        shared = adapter.score(item, mode, PROMPT)
-        naive = adapter.naive_score(item, mode, PROMPT)
-        assert len(shared) == len(naive) == len(item.candidates)
-        assert [s.n_tokens for s in shared] == [n.n_tokens for n in naive]
-        for s, n in zip(shared, naive, strict=True):
-            assert s.loss == pytest.approx(n.loss, abs=1e-4), (item.id, mode)
-        assert len({round(s.loss, 6) for s in shared}) > 1  # the candidates are told apart: not a vacuous match
+    for item in items:  # K=2 and K=4
+        assert_shared_prefix_matches_naive(adapter, item, mode, PROMPT)
 
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])

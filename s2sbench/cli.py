@@ -6,6 +6,7 @@ the user can fix (:class:`~s2sbench.errors.S2SBenchError`) print as one line and
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -163,10 +164,14 @@ def build(
         executor=executor,
         ray=RayOptions(ray_address, tts_gpus, asr_gpus, tts_actors, asr_actors, cpus_per_actor, ray_batch_size),
     )
+    if executor == "ray" and workers > 1:
+        typer.echo("note: --workers is for --executor local; on Ray the actor pools set the parallelism (--tts-actors, --asr-actors)", err=True)
+    if executor == "local" and (ray_address or tts_gpus or asr_gpus or tts_actors or asr_actors):
+        typer.echo("note: the Ray options (--ray-address, --tts-gpus, ...) apply only with --executor ray", err=True)
     bar = _Progress(enabled=not quiet)
     summary = _run(bar, output, lambda: run_build(options, progress=bar.update, on_start=bar.start))
     subsets = ", ".join(f"{name} {count}" for name, count in sorted(summary.subsets.items()))
-    typer.echo(f"built {summary.output}: {summary.items} items ({subsets})")
+    typer.echo(f"built {summary.output}: {summary.items} item{'' if summary.items == 1 else 's'} ({subsets})")
     typer.echo(
         f"  clips: {summary.clips_synthesized} synthesized, {summary.clips_reused} reused; "
         f"{summary.duplicates} duplicates dropped, {summary.skipped_rows} rows skipped; {summary.seconds:.1f} s"
@@ -237,7 +242,7 @@ def score(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Items per forward pass, for adapters that batch across items.", min=1)] = 8,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Score a speech or text LM: per-candidate losses, acc, pairwise_acc, and degradation t2t - s2t.
+    """Score a speech or text LM: per-candidate losses, acc, pairwise_acc, and degradation (t2t - s2t, t2t - s2s).
 
     Writes scores.jsonl (one line per item, mode and candidate), summary.json, summary.md and
     result_<subset>.jsonl to the results directory; an interrupted run resumes.
@@ -277,6 +282,12 @@ def score(
         typer.echo((output / "sweep.md").read_text(encoding="utf-8"))
         typer.echo(f"results: {output} (one directory per checkpoint, sweep.md, sweep.png)")
         return
+    if quiet:  # the model loaders' own bars (weights, GGUF de-quantization) too
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        os.environ["TQDM_DISABLE"] = "1"  # bars made with plain tqdm (GGUF loading)
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
     bar = _Progress(enabled=not quiet, unit="item", desc="score")
     bar.start(total)
     _run(bar, output, lambda: run_score(options, progress=lambda done: bar.update(done, 0, 0)))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -107,6 +108,14 @@ class RetryStage(_Stage):
         return self.item_speaker.run(work)
 
 
+def default_cpus_per_actor(cluster_cpus: float, pools: int) -> float:
+    """One CPU per actor, or on a small cluster a share that leaves a tenth of it free: Ray Data
+    stops feeding an operator once the CPUs it budgets are exhausted, and a cluster packed to the
+    last hundredth (where rounding can make the budget negative) was seen to stall."""
+    share = (cluster_cpus - READ_CPUS) * 0.9 / pools
+    return min(1.0, math.floor(share * 100) / 100)
+
+
 def _bound(stage: type[_Stage], plan: SpeakPlan) -> type[_Stage]:
     return type(stage.__name__, (stage,), {"plan": plan})
 
@@ -152,7 +161,7 @@ def speak_on_ray(items: Callable[[], Iterable[Item]], plan: SpeakPlan, options: 
                 stages.append((RetryStage, options.tts_gpus + options.asr_gpus, options.tts_actors))
         cpus = options.cpus_per_actor
         if cpus is None:
-            cpus = min(1.0, (ray.cluster_resources().get("CPU", 1.0) - READ_CPUS) / len(stages))
+            cpus = default_cpus_per_actor(ray.cluster_resources().get("CPU", 1.0), len(stages))
         dataset = ray.data.read_datasource(_ItemSource(items, plan), num_cpus=READ_CPUS)
         for stage, gpus, actors in stages:
             dataset = dataset.map_batches(

@@ -27,13 +27,13 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from s2sbench.builddir import BUILD_FILE, FAILURES_FILE, ITEMS_FILE, BuildDirectory
+from s2sbench.builddir import BUILD_FILE, ITEMS_FILE, BuildDirectory
 from s2sbench.builders import BuildContext, iter_source_items
 from s2sbench.builders.table import parse_column_map
 from s2sbench.errors import S2SBenchError, SourceRowError
 from s2sbench.items import Item
 from s2sbench.profiles import LanguageProfile, load_profile
-from s2sbench.storage import FsspecClipStore, is_url, mirror_directory
+from s2sbench.storage import SMALL_FILES, is_url, mirror_directory, pull_small_files, push_small_files
 from s2sbench.stages import FailedItem, SpeakPlan, ValidationPlan, item_speaker, speak_item
 from s2sbench.synth import TTSSpec
 from s2sbench.synth.postprocess import AudioOptions
@@ -211,43 +211,7 @@ def _speak(options: BuildOptions, context: BuildContext, scan: SourceScan, plan:
     return _ordered_parallel(speak_item, pending_items(options, context, scan, done), plan, options.workers)
 
 
-# A URL build keeps these in a local mirror (the driver appends and renames) and uploads them.
-SMALL_FILES = (ITEMS_FILE, BUILD_FILE, FAILURES_FILE, "validation.json", "validation.md", "validation.png")
-UPLOAD_EVERY_SECONDS = 60.0
-
-
-def pull_small_files(url: str, directory: BuildDirectory) -> None:
-    """Bring a URL build's small files into its mirror: its build.json, and every item it has
-    that the mirror lacks (the mirror may hold items a crashed run had not uploaded yet). A URL
-    with no build.json holds no build, whatever the mirror remembers."""
-    store = FsspecClipStore(url)
-    mirrored = directory.read_manifest().get("fingerprint")
-    if not store.get(BUILD_FILE, directory.build_path):  # no build there (or deleted): forget the mirror
-        for name in SMALL_FILES:
-            (directory.root / name).unlink(missing_ok=True)
-        return
-    if directory.read_manifest().get("fingerprint") != mirrored:  # the mirror's items are of other parameters
-        directory.items_path.unlink(missing_ok=True)
-    directory.repair()
-    remote = directory.root / f".tmp-remote-{ITEMS_FILE}"
-    if not store.get(ITEMS_FILE, remote):
-        return
-    known = directory.item_ids()
-    with open(remote, encoding="utf-8") as handle:
-        for line in handle:
-            if line.endswith("\n") and json.loads(line)["id"] not in known:
-                directory.append_line(line)
-    remote.unlink()
-
-
-def push_small_files(directory: BuildDirectory, url: str, names: tuple[str, ...] | list[str]) -> None:
-    store = FsspecClipStore(url)
-    for name in names:
-        local = directory.root / name
-        if local.is_file():
-            store.put(local, name)
-        elif store.fs.isfile(f"{store.path}/{name}"):
-            store.fs.rm_file(f"{store.path}/{name}")  # e.g. failed.jsonl once nothing fails
+UPLOAD_EVERY_SECONDS = 60.0  # a URL build uploads its items this often
 
 
 def package_versions() -> dict[str, str]:

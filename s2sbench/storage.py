@@ -2,18 +2,21 @@
 
 Clips are the bulk of a build and are written by workers, possibly on many machines, so they go
 straight to the build's location. The small files (``items.jsonl``, ``build.json``, reports) are
-written by the one driver process; for a URL build they live in a local mirror and are uploaded
-(see :func:`s2sbench.pipeline.build`).
+written by the one driver process; for a URL build they live in a local mirror
+(:func:`mirror_directory`), filled by :func:`pull_small_files` and uploaded by
+:func:`push_small_files`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 from pathlib import Path
 from typing import BinaryIO
 
+from s2sbench.builddir import BUILD_FILE, FAILURES_FILE, ITEMS_FILE, BuildDirectory
 from s2sbench.errors import S2SBenchError
 from s2sbench.synth.postprocess import write_atomic
 
@@ -86,3 +89,41 @@ def mirror_directory(url: str) -> Path:
     """The local directory that holds the small files of the URL build ``url``."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "s2sbench" / "url-builds" / hashlib.sha256(url.rstrip("/").encode()).hexdigest()[:16]
+
+
+# A URL build keeps these in a local mirror (the driver appends and renames) and uploads them.
+SMALL_FILES = (ITEMS_FILE, BUILD_FILE, FAILURES_FILE, "validation.json", "validation.md", "validation.png")
+
+
+def pull_small_files(url: str, directory: BuildDirectory) -> None:
+    """Bring a URL build's small files into its mirror: its build.json, and every item it has
+    that the mirror lacks (the mirror may hold items a crashed run had not uploaded yet). A URL
+    with no build.json holds no build, whatever the mirror remembers."""
+    store = FsspecClipStore(url)
+    mirrored = directory.read_manifest().get("fingerprint")
+    if not store.get(BUILD_FILE, directory.build_path):  # no build there (or deleted): forget the mirror
+        for name in SMALL_FILES:
+            (directory.root / name).unlink(missing_ok=True)
+        return
+    if directory.read_manifest().get("fingerprint") != mirrored:  # the mirror's items are of other parameters
+        directory.items_path.unlink(missing_ok=True)
+    directory.repair()
+    remote = directory.root / f".tmp-remote-{ITEMS_FILE}"
+    if not store.get(ITEMS_FILE, remote):
+        return
+    known = directory.item_ids()
+    with open(remote, encoding="utf-8") as handle:
+        for line in handle:
+            if line.endswith("\n") and json.loads(line)["id"] not in known:
+                directory.append_line(line)
+    remote.unlink()
+
+
+def push_small_files(directory: BuildDirectory, url: str, names: tuple[str, ...] | list[str]) -> None:
+    store = FsspecClipStore(url)
+    for name in names:
+        local = directory.root / name
+        if local.is_file():
+            store.put(local, name)
+        elif store.fs.isfile(f"{store.path}/{name}"):
+            store.fs.rm_file(f"{store.path}/{name}")  # e.g. failed.jsonl once nothing fails

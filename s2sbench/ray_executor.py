@@ -8,7 +8,7 @@ model once:
 
 and come back to the driver, which appends each finished item to ``items.jsonl`` as the local
 executor does. The speak and check pools take their own GPU fractions and autoscale from one actor
-up to ``*_actors`` (default: what the cluster fits). Ray restarts killed actors and retries their
+up to ``*_actors`` (default: as many sets of one actor per pool as the cluster holds). Ray restarts killed actors and retries their
 batches; an engine error on one item is recorded with the item (see :mod:`s2sbench.stages`).
 Items arrive out of source order; the build puts ``items.jsonl`` back in source order at the end.
 """
@@ -109,11 +109,20 @@ class RetryStage(_Stage):
 
 
 def default_cpus_per_actor(cluster_cpus: float, pools: int) -> float:
-    """One CPU per actor, or on a small cluster a share that leaves a tenth of it free: Ray Data
-    stops feeding an operator once the CPUs it budgets are exhausted, and a cluster packed to the
-    last hundredth (where rounding can make the budget negative) was seen to stall."""
+    """One CPU per actor, or on a cluster smaller than the pools a share that leaves a tenth of
+    it free, rounded down to hundredths."""
     share = (cluster_cpus - READ_CPUS) * 0.9 / pools
     return min(1.0, math.floor(share * 100) / 100)
+
+
+def pools_that_fit(cluster: dict[str, float], cpus: float, gpus: list[float]) -> int:
+    """How many actors each pool may grow to by default: the number of sets of one actor per pool
+    that the cluster holds. Ray Data waits on an actor it asked for and cannot place, so a pool
+    must never ask for more than fit (a build stalled that way on a two-CPU cluster)."""
+    sets = (cluster.get("CPU", 1.0) - READ_CPUS) / (cpus * len(gpus)) if cpus else float("inf")
+    if sum(gpus):
+        sets = min(sets, cluster.get("GPU", 0.0) / sum(gpus))
+    return max(1, math.floor(sets + 1e-9))
 
 
 def _bound(stage: type[_Stage], plan: SpeakPlan) -> type[_Stage]:
@@ -159,15 +168,17 @@ def speak_on_ray(items: Callable[[], Iterable[Item]], plan: SpeakPlan, options: 
             stages.append((CheckStage, options.asr_gpus, options.asr_actors))
             if plan.attempts > 1:
                 stages.append((RetryStage, options.tts_gpus + options.asr_gpus, options.tts_actors))
+        cluster = ray.cluster_resources()
         cpus = options.cpus_per_actor
         if cpus is None:
-            cpus = default_cpus_per_actor(ray.cluster_resources().get("CPU", 1.0), len(stages))
+            cpus = default_cpus_per_actor(cluster.get("CPU", 1.0), len(stages))
+        fitting = pools_that_fit(cluster, cpus, [gpus for _, gpus, _ in stages])
         dataset = ray.data.read_datasource(_ItemSource(items, plan), num_cpus=READ_CPUS)
         for stage, gpus, actors in stages:
             dataset = dataset.map_batches(
                 _bound(stage, plan),
                 batch_size=options.batch_size,
-                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
+                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors or fitting),
                 num_cpus=cpus,
                 num_gpus=gpus or None,
             )  # Ray Data's actor defaults restart a killed actor and retry its batch

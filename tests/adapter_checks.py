@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 
@@ -33,3 +36,21 @@ def assert_tokenizer_round_trips(tokenizer) -> None:
     text = "Anna wanted to bake cookies for her friends."
     assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
     assert len(tokenizer(text)["input_ids"]) < len(text.encode())  # the trained merges apply after reloading
+
+
+def assert_results_directory(output: Path, adapter_name: str, items) -> None:
+    """A t2t + s2t run of ``items`` (2 stories, 2 questions): every candidate's line in order,
+    each item's last line marked, and per subset both modes and their degradation on 2 items."""
+    assert json.loads((output / "run.json").read_text())["adapter"]["adapter"] == adapter_name
+    records = [json.loads(line) for line in (output / "scores.jsonl").read_text().splitlines()]
+    for item in items:
+        for mode in ("t2t", "s2t"):
+            lines = [r for r in records if r["id"] == item.id and r["mode"] == mode]
+            assert [r["candidate"] for r in lines] == list(range(len(item.candidates)))
+            assert lines[-1].get("last") is True
+    summary = json.loads((output / "summary.json").read_text())
+    assert set(summary) == {"story", "question"}
+    for figures in summary.values():
+        assert {"t2t", "s2t", "degradation"} <= set(figures)
+        assert figures["degradation"]["n"] == 2
+    assert (output / "summary.md").is_file()

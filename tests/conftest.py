@@ -20,6 +20,20 @@ from s2sbench import BuildOptions, build  # noqa: E402
 from tests.models import build_tiny_vits  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``):
+    tiny models' ops are microseconds long, and with 2+ intra-op threads on a busy small machine
+    thread hand-offs cost more than the work (measured: 67 s instead of 7 s for the transformers
+    ASR tests)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def whisper():
     """The offline Whisper base (faster-whisper), loaded once per run."""

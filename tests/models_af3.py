@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.models import TEXT_INIT_STD, sample_texts
-from tests.models_speech import qwen2_tokenizer
+from tests.models import sample_texts
+from tests.models_speech import qwen2_tokenizer, tiny_text_config, whisper_features_128
 
 AUDIO_TOKEN = "<sound>"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", AUDIO_TOKEN]
@@ -33,7 +33,7 @@ def build_tiny_audio_flamingo3(directory: Path, seed: int = 0, texts: list[str] 
     ``texts``: what the BPE is trained on (default: every text of the bundled samples).
     """
     import torch
-    from transformers import AudioFlamingo3Config, AudioFlamingo3ForConditionalGeneration, AudioFlamingo3Processor, WhisperFeatureExtractor
+    from transformers import AudioFlamingo3Config, AudioFlamingo3ForConditionalGeneration, AudioFlamingo3Processor
 
     if texts is None:
         texts = sample_texts()
@@ -41,7 +41,7 @@ def build_tiny_audio_flamingo3(directory: Path, seed: int = 0, texts: list[str] 
     directory.mkdir(parents=True, exist_ok=True)
 
     tokenizer, ids = qwen2_tokenizer(texts, SPECIAL_TOKENS)
-    feature_extractor = WhisperFeatureExtractor(feature_size=128, sampling_rate=16000, hop_length=160, chunk_length=30, n_fft=400)
+    feature_extractor = whisper_features_128()
     processor = AudioFlamingo3Processor(feature_extractor=feature_extractor, tokenizer=tokenizer, audio_token=AUDIO_TOKEN)
 
     eos = ids["<|endoftext|>"]
@@ -50,11 +50,7 @@ def build_tiny_audio_flamingo3(directory: Path, seed: int = 0, texts: list[str] 
             "model_type": "audioflamingo3_encoder", "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
             "intermediate_size": 64, "num_mel_bins": 128, "max_source_positions": 1500,
         },
-        text_config={
-            "model_type": "qwen2", "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-            "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 2048, "eos_token_id": eos,
-            "pad_token_id": eos, "bos_token_id": None, "initializer_range": TEXT_INIT_STD,
-        },
+        text_config={"model_type": "qwen2", **tiny_text_config(len(tokenizer), eos)},
         audio_token_id=ids[AUDIO_TOKEN],
     )
     torch.manual_seed(seed)

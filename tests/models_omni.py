@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.models import TEXT_INIT_STD, sample_texts
-from tests.models_speech import qwen2_tokenizer
+from tests.models import sample_texts
+from tests.models_speech import qwen2_tokenizer, tiny_text_config, whisper_features_128
 
 # Qwen2.5-Omni's own names for its multimodal tokens (its tokenizer_config.json).
 NAMED_TOKENS = {
@@ -48,7 +48,6 @@ def build_tiny_qwen2_5_omni(directory: Path, seed: int = 0, texts: list[str] | N
         Qwen2_5OmniForConditionalGeneration,
         Qwen2_5OmniThinkerConfig,
         Qwen2_5OmniThinkerForConditionalGeneration,
-        WhisperFeatureExtractor,
     )
 
     if texts is None:
@@ -57,7 +56,7 @@ def build_tiny_qwen2_5_omni(directory: Path, seed: int = 0, texts: list[str] | N
     directory.mkdir(parents=True, exist_ok=True)
 
     tokenizer, ids = qwen2_tokenizer(texts, SPECIAL_TOKENS, NAMED_TOKENS)
-    feature_extractor = WhisperFeatureExtractor(feature_size=128, sampling_rate=16000, hop_length=160, chunk_length=30, n_fft=400)
+    feature_extractor = whisper_features_128()
 
     eos = ids["<|endoftext|>"]
     config = Qwen2_5OmniThinkerConfig(
@@ -69,10 +68,8 @@ def build_tiny_qwen2_5_omni(directory: Path, seed: int = 0, texts: list[str] | N
             "depth": 1, "hidden_size": 16, "intermediate_size": 32, "num_heads": 2, "out_hidden_size": 32, "fullatt_block_indexes": [0],
         },
         text_config={
-            "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-            "num_key_value_heads": 2, "max_position_embeddings": 2048, "eos_token_id": eos, "pad_token_id": eos, "bos_token_id": None,
+            **tiny_text_config(len(tokenizer), eos),
             "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 1, 1]},
-            "initializer_range": TEXT_INIT_STD,
         },
         audio_token_index=ids["<|AUDIO|>"],
         image_token_index=ids["<|IMAGE|>"],

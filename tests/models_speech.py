@@ -77,6 +77,22 @@ QWEN2_AUDIO_7B_SHAPES = {
 }
 
 
+def tiny_text_config(vocab_size: int, eos: int) -> dict:
+    """The tiny Qwen2 decoder that every tiny speech LLM here shares."""
+    return {
+        "vocab_size": vocab_size, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "max_position_embeddings": 2048, "eos_token_id": eos, "pad_token_id": eos, "bos_token_id": None,
+        "initializer_range": TEXT_INIT_STD,
+    }
+
+
+def whisper_features_128():
+    """Whisper-large-v3's feature extractor (128 mel bins, 30 s windows), which these models use."""
+    from transformers import WhisperFeatureExtractor
+
+    return WhisperFeatureExtractor(feature_size=128, sampling_rate=16000, hop_length=160, chunk_length=30, n_fft=400)
+
+
 def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | None = None, shapes: dict | None = None) -> Path:
     """Build and save a tiny random Qwen2-Audio (model + processor) into ``directory``; returns it.
 
@@ -85,7 +101,7 @@ def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | No
     :data:`QWEN2_AUDIO_7B_SHAPES`); such a model is made in bfloat16, on the GPU when there is one.
     """
     import torch
-    from transformers import Qwen2AudioConfig, Qwen2AudioForConditionalGeneration, Qwen2AudioProcessor, WhisperFeatureExtractor
+    from transformers import Qwen2AudioConfig, Qwen2AudioForConditionalGeneration, Qwen2AudioProcessor
 
     if texts is None:
         texts = sample_texts()
@@ -93,7 +109,7 @@ def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | No
     directory.mkdir(parents=True, exist_ok=True)
 
     tokenizer, ids = qwen2_tokenizer(texts, SPECIAL_TOKENS)
-    feature_extractor = WhisperFeatureExtractor(feature_size=128, sampling_rate=16000, hop_length=160, chunk_length=30, n_fft=400)
+    feature_extractor = whisper_features_128()
     processor = Qwen2AudioProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer)
 
     eos = ids["<|endoftext|>"]
@@ -102,11 +118,7 @@ def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | No
             "model_type": "qwen2_audio_encoder", "d_model": 32, "encoder_layers": 2, "encoder_attention_heads": 2,
             "encoder_ffn_dim": 64, "num_mel_bins": 128, "max_source_positions": 1500,
         },
-        text_config={
-            "model_type": "qwen2", "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-            "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 2048, "eos_token_id": eos,
-            "pad_token_id": eos, "bos_token_id": None, "initializer_range": TEXT_INIT_STD,
-        },
+        text_config={"model_type": "qwen2", **tiny_text_config(len(tokenizer), eos)},
         audio_token_index=ids["<|AUDIO|>"],
     )
     torch.manual_seed(seed)

@@ -3,7 +3,6 @@ per-candidate procedure, auto detection, and a whole ``score`` run."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,19 +12,16 @@ from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, audio_flamingo3, load_adapter  # audio_flamingo3: registers it
 from s2sbench.scorer.run import ScoreOptions, score
-from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_shared_prefix_matches_naive, assert_tokenizer_round_trips
+from tests.adapter_checks import (
+    assert_batches_equal_one_at_a_time_and_naive,
+    assert_results_directory,
+    assert_shared_prefix_matches_naive,
+    assert_tokenizer_round_trips,
+)
 from tests.models_af3 import AUDIO_TOKEN, build_tiny_audio_flamingo3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: stable timings on a small shared machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -133,17 +129,5 @@ def test_auto_detection(tiny_af3):
 
 def test_score_run_writes_both_modes_and_degradation(tiny_af3, spoken_build, items, tmp_path):
     output = tmp_path / "results"
-    summary = score(ScoreOptions(source=str(spoken_build), output=output, model=str(tiny_af3), device="cpu"))
-    run = json.loads((output / "run.json").read_text())
-    assert run["adapter"]["adapter"] == "audio-flamingo-3"
-    records = [json.loads(line) for line in (output / "scores.jsonl").read_text().splitlines()]
-    for item in items:
-        for mode in ("t2t", "s2t"):
-            lines = [r for r in records if r["id"] == item.id and r["mode"] == mode]
-            assert [r["candidate"] for r in lines] == list(range(len(item.candidates)))
-            assert lines[-1].get("last") is True
-    assert set(summary) == {"story", "question"}
-    for figures in summary.values():
-        assert {"t2t", "s2t", "degradation"} <= set(figures)
-        assert figures["degradation"]["n"] == 2
-    assert (output / "summary.json").is_file() and (output / "summary.md").is_file()
+    score(ScoreOptions(source=str(spoken_build), output=output, model=str(tiny_af3), device="cpu"))
+    assert_results_directory(output, "audio-flamingo-3", items)

@@ -4,7 +4,6 @@ against Qwen2_5OmniProcessor's, auto detection, and a whole ``s2s score`` run.""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +15,12 @@ from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, qwen2_5_omni  # qwen2_5_omni: registers it
 from s2sbench.scorer.run import ScoreOptions, read_scores, score
-from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_shared_prefix_matches_naive, assert_tokenizer_round_trips
+from tests.adapter_checks import (
+    assert_batches_equal_one_at_a_time_and_naive,
+    assert_results_directory,
+    assert_shared_prefix_matches_naive,
+    assert_tokenizer_round_trips,
+)
 from tests.models_omni import NAMED_TOKENS, build_tiny_qwen2_5_omni
 
 PROMPT = Prompt.from_profile(load_profile("en"))
@@ -148,19 +152,7 @@ def test_score_command_writes_both_modes_and_degradation(tiny_omni, spoken_build
     result = CliRunner().invoke(app, ["score", str(spoken_build), "--model", str(tiny_omni), "-o", str(output), "-q", "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert "| story | s2t |" in result.output and "| question | t2t |" in result.output
-    run = json.loads((output / "run.json").read_text())
-    assert run["adapter"]["adapter"] == "qwen2.5-omni"  # picked by --adapter auto, the default
-    records = [json.loads(line) for line in (output / "scores.jsonl").read_text().splitlines()]
-    for item in items:
-        for mode in ("t2t", "s2t"):
-            lines = [r for r in records if r["id"] == item.id and r["mode"] == mode]
-            assert [r["candidate"] for r in lines] == list(range(len(item.candidates)))
-            assert lines[-1].get("last") is True
-    summary = json.loads((output / "summary.json").read_text())
-    assert set(summary) == {"story", "question"}
-    for figures in summary.values():
-        assert {"t2t", "s2t", "degradation"} <= set(figures)
-        assert figures["degradation"]["n"] == 2
+    assert_results_directory(output, "qwen2.5-omni", items)  # picked by --adapter auto, the default
 
 
 def test_score_run_with_batch_size_one_equals_eight(tiny_omni, ten_build, tmp_path):

@@ -3,7 +3,6 @@ per-candidate procedure, auto detection, and a whole ``score`` run."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,12 @@ from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, qwen2_audio  # qwen2_audio: registers it
 from s2sbench.scorer.run import ScoreOptions, score
-from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_shared_prefix_matches_naive, assert_tokenizer_round_trips
+from tests.adapter_checks import (
+    assert_batches_equal_one_at_a_time_and_naive,
+    assert_results_directory,
+    assert_shared_prefix_matches_naive,
+    assert_tokenizer_round_trips,
+)
 from tests.models_speech import build_tiny_qwen2_audio
 
 
@@ -102,17 +106,5 @@ def test_auto_detection(tiny_qwen2_audio):
 
 def test_score_run_writes_both_modes_and_degradation(tiny_qwen2_audio, spoken_build, items, tmp_path):
     output = tmp_path / "results"
-    summary = score(ScoreOptions(source=str(spoken_build), output=output, model=str(tiny_qwen2_audio), device="cpu"))
-    run = json.loads((output / "run.json").read_text())
-    assert run["adapter"]["adapter"] == "qwen2-audio"
-    records = [json.loads(line) for line in (output / "scores.jsonl").read_text().splitlines()]
-    for item in items:
-        for mode in ("t2t", "s2t"):
-            lines = [r for r in records if r["id"] == item.id and r["mode"] == mode]
-            assert [r["candidate"] for r in lines] == list(range(len(item.candidates)))
-            assert lines[-1].get("last") is True
-    assert set(summary) == {"story", "question"}
-    for figures in summary.values():
-        assert {"t2t", "s2t", "degradation"} <= set(figures)
-        assert figures["degradation"]["n"] == 2
-    assert (output / "summary.json").is_file() and (output / "summary.md").is_file()
+    score(ScoreOptions(source=str(spoken_build), output=output, model=str(tiny_qwen2_audio), device="cpu"))
+    assert_results_directory(output, "qwen2-audio", items)

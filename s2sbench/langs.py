@@ -201,7 +201,7 @@ class CheckResult:
     metric: str
     threshold: float
     passed: bool  # error <= threshold and no signal problem: a build would keep this clip
-    reasons: list[str] = field(default_factory=list)  # signal reason codes and/or "asr_error"
+    reasons: list[str] = field(default_factory=list)  # signal reason codes, "asr_error", "hallucination"
     audio_seconds: float = 0.0  # length of the finished clip
     seconds: float = 0.0  # wall-clock time of the whole check, engines' loading included
 
@@ -252,8 +252,8 @@ def check(
     :class:`~s2sbench.errors.EngineError` when an engine or voice cannot be had.
     """
     from s2sbench.pipeline import BuildOptions, resolve_tts
-    from s2sbench.synth import VoiceSettings, load_engine
     from s2sbench.storage import ClipStore
+    from s2sbench.synth import VoiceSettings, load_engine
     from s2sbench.synth.clips import ClipMaker
     from s2sbench.synth.postprocess import AudioOptions
     from s2sbench.validate.asr import ASRSpec, load_recognizer

@@ -20,21 +20,23 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
-from datetime import datetime, timezone
 from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from s2sbench._io import DirectoryLock
 from s2sbench.builddir import BUILD_FILE, ITEMS_FILE, BuildDirectory
 from s2sbench.builders import BuildContext, iter_source_items
 from s2sbench.builders.table import parse_column_map
 from s2sbench.errors import S2SBenchError, SourceRowError
-from s2sbench.items import Item
+from s2sbench.items import Item, item_problems
+from s2sbench.licenses import DataLicense
 from s2sbench.profiles import LanguageProfile, load_profile
-from s2sbench.storage import SMALL_FILES, is_url, mirror_directory, pull_small_files, push_small_files
 from s2sbench.stages import FailedItem, SpeakPlan, ValidationPlan, item_speaker, speak_item
+from s2sbench.storage import SMALL_FILES, ClipStore, clip_store, is_url, mirror_directory, pull_small_files, push_small_files
 from s2sbench.synth import TTSSpec
 from s2sbench.synth.postprocess import AudioOptions
 from s2sbench.validate.asr import ASRSpec
@@ -85,6 +87,7 @@ class BuildOptions:
     retries: int = 2
     executor: str = "local"  # or "ray"
     ray: RayOptions = field(default_factory=RayOptions)
+    license: DataLicense | None = None  # the source text's licence, recorded in build.json for push
 
 
 @dataclass
@@ -102,6 +105,7 @@ class BuildSummary:
     clips_failed: int = 0
     items_failed: int = 0  # items with a clip that failed validation
     item_errors: int = 0  # items not built (an engine error), listed in failed.jsonl; a re-run retries them
+    items_remade: int = 0  # items built before whose clips were missing or unreadable: made again
 
 
 def resolve_tts(options: BuildOptions, profile: LanguageProfile) -> TTSSpec:
@@ -140,9 +144,22 @@ def _content_digest(item: Item) -> bytes:
     return hashlib.blake2b(json.dumps(item.content_key(), ensure_ascii=False).encode(), digest_size=16).digest()
 
 
-def _unique_items(stream: Iterator[Item | SourceRowError], skip_bad_rows: bool, skipped: list[dict], duplicates: Counter) -> Iterator[Item]:
-    seen: set[bytes] = set()
+def _checked(stream: Iterator[Item | SourceRowError]) -> Iterator[Item | SourceRowError]:
+    """Items whose names and texts pass :func:`item_problems`; the others as the error of their row."""
     for entry in stream:
+        if isinstance(entry, Item):
+            problems = item_problems(entry)
+            if problems:
+                field, problem = problems[0]
+                entry = SourceRowError(entry.source.get("file", "source"), entry.source.get("line"), field, problem)
+        yield entry
+
+
+def _unique_items(stream: Iterator[Item | SourceRowError], skip_bad_rows: bool, skipped: list[dict], duplicates: Counter) -> Iterator[Item]:
+    """Checked items with exact duplicates dropped; two different items with one id are an error."""
+    seen: set[bytes] = set()
+    lines: dict[str, int | None] = {}  # id -> the line that gave it
+    for entry in _checked(stream):
         if isinstance(entry, SourceRowError):
             if not skip_bad_rows:
                 raise entry
@@ -152,8 +169,29 @@ def _unique_items(stream: Iterator[Item | SourceRowError], skip_bad_rows: bool, 
         if digest in seen:
             duplicates["dropped"] += 1
             continue
+        if entry.id in lines:
+            first = lines[entry.id]
+            raise SourceRowError(entry.source.get("file", "source"), entry.source.get("line"), "id",
+                                 f"{entry.id!r} is also the id of {'line ' + str(first) if first is not None else 'an earlier row'}, with other content")
         seen.add(digest)
+        lines[entry.id] = entry.source.get("line")
         yield entry
+
+
+def _verdicts_from(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """What made a build's verdicts (recognizer and thresholds), from its manifest's ``validation``."""
+    validation = manifest.get("validation")
+    return {k: v for k, v in validation.items() if k != "retries"} if validation else None
+
+
+def drop_items_with_unusable_clips(directory: BuildDirectory, store: ClipStore) -> int:
+    """Take out of items.jsonl the items with a clip that is gone or is not audio (deleted, truncated
+    to nothing, overwritten): they are pending again, and the run makes their clips anew."""
+    broken = {item.id for item in directory.iter_items() if item.audio and not all(
+        store.usable(path) for path in [item.audio["context"], *(item.audio.get("candidates") or [])])}
+    if broken:
+        directory.rewrite_items(item for item in directory.iter_items() if item.id not in broken)
+    return len(broken)
 
 
 def scan_source(options: BuildOptions, context: BuildContext) -> SourceScan:
@@ -253,6 +291,8 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     reused)`` after each finished item.
     """
     started = time.perf_counter()
+    if not is_url(options.output) and Path(options.output).exists() and not Path(options.output).is_dir():
+        raise S2SBenchError(f"-o {options.output}: a file, not a build directory")
     if options.speak not in SPEAK_CHOICES:
         raise S2SBenchError(f"--speak must be one of {', '.join(SPEAK_CHOICES)}, not {options.speak!r}")
     profile = load_profile(options.profile or options.lang)
@@ -277,6 +317,9 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     url = str(options.output) if is_url(options.output) else None
     plan = SpeakPlan(url or str(Path(options.output).absolute()), tts, voices, options.speak, options.audio, validation_plan)
     loaded = item_speaker(plan)  # loads the engines now, so a missing one fails before any work
+    check_voice = getattr(loaded.speaker.maker.engine, "check_voice", None)
+    for voice in voices if check_voice else ():
+        check_voice(voice)  # an unknown voice fails here, not item by item into failed.jsonl
     validation = None
     if loaded.checker is not None:
         validation = {
@@ -289,91 +332,100 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
 
     directory = BuildDirectory(mirror_directory(url) if url else options.output)
     directory.root.mkdir(parents=True, exist_ok=True)
-    if url:
-        pull_small_files(url, directory)
-    directory.repair()
-    previous = directory.read_manifest()
-    if previous.get("fingerprint") != fingerprint or not directory.items_path.is_file():
-        directory.reset_items()  # other parameters: start items anew; matching clips are reused
-    done = directory.item_ids()
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    manifest = {
-        "s2sbench_build": 1,
-        "status": "running",
-        "fingerprint": fingerprint,
-        "created": previous.get("created", now) if previous.get("fingerprint") == fingerprint else now,
-        "updated": now,
-        **parameters,
-        "versions": package_versions(),
-        "counts": {"source_items": scan.total, "duplicates_dropped": scan.duplicates, "skipped_rows": len(scan.skipped)},
-        "skipped_rows": scan.skipped,
-    }
-    directory.write_manifest(manifest)
-    if url:  # so that a crash before the end leaves a build that another machine resumes
-        push_small_files(directory, url, [BUILD_FILE])
-
-    planned = min(scan.total, options.limit) if options.limit is not None else scan.total
-    if on_start:
-        on_start(planned)
-    synthesized = reused = added = 0
-    failures: list[FailedItem] = []
-    finished = len(done)
-    if progress:
-        progress(finished, 0, 0)
-    uploaded = time.monotonic()
-    try:
-        results = _speak(options, context, scan, plan, frozenset(done)) if len(done) < planned else iter(())
-        for result in results:
-            if isinstance(result, FailedItem):
-                failures.append(result)
-                continue
-            item, created, kept = result
-            directory.append_item(item)
-            if url and time.monotonic() - uploaded > UPLOAD_EVERY_SECONDS:  # a crash loses little
-                push_small_files(directory, url, [ITEMS_FILE, BUILD_FILE])
-                uploaded = time.monotonic()
-            added += 1
-            finished += 1
-            synthesized += created
-            reused += kept
-            if progress:
-                progress(finished, synthesized, reused)
-    except BaseException:
-        manifest.update(status="interrupted", updated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        directory.write_manifest(manifest)
+    # One writer at a time: two builds appending to one items.jsonl would interleave their items.
+    with DirectoryLock(directory.root, "build directory"):
         if url:
-            push_small_files(directory, url, [ITEMS_FILE, BUILD_FILE])
-        raise
-    # Ray appends items as actors finish them, and a build may be resumed by either executor.
-    directory.sort_items(item.id for item in selected_items(options, context, scan))
-    directory.write_failures([failure.as_record() for failure in failures])
+            pull_small_files(url, directory)
+        directory.repair()
+        previous = directory.read_manifest()
+        # Other parameters, or verdicts that `s2s validate` remade with another recognizer or thresholds:
+        # start items anew (matching clips are reused), so no verdict is credited to the wrong recognizer.
+        if previous.get("fingerprint") != fingerprint or not directory.items_path.is_file() or _verdicts_from(previous) != _verdicts_from(parameters):
+            directory.reset_items()
+        remade = drop_items_with_unusable_clips(directory, clip_store(plan.root))
+        done = directory.item_ids()
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        manifest = {
+            "s2sbench_build": 1,
+            "status": "running",
+            "fingerprint": fingerprint,
+            "created": previous.get("created", now) if previous.get("fingerprint") == fingerprint else now,
+            "updated": now,
+            **parameters,
+            "versions": package_versions(),
+            "counts": {"source_items": scan.total, "duplicates_dropped": scan.duplicates, "skipped_rows": len(scan.skipped)},
+            "skipped_rows": scan.skipped,
+        }
+        recorded = options.license or DataLicense.from_dict(previous.get("license"))
+        if recorded is not None:  # not a parameter: giving it later changes no item
+            manifest["license"] = recorded.as_dict()
+        directory.write_manifest(manifest)
+        if url:  # so that a crash before the end leaves a build that another machine resumes
+            push_small_files(directory, url, [BUILD_FILE])
 
-    subsets: Counter = Counter()
-    clip_count = 0
-    for item in directory.iter_items():
-        subsets[item.subset] += 1
-        clip_count += 1 + len(item.audio.get("candidates") or []) if item.audio else 0
-    manifest.update(
-        status="incomplete" if failures else "complete",
-        updated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        counts={**manifest["counts"], "items": sum(subsets.values()), "clips": clip_count, "subsets": dict(subsets), "item_errors": len(failures)},
-    )
-    directory.write_manifest(manifest)
-    report = write_reports(directory) if options.validate else None
-    if url:
-        push_small_files(directory, url, SMALL_FILES)
-    return BuildSummary(
-        output=url or directory.root,
-        items=sum(subsets.values()),
-        items_added=added,
-        clips_synthesized=synthesized,
-        clips_reused=reused,
-        duplicates=scan.duplicates,
-        skipped_rows=len(scan.skipped),
-        subsets=dict(subsets),
-        seconds=time.perf_counter() - started,
-        clips_passed=report.clips_passed if report else 0,
-        clips_failed=report.clips_failed if report else 0,
-        items_failed=report.items_failed if report else 0,
-        item_errors=len(failures),
-    )
+        planned = min(scan.total, options.limit) if options.limit is not None else scan.total
+        if on_start:
+            on_start(planned)
+        synthesized = reused = added = 0
+        failures: list[FailedItem] = []
+        finished = len(done)
+        if progress:
+            progress(finished, 0, 0)
+        uploaded = time.monotonic()
+        try:
+            results = _speak(options, context, scan, plan, frozenset(done)) if len(done) < planned else iter(())
+            for result in results:
+                if isinstance(result, FailedItem):
+                    failures.append(result)
+                    continue
+                item, created, kept = result
+                directory.append_item(item)
+                if url and time.monotonic() - uploaded > UPLOAD_EVERY_SECONDS:  # a crash loses little
+                    push_small_files(directory, url, [ITEMS_FILE, BUILD_FILE])
+                    uploaded = time.monotonic()
+                added += 1
+                finished += 1
+                synthesized += created
+                reused += kept
+                if progress:
+                    progress(finished, synthesized, reused)
+        except BaseException:
+            manifest.update(status="interrupted", updated=datetime.now(UTC).isoformat(timespec="seconds"))
+            directory.write_manifest(manifest)
+            if url:
+                push_small_files(directory, url, [ITEMS_FILE, BUILD_FILE])
+            raise
+        # Ray appends items as actors finish them, and a build may be resumed by either executor.
+        directory.sort_items(item.id for item in selected_items(options, context, scan))
+        directory.write_failures([failure.as_record() for failure in failures])
+
+        subsets: Counter = Counter()
+        clip_count = 0
+        for item in directory.iter_items():
+            subsets[item.subset] += 1
+            clip_count += 1 + len(item.audio.get("candidates") or []) if item.audio else 0
+        manifest.update(
+            status="incomplete" if failures else "complete",
+            updated=datetime.now(UTC).isoformat(timespec="seconds"),
+            counts={**manifest["counts"], "items": sum(subsets.values()), "clips": clip_count, "subsets": dict(subsets), "item_errors": len(failures)},
+        )
+        directory.write_manifest(manifest)
+        report = write_reports(directory) if options.validate else None
+        if url:
+            push_small_files(directory, url, SMALL_FILES)
+        return BuildSummary(
+            output=url or directory.root,
+            items=sum(subsets.values()),
+            items_added=added,
+            clips_synthesized=synthesized,
+            clips_reused=reused,
+            duplicates=scan.duplicates,
+            skipped_rows=len(scan.skipped),
+            subsets=dict(subsets),
+            seconds=time.perf_counter() - started,
+            clips_passed=report.clips_passed if report else 0,
+            clips_failed=report.clips_failed if report else 0,
+            items_failed=report.items_failed if report else 0,
+            item_errors=len(failures),
+            items_remade=remade,
+        )

@@ -34,7 +34,7 @@ except ImportError as exc:  # the CLI imports this module only for --executor ra
 
 from s2sbench.items import Item
 from s2sbench.pipeline import RayOptions
-from s2sbench.stages import Checker, FailedItem, ItemSpeaker, SpeakPlan, Speaker, finish, is_pending, new_work
+from s2sbench.stages import Checker, FailedItem, ItemSpeaker, Speaker, SpeakPlan, finish, is_pending, new_work
 
 ROWS_PER_BLOCK = 16  # work records per block read from the source
 READ_CPUS = 0.25  # the read task parses text; it should never hold a whole core from the actors

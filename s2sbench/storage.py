@@ -16,9 +16,19 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
+from s2sbench._io import write_atomic
 from s2sbench.builddir import BUILD_FILE, FAILURES_FILE, ITEMS_FILE, BuildDirectory
 from s2sbench.errors import S2SBenchError
-from s2sbench.synth.postprocess import write_atomic
+
+# How each clip format's file starts: a clip that does not is not audio (a truncated or overwritten file).
+AUDIO_MAGIC = {"wav": (b"RIFF", 8, b"WAVE"), "flac": (b"fLaC", 0, b"")}
+SMALLEST_CLIP_BYTES = 44  # a WAV header with no samples
+
+
+def looks_like_audio(relative: str, head: bytes, size: int) -> bool:
+    """A cheap check that a clip file is whole audio of its format: its size and its first bytes."""
+    magic, offset, tag = AUDIO_MAGIC.get(relative.rsplit(".", 1)[-1], (b"", 0, b""))
+    return size > SMALLEST_CLIP_BYTES and bool(magic) and head.startswith(magic) and head[offset:offset + len(tag)] == tag
 
 
 def is_url(location: str | Path) -> bool:
@@ -34,6 +44,15 @@ class ClipStore:
 
     def exists(self, relative: str) -> bool:
         return (self.root / relative).is_file()
+
+    def usable(self, relative: str) -> bool:
+        """The clip exists and starts as audio of its format should (see :func:`looks_like_audio`)."""
+        path = self.root / relative
+        try:
+            with open(path, "rb") as handle:
+                return looks_like_audio(relative, handle.read(12), os.fstat(handle.fileno()).st_size)
+        except OSError:
+            return False
 
     def write(self, relative: str, data: bytes) -> None:
         write_atomic(self.root / relative, data)
@@ -57,6 +76,13 @@ class FsspecClipStore(ClipStore):
 
     def exists(self, relative: str) -> bool:
         return self.fs.isfile(f"{self.path}/{relative}")
+
+    def usable(self, relative: str) -> bool:
+        target = f"{self.path}/{relative}"
+        try:
+            return looks_like_audio(relative, self.fs.cat_file(target, start=0, end=12), self.fs.size(target))
+        except (FileNotFoundError, OSError):
+            return False
 
     def write(self, relative: str, data: bytes) -> None:
         target = f"{self.path}/{relative}"

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs FFmpeg's shared libraries when they are missing: torchcodec (used by Coqui TTS and by
 # `datasets` audio features) loads them at run time. Debian/Ubuntu via apt-get; elsewhere it says
-# what to install and goes on.
+# what to install and goes on. Installs nothing when they are there.
 set -euo pipefail
-if ldconfig -p 2>/dev/null | grep -q 'libavutil\.so'; then
+# Debian keeps ldconfig in /sbin, which a user's PATH (or `env -i`) often lacks.
+ldconfig=$(PATH="$PATH:/sbin:/usr/sbin" command -v ldconfig || true)
+if [ -n "$ldconfig" ] && "$ldconfig" -p 2>/dev/null | grep -q 'libavutil\.so'; then
+  exit 0
+fi
+if [ -z "$ldconfig" ] && compgen -G '/usr/lib/*/libavutil.so.*' >/dev/null; then
   exit 0
 fi
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -16,7 +16,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("RAY_DATA_EXECUTION_NO_PROGRESS_TIMEOUT_S", "300")
 
 from s2sbench import BuildOptions, build  # noqa: E402
-
 from tests.models import build_tiny_vits  # noqa: E402
 
 

@@ -40,7 +40,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -143,7 +143,7 @@ def _json(obj: Any, status: int = 200, headers: dict | None = None) -> Response:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def git_blob_oid(data: bytes) -> str:
@@ -435,7 +435,7 @@ class HubServer:
         """Answer one request; returns the response and the name of the route that answered it."""
         split = urlsplit(target)
         call = Call(method, split.path, parse_qs(split.query, keep_blank_values=True), headers, body)
-        for route_method, pattern, handler in self._routes:
+        for route_method, pattern, handler in self._routes:  # noqa: B007 (the matched handler is used after the loop)
             match = pattern.match(split.path)
             if match and (route_method == method or (route_method == "GET" and method == "HEAD")):
                 break

@@ -20,7 +20,6 @@ from tests.adapter_checks import (
 )
 from tests.models_af3 import AUDIO_TOKEN, build_tiny_audio_flamingo3
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

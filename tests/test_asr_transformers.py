@@ -11,7 +11,6 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from s2sbench.validate.asr import ASRSpec, TransformersASR, load_recognizer  # noqa: E402
-
 from tests.models_whisper import build_tiny_whisper  # noqa: E402
 
 RATE = 16000

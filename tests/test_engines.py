@@ -54,6 +54,34 @@ def test_piper_voice_from_its_package_builds(tmp_path: Path):
     assert sf.info(output / item["audio"]["context"]).duration > 2.0
 
 
+@pytest.mark.skipif(importlib.util.find_spec("piper") is None, reason="piper-tts not installed")
+def test_piper_refuses_a_speaker_it_does_not_have_before_any_clip(tmp_path: Path):
+    from s2sbench.errors import EngineError
+
+    with pytest.raises(EngineError, match=r"piper voice en_US-joe-medium.onnx has no speaker 'alice' \(speakers: ids 0..0\)"):
+        build(BuildOptions(validate=False, source="sample:en", output=tmp_path / "b", tts="piper", voices=["alice"], limit=1, speak="context"))
+    assert not list((tmp_path / "b").rglob("*.wav"))
+    engine = load_engine(TTSSpec("piper"))
+    assert [engine.speaker_id(v) for v in (None, "0", "en_US-joe-medium")] == [None, 0, None]
+
+
+def test_piper_device_choice():
+    from s2sbench.synth.piper import _use_cuda
+
+    assert _use_cuda("cuda") and _use_cuda("cuda:1") and not _use_cuda("cpu")
+    import onnxruntime
+
+    assert _use_cuda("auto") == ("CUDAExecutionProvider" in onnxruntime.get_available_providers())
+
+
+def test_espeak_refuses_a_voice_it_does_not_have_before_any_clip(tmp_path: Path):
+    from s2sbench.errors import EngineError
+
+    with pytest.raises(EngineError, match=r"espeak-ng has no voice 'en-gb'; close: en-gb-x-rp"):
+        build(BuildOptions(validate=False, source="sample:en", output=tmp_path / "b", voices=["en-us", "en-gb"], limit=2, speak="context"))
+    assert not list((tmp_path / "b").rglob("*.wav"))
+
+
 def test_espeak_is_identical_whatever_was_said_before():
     engine = load_engine(TTSSpec("espeak"))
     settings = VoiceSettings(voice="en-us")

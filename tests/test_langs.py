@@ -30,7 +30,7 @@ from s2sbench.langs import (
     write_profile_template,
 )
 from s2sbench.profiles import bundled_profiles, load_profile
-from s2sbench.push import PushOptions, push
+from s2sbench.publish import PushOptions, push
 from s2sbench.synth import TTSSpec, VoiceSettings, load_engine
 from s2sbench.validate.normalize import chain
 
@@ -39,8 +39,9 @@ XSTORYCLOZE = ["en", "ru", "zh", "es", "ar", "hi", "id", "te", "sw", "eu", "my"]
 XTTS_V2 = {"en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "ja", "hu", "ko", "hi"}
 WITHOUT_SPACES = {"zh", "my"}
 SCORED_BY_CER = WITHOUT_SPACES | {"ru", "sw", "eu"}  # Whisper base splits or misspells their words
-# Languages whose check passes with espeak-ng + Whisper base here (docs/adding-a-language.md).
-PASSING = ["en", "es", "id", "zh", "ru", "sw", "eu"]
+# Every language's round trip with espeak-ng + Whisper base is a measured table (benchmarks/langs.py,
+# docs/adding-a-language.md), not a test: most sit near their thresholds, where a patch release of either
+# engine moves them. English passes with a wide margin (WER 0.00 against 0.35), so it is the one tested.
 
 
 # --------------------------------------------------------------------------- the bundled profiles
@@ -110,24 +111,25 @@ def test_espeak_voices_finds_a_language_and_its_variants():
 # --------------------------------------------------------------------------- check
 
 
-@pytest.mark.parametrize("code", PASSING)
-def test_check_passes(code: str, whisper):
-    result = check(code, recognizer=whisper)
+def test_check_passes_with_margin_in_english(whisper):
+    result = check("en", recognizer=whisper)
     assert isinstance(result, CheckResult)
     assert result.passed, result.summary()
-    assert result.error <= result.threshold == load_profile(code).max_error
-    assert result.sentence == check_sentence(code) and result.transcript and result.audio_seconds > 1
-    assert result.tts == "espeak" and result.voice == load_profile(code).voices_for("espeak")[0]
+    assert result.error <= result.threshold / 2 and result.threshold == load_profile("en").max_error
+    assert result.sentence == check_sentence("en") and result.transcript and result.audio_seconds > 1
+    assert result.tts == "espeak" and result.voice == load_profile("en").voices_for("espeak")[0]
     assert "PASS" in result.summary() and json.dumps(result.as_dict(), ensure_ascii=False)
 
 
-def test_check_is_a_real_round_trip_that_can_fail(whisper):
-    """Telugu: Whisper base gives nothing back for espeak-ng's Telugu, and check says so."""
-    result = check("te", recognizer=whisper)
-    assert not result.passed and "asr_error" in result.reasons and result.error >= 1.0
+def test_check_is_a_real_round_trip_that_can_fail(whisper, tmp_path):
+    """A profile whose speaking-rate bounds no voice meets: the check fails, and says why."""
+    profile = tmp_path / "en-slow.toml"
+    profile.write_text(re.sub(r"^chars_per_second = .*$", "chars_per_second = [0.5, 1.0]", _bundled_text("en"), flags=re.M), encoding="utf-8")
+    result = check(profile, recognizer=whisper)
+    assert not result.passed and "too_fast" in result.reasons
     assert "FAIL" in result.summary()
     table = check_table([result])
-    assert table.startswith("| code |") and "| te | Telugu |" in table
+    assert table.startswith("| code |") and "| en | English |" in table and "no (too_fast)" in table
 
 
 def test_check_takes_a_sentence_a_voice_and_a_profile_file(whisper, tmp_path):

@@ -26,7 +26,7 @@ def test_item_outcomes(losses, answer, correct, wins):
 
 
 def test_mode_summary_by_hand():
-    outcomes = [ItemOutcome.from_losses(l, a) for l, a in [([1.0, 2.0], 0), ([2.0, 1.0], 0), ([1.0, 1.0, 3.0, 4.0], 0), ([0.5, 1.0, 1.5, 2.0], 3)]]
+    outcomes = [ItemOutcome.from_losses(losses, a) for losses, a in [([1.0, 2.0], 0), ([2.0, 1.0], 0), ([1.0, 1.0, 3.0, 4.0], 0), ([0.5, 1.0, 1.5, 2.0], 3)]]
     summary = mode_summary(outcomes)
     assert summary["n"] == 4
     assert summary["acc"] == pytest.approx(1 / 4)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from s2sbench import BuildOptions, build
-from s2sbench.push import PushOptions, push
+from s2sbench.publish import PushOptions, push
 
 
 def read_items(root: Path) -> list[dict]:
@@ -114,7 +114,7 @@ NO_TORCHCODEC = """
 import sys
 sys.modules["torchcodec"] = None  # as if torchcodec (and FFmpeg) were missing
 from pathlib import Path
-from s2sbench.push import push, PushOptions
+from s2sbench.publish import push, PushOptions
 push(PushOptions(builds=[Path(sys.argv[1])], to_dir=Path(sys.argv[2])))
 """
 

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,48 @@ def test_push_to_a_new_branch(hub, builds, tmp_path: Path):
     assert result.returncode == 0, result.stderr
     assert "en-stories/test-00000-of-00001.parquet" in hub.files("alice/branched", revision="dev")
     assert "en-stories/test-00000-of-00001.parquet" not in hub.files("alice/branched", revision="main")
+
+
+def test_a_build_with_nothing_to_publish_creates_no_repo(hub, builds, tmp_path: Path):
+    failing = tmp_path / "failing"
+    subprocess.run(["cp", "-r", str(builds[0]), str(failing)], check=True)
+    lines = (builds[0] / "items.jsonl").read_text().splitlines()
+    (failing / "items.jsonl").write_text("".join(json.dumps({**json.loads(line), "validation": {"passed": False}}) + "\n" for line in lines))
+    result = s2s_push(hub, tmp_path / "h", str(failing), "--repo", "alice/empty")
+    assert result.returncode == 2 and "no item passed validation" in result.stderr
+    assert ("dataset", "alice/empty") not in hub.repos
+    assert not [r for r in hub.requests if r.method == "POST"]  # checked before a single write to the Hub
+
+
+def test_a_broken_clip_is_found_before_the_hub_is_asked_anything(hub, builds, tmp_path: Path):
+    broken = tmp_path / "broken"
+    subprocess.run(["cp", "-r", str(builds[0]), str(broken)], check=True)
+    first = json.loads((broken / "items.jsonl").read_text().splitlines()[0])
+    (broken / first["audio"]["context"]).write_text("RIFF, but not a wav file at all: some text that is long enough")
+    result = s2s_push(hub, tmp_path / "h", str(broken), "--repo", "alice/broken")
+    assert result.returncode == 2 and "items.jsonl:1: audio.context:" in result.stderr and "not audio" in result.stderr
+    assert hub.requests == []
+
+
+def test_no_token_is_one_line_that_says_how_to_log_in(hub, builds, tmp_path: Path):
+    result = s2s_push(hub, tmp_path / "h", str(builds[0]), "--repo", "alice/x", token=None)
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
+    assert "no Hub token" in result.stderr and "hf auth login" in result.stderr
+    assert ("dataset", "alice/x") not in hub.repos
+
+
+def test_an_unreachable_endpoint_is_one_line(builds, tmp_path: Path):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_ENDPOINT=f"http://127.0.0.1:{port}", HF_TOKEN=ALICE, HF_HOME=str(tmp_path / "h"), HF_HUB_ETAG_TIMEOUT="2", HF_HUB_DOWNLOAD_TIMEOUT="2")
+    scratch = Path(tempfile.gettempdir())
+    before = set(scratch.glob("s2s-push-*"))
+    result = subprocess.run([sys.executable, "-m", "s2sbench", "push", str(builds[0]), "--repo", "alice/x"], env=env, capture_output=True, text=True,
+                            cwd=ROOT, timeout=300)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.strip().count("\n") == 0 and "cannot reach the Hub" in result.stderr and "Traceback" not in result.stderr
+    assert set(scratch.glob("s2s-push-*")) == before  # the scratch directory went with the failure

@@ -16,7 +16,7 @@ from s2sbench.synth import ENGINES, TTSSpec, VoiceSettings
 from s2sbench.synth.espeak import EspeakEngine
 from s2sbench.validate.normalize import chain, character_error_rate, word_error_rate
 from s2sbench.validate.revalidate import RevalidateOptions, validate_build
-from s2sbench.validate.verdicts import ClipValidator, Thresholds
+from s2sbench.validate.verdicts import MAX_COMPRESSION_RATIO, ClipValidator, Thresholds, compression_ratio
 
 
 def read_items(root: Path) -> list[dict]:
@@ -126,6 +126,28 @@ def test_an_unreadable_file_is_caught(validator, tmp_path: Path):
     assert verdict["reasons"][0] == "unreadable" and not verdict["passed"]
 
 
+class LoopingRecognizer:
+    """What Whisper base gave back for espeak-ng's Swahili once: one syllable until the token limit."""
+
+    def transcribe(self, samples, sample_rate, language):
+        return "Y'ka ni'ka" + "'u'a" * 60
+
+
+def test_a_looping_transcript_is_a_hallucination(good_clip):
+    path, text, samples = good_clip
+    sf.write(path, samples, 16000)
+    profile = load_profile("en")
+    loose = ClipValidator(LoopingRecognizer(), profile, Thresholds.from_profile(profile, 16000, max_error=10.0))
+    verdict = loose.check(path, text, "en")
+    assert verdict["reasons"] == ["hallucination"] and not verdict["passed"]  # the error alone would pass at 10
+
+
+def test_compression_ratio_separates_speech_from_loops():
+    sentence = "My neighbor missed the bus this morning, so she walked to work."
+    assert compression_ratio("") == 0.0
+    assert compression_ratio(sentence) < 1.5 < MAX_COMPRESSION_RATIO < compression_ratio("la " * 40)
+
+
 # Retries ---------------------------------------------------------------------------------------
 
 
@@ -203,6 +225,41 @@ def test_interrupted_revalidation_resumes_where_it_stopped(small_build: Path, tm
     seen: list[int] = []
     validate_build(copy, RevalidateOptions(), progress=lambda done, total: seen.append(done))
     assert seen[0] == 4 and seen[-1] == 5
+
+
+def test_a_torn_progress_line_is_cut_and_its_item_checked_again(small_build: Path, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(small_build, copy)
+
+    def stop_after_two(done: int, total: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        validate_build(copy, RevalidateOptions(), progress=stop_after_two)
+    with open(copy / ".validate-progress.jsonl", "a", encoding="utf-8") as handle:
+        handle.write('{"id": "sample-en-000002", "validation": {"cont')  # a kill in the middle of an append
+    seen: list[int] = []
+    validate_build(copy, RevalidateOptions(), progress=lambda done, total: seen.append(done))
+    assert seen == [3, 4, 5] and not (copy / ".validate-progress.jsonl").exists()
+    whole = tmp_path / "whole"
+    shutil.copytree(small_build, whole)
+    validate_build(whole, RevalidateOptions())
+    assert (copy / "items.jsonl").read_bytes() == (whole / "items.jsonl").read_bytes()  # as if never interrupted
+
+
+def test_a_rebuild_after_validate_with_other_thresholds_remakes_the_verdicts(small_build: Path, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(small_build, copy)
+    validate_build(copy, RevalidateOptions(max_error=0.0))
+    strict = (copy / "items.jsonl").read_bytes()
+
+    summary = build(BuildOptions(source="sample:en", output=copy, limit=5))
+
+    manifest = json.loads((copy / "build.json").read_text())
+    assert manifest["validation"]["max_error"] == 0.35 and summary.clips_synthesized == 0
+    assert (copy / "items.jsonl").read_bytes() != strict
+    assert (copy / "items.jsonl").read_bytes() == (small_build / "items.jsonl").read_bytes()  # the build's own verdicts again
 
 
 # Normalizers -------------------------------------------------------------------------------------

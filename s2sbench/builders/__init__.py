@@ -20,6 +20,7 @@ from typing import Any
 from s2sbench.builders.rows import SourceRow, peek_columns, read_table
 from s2sbench.errors import SourceError, SourceRowError
 from s2sbench.items import Item, make_id
+from s2sbench.licenses import DataLicense
 from s2sbench.profiles import LanguageProfile
 
 RowToItem = Callable[[SourceRow, "BuildContext"], Item]
@@ -56,7 +57,7 @@ class Builder:
 
     name: str
     subset: str  # default subset name; ``{lang}`` is replaced by the language code
-    license: str  # the source's licence, for dataset cards
+    license: DataLicense | None  # the source's licence, for dataset cards; None: the user's own data (push asks)
     description: str
     row_to_item: RowToItem | None = None
     reader: Reader | None = None
@@ -113,7 +114,7 @@ def register_builder(
     name: str,
     *,
     subset: str,
-    license: str,
+    license: DataLicense | str | None,
     columns: Sequence[str] = (),
     fieldnames: Sequence[str] | None = None,
     sniffable: bool = True,
@@ -129,7 +130,7 @@ def register_builder(
         _REGISTRY[name] = Builder(
             name=name,
             subset=subset,
-            license=license,
+            license=DataLicense(license) if isinstance(license, str) else license,
             description=doc.strip().splitlines()[0] if doc.strip() else name,
             row_to_item=function,
             reader=reader,

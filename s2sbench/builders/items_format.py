@@ -2,8 +2,9 @@
 
 - What: one JSON object per line with ``context``, ``candidates`` (a list) and ``answer`` (an index),
   optionally ``subset`` and ``id``.
-- Licence: whatever the file's author chose; the bundled samples (``sample:en``, ``sample:zh``) are
-  original text written for this project and released with it.
+- Licence: whatever the file's author chose (give it with ``--license``); the bundled samples
+  (``sample:en``, ``sample:zh``) are original text written for this project and released with it
+  under its licence (Apache-2.0).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from s2sbench.builders.rows import SourceRow
 from s2sbench.items import Item, make_id
 
 
-@register_builder("items", subset="items", license="apache-2.0", columns=("context", "candidates", "answer"))
+@register_builder("items", subset="items", license=None, columns=("context", "candidates", "answer"))
 def items_item(row: SourceRow, context: BuildContext) -> Item:
     """s2sbench item JSONL (context, candidates list, answer index, optional subset and id)."""
     text = row.text("context")

@@ -17,6 +17,9 @@ from typing import Any
 from s2sbench.errors import SourceError, SourceRowError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
+# A physical line longer than this is refused before it is parsed: a story is about 500 bytes, and a
+# runaway line (a file without newlines, a binary file) would otherwise be held whole at every stage.
+MAX_LINE_BYTES = 2**20
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,14 @@ class SourceRow:
 def _decoded_lines(path: Path) -> Iterator[tuple[int, str | SourceRowError]]:
     """Physical lines of a UTF-8 file (BOM stripped), keeping line endings, numbered from 1."""
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while raw := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_LINE_BYTES:
+                while raw and not raw.endswith(b"\n"):  # skip the rest of the line, a block at a time
+                    raw = handle.readline(MAX_LINE_BYTES + 1)
+                yield number, SourceRowError(path, number, "line", f"longer than the limit of {MAX_LINE_BYTES} bytes")
+                continue
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             try:
@@ -69,7 +79,7 @@ def read_csv(path: Path, fieldnames: Sequence[str] | None = None, delimiter: str
     pending_error: list[SourceRowError] = []
 
     def lines() -> Iterator[str]:
-        for number, line in _decoded_lines(path):
+        for _number, line in _decoded_lines(path):
             if isinstance(line, SourceRowError):
                 pending_error.append(line)
                 yield "\n"  # stands in for the bad line so the reader stays in step

@@ -26,15 +26,25 @@ from pathlib import Path
 from s2sbench.builders import BuildContext, get_builder, register_builder
 from s2sbench.builders.rows import SourceRow, read_jsonl
 from s2sbench.errors import SourceError, SourceRowError
-from s2sbench.items import Item, make_id
+from s2sbench.items import Item, make_id, name_problem
+from s2sbench.licenses import DataLicense
 
-# Release file name -> (subset, wav folder name).
-RELEASE_FILES = {
-    "sStory_s2t": ("sStoryCloze", "s-story-firstspeech"),
-    "zh_story": ("zh-sStoryCloze", "zh_story"),
-    "cmmlu_rewrite_4": ("sCMMLU", "cmmlu_rewrite"),
+# The release's layout, by subset: its jsonl and its wav folder, relative to the release root. The one
+# definition, read here and written by `s2s push --layout s2sbench`.
+RELEASE_LAYOUT = {
+    "sStoryCloze": ("S2S/StoryCloze/sStory_s2t.jsonl", "S2S/StoryCloze/s-story-firstspeech"),
+    "zh-sStoryCloze": ("S2S/StoryCloze/zh_story.jsonl", "S2S/StoryCloze/zh_story"),
+    "sCMMLU": ("S2S/cmmlu/cmmlu_rewrite_4.jsonl", "S2S/cmmlu/cmmlu_rewrite"),
 }
+# Release file name -> (subset, wav folder name).
+RELEASE_FILES = {Path(jsonl).stem: (subset, Path(wavs).name) for subset, (jsonl, wavs) in RELEASE_LAYOUT.items()}
 LETTERS = ("A", "B", "C", "D")
+
+
+def release_paths(subset: str) -> tuple[str, str]:
+    """(jsonl, wav folder) of ``subset`` in the release layout; another subset gets ``S2S/<subset>.jsonl``
+    and the folder named like it, which this builder finds as the file's sibling."""
+    return RELEASE_LAYOUT.get(subset, (f"S2S/{subset}.jsonl", f"S2S/{subset}"))
 
 
 def _uttid_number(row: SourceRow) -> int:
@@ -53,7 +63,10 @@ def _wav_folder(path: Path) -> Path:
 
 
 def _context_wav(row: SourceRow, folder: Path) -> str:
-    wav = folder / f"{row.text('uttid')}.wav"
+    uttid = row.text("uttid")
+    if problem := name_problem(uttid):  # it names a file in the wav folder: nothing else may be read
+        raise row.error("uttid", problem)
+    wav = folder / f"{uttid}.wav"
     if not wav.is_file():
         raise row.error("uttid", f"no wav {wav}")
     return str(wav)
@@ -126,4 +139,7 @@ def read_release(path: Path, context: BuildContext) -> Iterator[Item | SourceRow
         yield from _story_items(path, rows, context, folder)
 
 
-register_builder("s2sbench", subset="s2sbench", license="other", columns=("uttid", "first"), reader=read_release)(None)
+LICENSE = DataLicense("other", "the terms of the release's sources: Story Cloze Test terms, XStoryCloze CC BY-SA 4.0, CMMLU CC BY-NC 4.0",
+                      "https://github.com/undobug/S2SBench")
+
+register_builder("s2sbench", subset="s2sbench", license=LICENSE, columns=("uttid", "first"), reader=read_release)(None)

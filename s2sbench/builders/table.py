@@ -5,7 +5,7 @@
 - ``candidates`` names two or more columns joined by ``|``, or one column holding a list.
 - ``answer`` holds a 0-based index, a letter (``A`` is the first candidate), or the text of the
   right candidate.
-- Licence: that of the file; say it with ``s2s push --license``.
+- Licence: that of the file: give it with ``--license`` (build or push); a push without one is refused.
 """
 
 from __future__ import annotations
@@ -87,13 +87,13 @@ def _table_item(name: str, row: SourceRow, context: BuildContext) -> Item:
     return item
 
 
-@register_builder("csv", subset="custom", license="other", sniffable=False)
+@register_builder("csv", subset="custom", license=None, sniffable=False)
 def csv_item(row: SourceRow, context: BuildContext) -> Item:
     """Any CSV/TSV with a header, mapped with --map context=COL,candidates=A|B,answer=COL."""
     return _table_item("csv", row, context)
 
 
-@register_builder("jsonl", subset="custom", license="other", sniffable=False)
+@register_builder("jsonl", subset="custom", license=None, sniffable=False)
 def jsonl_item(row: SourceRow, context: BuildContext) -> Item:
     """Any JSON Lines file, mapped with --map context=KEY,candidates=KEY|KEY or a list key,answer=KEY."""
     return _table_item("jsonl", row, context)

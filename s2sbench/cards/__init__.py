@@ -11,6 +11,8 @@ import json
 from importlib import resources
 from typing import Any
 
+from s2sbench.licenses import DataLicense
+
 # BibTeX of the source datasets, by builder name.
 SOURCE_CITATIONS = {
     "storycloze": "@inproceedings{mostafazadeh2016corpus,\n  title = {A Corpus and Cloze Evaluation for Deeper Understanding of Commonsense Stories},\n"
@@ -51,7 +53,7 @@ def _section(record: dict[str, Any]) -> dict[str, Any]:
         "source_name": record["source"]["format"],
         "source_spec": record["source"]["spec"],
         "source_description": record["source"]["description"],
-        "source_license": record["source"]["license"],
+        "source_license": _license_text(DataLicense.from_dict(record["source"]["license"])),
         "tts": f"{tts['engine']}{model} (version {tts.get('version')})",
         "voices": ", ".join(str(v) for v in tts.get("voices") or ["engine default"]),
         "sample_rate": audio["sample_rate"],
@@ -63,22 +65,50 @@ def _section(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_card(repo_id: str, records: list[dict[str, Any]], split: str, example: dict[str, Any], license_override: str | None = None) -> str:
+def _license_text(data_license: DataLicense | None) -> str:
+    if data_license is None:
+        return "not stated"
+    if data_license.id == "other" and data_license.link:
+        return f"[{data_license.name or 'other'}]({data_license.link})"
+    return str(data_license)
+
+
+def license_metadata(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The card's ``license`` (with ``license_name``/``license_link`` for ``other``) from the configs'
+    licences: one id when they agree, the list of ids when they differ (each config's row names its own)."""
+    licenses = sorted({DataLicense.from_dict(r["source"]["license"]) for r in records}, key=lambda lic: (lic.id, lic.name or ""))
+    ids = sorted({lic.id for lic in licenses})
+    metadata: dict[str, Any] = {"license": ids[0] if len(ids) == 1 else ids}
+    others = [lic for lic in licenses if lic.id == "other"]
+    if len(others) == 1:
+        metadata.update(license_name=others[0].name, license_link=others[0].link)
+    elif others:
+        metadata.update(license_name="several: see each configuration", license_link=others[0].link)
+    return metadata
+
+
+def pretty_name(records: list[dict[str, Any]]) -> str:
+    """What the dataset is, from its configs' subsets (``sStoryCloze, sCMMLU (spoken)``), not from a folder."""
+    subsets = sorted(dict.fromkeys(r.get("subset") or r["config"] for r in records))
+    named = ", ".join(subsets[:4]) + (f" and {len(subsets) - 4} more" if len(subsets) > 4 else "")
+    return f"{named} (spoken)"
+
+
+def render_card(repo_id: str, records: list[dict[str, Any]], split: str, example: dict[str, Any]) -> str:
     """README.md for the repo: YAML metadata (licence, languages, configs...) and every section."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
     records = sorted(records, key=lambda r: r["config"])
     languages = sorted({r["lang"] for r in records})
-    licenses = sorted({r["source"]["license"] for r in records})
     total_items = sum(r["items"] for r in records)
     card_data = DatasetCardData(
         language=languages,
-        license=license_override or (licenses[0] if len(licenses) == 1 else "other"),
+        **license_metadata(records),
         multilinguality="monolingual" if len(languages) == 1 else "multilingual",
         size_categories=[size_category(total_items)],
         task_categories=["multiple-choice", "audio-text-to-text"],
         task_ids=["multiple-choice-qa"],
-        pretty_name=f"{repo_id.split('/')[-1]} (spoken benchmark)",
+        pretty_name=pretty_name(records),
         tags=["s2sbench", "speech", "spoken-language-understanding", "synthetic-speech"],
         configs=[{"config_name": r["config"], "data_files": [{"split": split, "path": f"{r['config']}/{split}-*.parquet"}]} for r in records],
     )

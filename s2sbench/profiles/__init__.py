@@ -123,3 +123,27 @@ def load_profile(lang_or_path: str) -> LanguageProfile:
     )
     generic = resources.files(__name__) / f"{GENERIC_PROFILE}.toml"
     return _from_toml(generic.read_text(encoding="utf-8").replace("{code}", code), f"{GENERIC_PROFILE}.toml", code=code)
+
+
+def build_profile(record: dict | None, lang: str) -> LanguageProfile:
+    """The profile a build was made with, from build.json's ``profile`` record (code, path, sha256).
+
+    The recorded file is used when it is still there with the same content; else the bundled profile
+    of the recorded code when it is that same file (a bundled profile is recorded by its file name).
+    A build made with a profile file that is gone or changed is an error naming it: scoring or
+    re-validating it with other prompts or thresholds would be silently wrong.
+    """
+    if not record:
+        return load_profile(lang)
+    path, digest, code = record.get("path") or "", record.get("sha256"), record.get("code") or lang
+    candidates = []
+    if path.endswith(".toml") and Path(path).is_file():
+        candidates.append(path)
+    if code in bundled_profiles():
+        candidates.append(code)
+    for reference in candidates:
+        profile = load_profile(reference)
+        if not digest or profile.digest == digest:
+            return profile
+    raise ProfileError(f"the build was made with the profile {path or code} (sha256 {str(digest)[:12]}...), which is not here or has changed; "
+                       "pass that profile file with --profile")

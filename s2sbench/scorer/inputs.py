@@ -11,6 +11,8 @@ from pathlib import Path
 
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import S2SBenchError
+from s2sbench.items import name_problem
+from s2sbench.profiles import LanguageProfile, build_profile
 from s2sbench.scorer.adapters import ScoreItem
 
 
@@ -25,6 +27,15 @@ def _from_build(root: Path, include_failed: bool) -> Iterator[ScoreItem]:
             context_audio=str(directory.root / audio["context"]) if audio.get("context") else None,
             candidate_audio=[str(directory.root / p) for p in audio["candidates"]] if audio.get("candidates") else None,
         )
+
+
+def build_prompt_profile(source: str) -> LanguageProfile | None:
+    """The profile a build directory source was made with (its prompts are the build's); None for other sources."""
+    directory = BuildDirectory(Path(source).expanduser())
+    if not directory.exists():
+        return None
+    manifest = directory.read_manifest()
+    return build_profile(manifest.get("profile"), (manifest.get("source") or {}).get("lang", "en"))
 
 
 def _from_release(jsonl: Path, lang: str) -> Iterator[ScoreItem]:
@@ -58,9 +69,12 @@ def _from_dataset(name: str, config: str | None, split: str, include_failed: boo
             path.write_bytes(clip["bytes"])
         return str(path)
 
-    for row in rows:
+    for number, row in enumerate(rows):
         if not include_failed and row.get("passed") is False:
             continue
+        for field in ("id", "subset", "lang"):  # the id names cached clip files, the subset result files
+            if problem := name_problem(row.get(field)):
+                raise S2SBenchError(f"{name}: row {number}: {field}: {problem}")
         candidates = row.get("candidate_audio") or []
         yield ScoreItem(
             id=row["id"], subset=row["subset"], lang=row["lang"], context=row["context"], candidates=list(row["candidates"]), answer=int(row["answer"]),

@@ -43,7 +43,7 @@ class ItemOutcome:
     implausible_loss: float  # mean over the implausible candidates
 
     @classmethod
-    def from_losses(cls, losses: Sequence[float], answer: int) -> "ItemOutcome":
+    def from_losses(cls, losses: Sequence[float], answer: int) -> ItemOutcome:
         wins, pairs = pairwise_wins(losses, answer)
         others = [loss for k, loss in enumerate(losses) if k != answer]
         return cls(is_correct(losses, answer), wins, pairs, float(losses[answer]), sum(others) / len(others))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -19,10 +20,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from s2sbench._io import DirectoryLock, write_atomic
 from s2sbench.errors import S2SBenchError
+from s2sbench.items import name_problem
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter
-from s2sbench.scorer.inputs import load_score_items
+from s2sbench.scorer.inputs import build_prompt_profile, load_score_items
 from s2sbench.scorer.summary import write_summary
 
 MODES = ("t2t", "s2t", "s2s")  # s2s: spoken candidates too, for adapters that hear them (the cascade)
@@ -30,6 +33,7 @@ DEFAULT_MODES = ("t2t", "s2t")
 SCORES_FILE = "scores.jsonl"
 RUN_FILE = "run.json"
 MERGE_WAIT_SECONDS = 3600.0  # how long shard 0 waits for the other shards before merging
+SHARD_NAME = re.compile(r"scores\.shard-\d+-of-(\d+)\.jsonl")
 SORT_WINDOW = 512  # items read ahead and sorted by context length, so that batches are of similar lengths
 
 
@@ -41,9 +45,18 @@ def shard_from_environment() -> tuple[int, int]:
     return 0, 1
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``--shard K/N`` (the K-th of N shards, counted from 1) as the (index from 0, count) pair."""
+    number, _, count = text.partition("/")
+    if not (number.strip().isdigit() and count.strip().isdigit()) or not 1 <= int(number) <= int(count):
+        raise S2SBenchError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 1/4 for the first of four shards")
+    return int(number) - 1, int(count)
+
+
 def scores_file(shard: tuple[int, int]) -> str:
+    """The scores file of a shard, named as ``--shard`` counts (from 1): scores.shard-001-of-004.jsonl."""
     index, count = shard
-    return SCORES_FILE if count == 1 else f"scores.shard-{index:03d}-of-{count:03d}.jsonl"
+    return SCORES_FILE if count == 1 else f"scores.shard-{index + 1:03d}-of-{count:03d}.jsonl"
 
 
 def _done_marker(output: Path, shard: tuple[int, int]) -> Path:
@@ -73,19 +86,30 @@ class ScoreOptions:
 
 
 def _done(path: Path) -> set[tuple[str, str]]:
-    """(item id, mode) pairs already complete in scores.jsonl; a torn last line is cut."""
+    """(item id, mode) pairs already complete in a scores file.
+
+    An item's lines are appended in one write, so a kill can only tear the file's tail: whatever
+    follows the last complete item (a torn line, or the first lines of an item whose last line is
+    missing) is cut, and that item is scored again without a duplicate line.
+    """
     if not path.is_file():
         return set()
-    with open(path, "rb+") as handle:
-        data = handle.read()
-        if data and not data.endswith(b"\n"):
-            handle.truncate(data.rfind(b"\n") + 1)
-    done = set()
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
+    done: set[tuple[str, str]] = set()
+    offset = complete = 0
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            offset += len(line)
+            if not line.endswith(b"\n"):
+                break
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise S2SBenchError(f"{path}:{number}: not a JSON line (the file was changed by hand?)") from None
             if record.get("last"):
                 done.add((record["id"], record["mode"]))
+                complete = offset
+    if complete < path.stat().st_size:
+        os.truncate(path, complete)
     return done
 
 
@@ -94,24 +118,31 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
     unknown = [m for m in options.modes if m not in MODES]
     if unknown:
         raise S2SBenchError(f"--modes: unknown mode(s) {', '.join(unknown)}; known: {', '.join(MODES)}")
+    shard = options.shard or shard_from_environment()
+    if not 0 <= shard[0] < shard[1]:
+        raise S2SBenchError(f"shard {shard[0] + 1}/{shard[1]}: shards count from 1 to {shard[1]}")
+    output = Path(options.output)
+    output.mkdir(parents=True, exist_ok=True)
+    # Shards of one run share the directory, each writing its own scores file: one process per file.
+    with DirectoryLock(output, "results directory" if shard[1] == 1 else f"shard {shard[0] + 1}/{shard[1]}", f".lock-{scores_file(shard)}"):
+        return _score_into(output, shard, options, progress)
+
+
+def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, progress: Callable[[int], None] | None) -> dict[str, Any]:
     adapter = load_adapter(AdapterSpec(options.model, options.device, options.dtype), options.adapter)
     unsupported = [m for m in options.modes if m not in adapter.modes]
     if unsupported:
         raise S2SBenchError(f"adapter {adapter.identity()['adapter']} cannot score mode(s) {', '.join(unsupported)} (it scores {', '.join(adapter.modes)})")
-    output = Path(options.output)
-    output.mkdir(parents=True, exist_ok=True)
     run = {"source": options.source, "config": options.config, "split": options.split, "model": options.model, "modes": list(options.modes),
            "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit}
     previous = json.loads((output / RUN_FILE).read_text()) if (output / RUN_FILE).is_file() else None
-    shard = options.shard or shard_from_environment()
-    if not 0 <= shard[0] < shard[1]:
-        raise S2SBenchError(f"shard {shard[0]}/{shard[1]}: the index must be in 0..{shard[1] - 1}")
     scores_path = output / scores_file(shard)
     if previous is not None and {k: v for k, v in previous.items() if k != "adapter"} != {k: v for k, v in run.items() if k != "adapter"}:
         raise S2SBenchError(f"{output}: holds results of another run ({previous.get('model')} on {previous.get('source')}); choose another -o")
-    _write_atomic(output / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(output / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
     done = _done(scores_path)
     prompts: dict[str, Prompt] = {}
+    built_with = build_prompt_profile(options.source)  # a build's own profile (--profile FILE) gives its prompts
     finished = 0
     batch_size = options.batch_size if hasattr(adapter, "score_batch") else 1
     descriptor = os.open(scores_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -120,7 +151,8 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
         for batch in _batches(_sorted_by_length(mine), batch_size):
             for item in batch:
                 if item.lang not in prompts:
-                    prompts[item.lang] = Prompt.from_profile(load_profile(item.lang), options.matched_prompts)
+                    profile = built_with if built_with is not None and built_with.code == item.lang else load_profile(item.lang)
+                    prompts[item.lang] = Prompt.from_profile(profile, options.matched_prompts)
             for mode in options.modes:
                 todo = [item for item in batch if (item.id, mode) not in done]
                 for item, results in zip(todo, _score(adapter, todo, mode, prompts)):
@@ -197,18 +229,25 @@ def _wait_for_shards(output: Path, count: int, timeout: float = MERGE_WAIT_SECON
         time.sleep(1.0)
 
 
-def merge(output: Path) -> dict[str, Any]:
-    """Write the summary from every shard file present in ``output``."""
-    run_path = Path(output) / RUN_FILE
+def merge(output: Path, allow_partial: bool = False) -> dict[str, Any]:
+    """Write the summary from the shard files in ``output``; every shard must have finished unless
+    ``allow_partial`` (a summary of some shards is a summary of other items than the run's)."""
+    output = Path(output)
+    run_path = output / RUN_FILE
     if not run_path.is_file():
         raise S2SBenchError(f"{output}: not a results directory (no {RUN_FILE})")
-    return write_summary(Path(output), tuple(json.loads(run_path.read_text())["modes"]))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    counts = {int(match[1]) for path in output.glob("scores.shard-*-of-*.jsonl") if (match := SHARD_NAME.fullmatch(path.name))}
+    if len(counts) > 1:
+        raise S2SBenchError(f"{output}: holds shards of runs split {' and '.join(map(str, sorted(counts)))} ways; keep one split")
+    if counts:
+        count = counts.pop()
+        missing = [f"{index + 1}/{count}" for index in range(count) if not _done_marker(output, (index, count)).is_file()]
+        if missing and not allow_partial:
+            raise S2SBenchError(f"{output}: shard(s) {', '.join(missing)} missing or unfinished; run them, or merge what is there with --allow-partial")
+    elif not (output / SCORES_FILE).is_file():
+        raise S2SBenchError(f"{output}: no scores to merge")
+    with DirectoryLock(output, "results directory"):
+        return write_summary(output, tuple(json.loads(run_path.read_text())["modes"]))
 
 
 def read_scores(output: Path) -> dict[tuple[str, str], dict[str, Any]]:
@@ -216,8 +255,11 @@ def read_scores(output: Path) -> dict[tuple[str, str], dict[str, Any]]:
     grouped: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"losses": {}, "n_tokens": {}})
     for path in sorted(Path(output).glob("scores*.jsonl")):
         with open(path, encoding="utf-8") as handle:
-            for line in handle:
+            for number, line in enumerate(handle, start=1):
                 record = json.loads(line)
+                problem = name_problem(record.get("subset"))  # it names a result_<subset>.jsonl file
+                if problem:
+                    raise S2SBenchError(f"{path}:{number}: subset: {problem}")
                 entry = grouped[(record["id"], record["mode"])]
                 entry["subset"], entry["answer"] = record["subset"], record["answer"]
                 entry["losses"][record["candidate"]] = record["loss"]

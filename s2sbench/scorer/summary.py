@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from s2sbench._io import write_atomic
 from s2sbench.scorer.metric import ItemOutcome, degradation, mode_summary
-
 
 # Summary key -> the spoken mode compared with t2t on the same items.
 DEGRADATIONS = {"degradation": "s2t", "degradation_s2s": "s2s"}
@@ -27,12 +26,6 @@ DEGRADATIONS = {"degradation": "s2t", "degradation_s2s": "s2s"}
 def mode_figures(subset_summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """A subset's per-mode figures, without its degradation entries."""
     return {key: value for key, value in subset_summary.items() if key not in DEGRADATIONS}
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, ...]) -> dict[str, Any]:
@@ -75,8 +68,8 @@ def write_summary(output: Path, modes: tuple[str, ...]) -> dict[str, Any]:
     grouped = read_scores(output)
     summary = summarize(grouped, modes)
     run = json.loads((output / RUN_FILE).read_text()) if (output / RUN_FILE).is_file() else {}
-    _atomic_write(output / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    _atomic_write(output / "summary.md", _markdown(summary, run))
+    write_atomic(output / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(output / "summary.md", _markdown(summary, run))
     per_subset: dict[str, list[str]] = defaultdict(list)
     for (item_id, mode), entry in sorted(grouped.items()):
         for k in sorted(entry["losses"]):
@@ -84,5 +77,5 @@ def write_summary(output: Path, modes: tuple[str, ...]) -> dict[str, Any]:
             per_subset[entry["subset"]].append(json.dumps({"uttid": item_id, "mode": mode, "key": chr(ord("A") + k), "answer": chr(ord("A") + entry["answer"]),
                                                            "loss": loss, "ppl": math.exp(min(loss, 700)), "n_tokens": entry["n_tokens"][k]}, ensure_ascii=False))
     for subset, lines in per_subset.items():
-        _atomic_write(output / f"result_{subset}.jsonl", "\n".join(lines) + "\n")
+        write_atomic(output / f"result_{subset}.jsonl", "\n".join(lines) + "\n")
     return summary

@@ -15,9 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from s2sbench._io import write_atomic
 from s2sbench.errors import S2SBenchError
-from s2sbench.scorer.summary import mode_figures
 from s2sbench.scorer.run import ScoreOptions, score
+from s2sbench.scorer.summary import mode_figures
 
 
 def expand_models(patterns: list[str]) -> list[str]:
@@ -57,12 +58,18 @@ def sweep(options: ScoreOptions, models: list[str], progress: Callable[[str], No
     return rows
 
 
+def series_points(rows: list[dict[str, Any]], subset: str, mode: str) -> list[dict[str, Any]]:
+    """One curve's rows in step order. Sorted by the step alone: two checkpoints may share a step
+    (``Qwen2-Audio-7B`` and ``Qwen2.5-Omni-7B`` both end in 7), and rows do not compare."""
+    return sorted((r for r in rows if (r["subset"], r["mode"]) == (subset, mode)), key=lambda r: r["step"])
+
+
 def _write(output: Path, rows: list[dict[str, Any]]) -> None:
-    (output / "sweep.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    write_atomic(output / "sweep.json", json.dumps(rows, indent=2) + "\n")
     lines = ["| checkpoint | step | subset | mode | acc | pairwise_acc | loss plausible | loss implausible |", "|---|---:|---|---|---:|---:|---:|---:|"]
     lines += [f"| {r['model']} | {r['step']:g} | {r['subset']} | {r['mode']} | {r['acc']:.4f} | {r['pairwise_acc']:.4f} | "
               f"{r['mean_loss_plausible']:.4f} | {r['mean_loss_implausible']:.4f} |" for r in rows]
-    (output / "sweep.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomic(output / "sweep.md", "\n".join(lines) + "\n")
     try:
         import matplotlib
 
@@ -73,11 +80,11 @@ def _write(output: Path, rows: list[dict[str, Any]]) -> None:
     series = sorted({(r["subset"], r["mode"]) for r in rows})
     figure, (accuracy, losses) = plt.subplots(1, 2, figsize=(11, 4))
     for subset, mode in series:
-        points = sorted((r["step"], r) for r in rows if (r["subset"], r["mode"]) == (subset, mode))
-        steps = [p for p, _ in points]
-        accuracy.plot(steps, [r["acc"] for _, r in points], marker="o", label=f"{subset} {mode}")
-        losses.plot(steps, [r["mean_loss_plausible"] for _, r in points], marker="o", label=f"{subset} {mode} plausible")
-        losses.plot(steps, [r["mean_loss_implausible"] for _, r in points], marker="x", linestyle="--", label=f"{subset} {mode} implausible")
+        points = series_points(rows, subset, mode)
+        steps = [r["step"] for r in points]
+        accuracy.plot(steps, [r["acc"] for r in points], marker="o", label=f"{subset} {mode}")
+        losses.plot(steps, [r["mean_loss_plausible"] for r in points], marker="o", label=f"{subset} {mode} plausible")
+        losses.plot(steps, [r["mean_loss_implausible"] for r in points], marker="x", linestyle="--", label=f"{subset} {mode} implausible")
     accuracy.set(xlabel="step", ylabel="acc", title="accuracy")
     losses.set(xlabel="step", ylabel="mean loss", title="losses")
     accuracy.legend(fontsize=7)

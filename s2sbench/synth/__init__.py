@@ -29,7 +29,7 @@ class TTSSpec:
     device: str = "auto"
 
     @classmethod
-    def parse(cls, spec: str, **kwargs: Any) -> "TTSSpec":
+    def parse(cls, spec: str, **kwargs: Any) -> TTSSpec:
         engine, _, model = spec.partition(":")
         engine = engine.strip().lower()
         if engine not in ENGINES:

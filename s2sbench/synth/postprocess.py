@@ -7,9 +7,7 @@ Loudness normalization uses pydub's dBFS arithmetic; resampling uses soxr (deter
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf
@@ -96,14 +94,3 @@ def encode(samples: np.ndarray, options: AudioOptions) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(samples, -1.0, 1.0), options.sample_rate, format=container, subtype=subtype)
     return buffer.getvalue()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either nothing or the whole file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)

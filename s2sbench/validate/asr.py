@@ -31,7 +31,7 @@ class ASRSpec:
     device: str = "auto"
 
     @classmethod
-    def parse(cls, spec: str, device: str = "auto") -> "ASRSpec":
+    def parse(cls, spec: str, device: str = "auto") -> ASRSpec:
         engine, _, model = spec.partition(":")
         if engine not in ASR_ENGINES:
             raise EngineError(f"unknown ASR engine {engine!r} in --asr {spec!r}; known: {', '.join(ASR_ENGINES)}")
@@ -87,6 +87,12 @@ class FasterWhisper:
         except Exception as exc:
             raise EngineError(f"cannot load faster-whisper model {spec.model!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
         self.spec = spec
+        # The log-mel features are numpy matrix products: their float sums, and so the transcript, change
+        # with the BLAS thread count (a Ray actor runs with one thread, a local build with the machine's
+        # cores). One thread for them makes verdicts the same on every executor and machine.
+        from threadpoolctl import ThreadpoolController
+
+        self._blas = ThreadpoolController()
 
     def identity(self) -> dict:
         from importlib.metadata import version
@@ -98,10 +104,11 @@ class FasterWhisper:
             from s2sbench.synth.postprocess import resample
 
             samples = resample(samples, sample_rate, 16000)
-        segments, _ = self.model.transcribe(
-            samples.astype(np.float32), language=language, temperature=0.0, beam_size=1, condition_on_previous_text=False, vad_filter=False
-        )
-        return " ".join(segment.text.strip() for segment in segments).strip()
+        with self._blas.limit(limits=1, user_api="blas"):
+            segments, _ = self.model.transcribe(
+                samples.astype(np.float32), language=language, temperature=0.0, beam_size=1, condition_on_previous_text=False, vad_filter=False
+            )
+            return " ".join(segment.text.strip() for segment in segments).strip()
 
 
     def transcribe_batch(self, clips: list[tuple[np.ndarray, int]], language: str) -> list[str]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import heapq
 import json
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2sbench._io import atomic_file, write_atomic
 from s2sbench.builddir import BuildDirectory
 from s2sbench.items import Item
 
@@ -154,10 +154,9 @@ def _plot(report: ValidationReport, path: Path) -> bool:
         axis.set_xlabel("error (capped at 1)")
         axis.set_ylabel("clips")
     figure.tight_layout()
-    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    figure.savefig(temporary, format="png", dpi=90)
+    with atomic_file(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=90)
     plt.close(figure)
-    os.replace(temporary, path)
     return True
 
 
@@ -165,8 +164,7 @@ def write_reports(directory: BuildDirectory) -> ValidationReport:
     """Write validation.json, validation.md and validation.png; returns the aggregates."""
     settings = directory.read_manifest().get("validation") or {}
     json_path = directory.root / "validation.json"
-    temporary = directory.root / f".tmp-{os.getpid()}-validation.json"
-    with open(temporary, "w", encoding="utf-8") as handle:
+    with atomic_file(json_path) as handle:
         handle.write('{\n  "clips": [')
         report = collect(directory, handle)
         summary = {
@@ -180,10 +178,6 @@ def write_reports(directory: BuildDirectory) -> ValidationReport:
             "error_histogram": {"bins": list(ERROR_BINS), "by_subset": {s: _histogram(e) for s, e in report.errors_by_subset.items()}},
         }
         handle.write("\n  ],\n" + json.dumps(summary, ensure_ascii=False, indent=2)[2:] + "\n")
-    os.replace(temporary, json_path)
-    markdown = directory.root / "validation.md"
-    temporary_md = directory.root / f".tmp-{os.getpid()}-validation.md"
-    temporary_md.write_text(_markdown(report, settings), encoding="utf-8")
-    os.replace(temporary_md, markdown)
+    write_atomic(directory.root / "validation.md", _markdown(report, settings))
     _plot(report, directory.root / "validation.png")
     return report

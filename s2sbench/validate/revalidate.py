@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from s2sbench._io import append_json, repair_tail, write_atomic
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item
-from s2sbench.profiles import load_profile
+from s2sbench.profiles import build_profile, load_profile
 from s2sbench.validate.asr import ASRSpec, load_recognizer
 from s2sbench.validate.report import ValidationReport, write_reports
 from s2sbench.validate.verdicts import ClipValidator, Thresholds
@@ -33,12 +34,12 @@ class RevalidateOptions:
     profile: str | None = None  # default: the profile the build used
 
 
-def _verdicts(item: Item, validator: ClipValidator, root: Path) -> dict:
-    audio = item.audio or {}
-    context = validator.check(root / audio["context"], item.context, item.lang)
+def _verdicts(item: Item, validator: ClipValidator, clips: list[Path]) -> dict:
+    """Verdicts of the item's ``clips`` (context first, then the spoken candidates)."""
+    context = validator.check(clips[0], item.context, item.lang)
     candidates = None
-    if audio.get("candidates"):
-        candidates = [validator.check(root / path, text, item.lang) for path, text in zip(audio["candidates"], item.candidates)]
+    if len(clips) > 1:
+        candidates = [validator.check(path, text, item.lang) for path, text in zip(clips[1:], item.candidates)]
     verdicts = [context, *(candidates or [])]
     return {"context": context, "candidates": candidates, "passed": all(v["passed"] for v in verdicts)}
 
@@ -60,10 +61,8 @@ def validate_build(root: str | Path, options: RevalidateOptions, progress: Calla
     directory = BuildDirectory(root).require()
     directory.repair()
     manifest = directory.read_manifest()
-    profile_ref = options.profile or (manifest.get("profile") or {}).get("path") or (manifest.get("source") or {}).get("lang", "en")
-    if profile_ref.endswith(".toml") and not Path(profile_ref).is_file():
-        profile_ref = profile_ref[: -len(".toml")]  # a bundled profile is recorded by its file name
-    profile = load_profile(profile_ref)
+    lang = (manifest.get("source") or {}).get("lang", "en")
+    profile = load_profile(options.profile) if options.profile else build_profile(manifest.get("profile"), lang)
     asr = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device)
     thresholds = Thresholds.from_profile(profile, (manifest.get("audio") or {}).get("sample_rate", 16000), options.max_error)
     validator = ClipValidator(load_recognizer(asr), profile, thresholds)
@@ -71,22 +70,22 @@ def validate_build(root: str | Path, options: RevalidateOptions, progress: Calla
     fingerprint = json.dumps({"settings": settings, "items": directory.items_path.stat().st_size}, sort_keys=True)
 
     progress_path = directory.root / PROGRESS_FILE
+    repair_tail(progress_path)  # a kill mid-append leaves a torn line: the item is checked again
     done = list(_progress(progress_path, fingerprint))
     if not done:
-        with open(progress_path, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+        write_atomic(progress_path, json.dumps({"fingerprint": fingerprint}) + "\n")
     total = sum(1 for _ in directory.iter_items())
     checked = len(done)
-    with open(progress_path, "a", encoding="utf-8") as handle:
-        for position, item in enumerate(directory.iter_items()):
-            if position < len(done):
-                continue
-            record = {"id": item.id, "validation": _verdicts(item, validator, directory.root)}
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            handle.flush()
-            checked += 1
-            if progress:
-                progress(checked, total)
+    for position, (number, item) in enumerate(directory.iter_numbered_items()):
+        if position < len(done):
+            continue
+        clips = directory.clip_paths(item, f"{directory.items_path}:{number}")
+        if not clips:
+            raise BuildDirectoryError(f"{directory.items_path}:{number}: audio: the item has no clips to validate")
+        append_json(progress_path, {"id": item.id, "validation": _verdicts(item, validator, clips)})
+        checked += 1
+        if progress:
+            progress(checked, total)
 
     def merged() -> Iterator[Item]:
         with open(progress_path, encoding="utf-8") as handle:

@@ -5,12 +5,15 @@ A verdict is a plain dict stored in ``item["validation"]``::
     {"asr": "transcript", "reference": "normalized text", "hypothesis": "normalized transcript",
      "error": 0.08, "metric": "wer", "passed": true, "reasons": [], "tries": 1}
 
-``reasons`` holds the signal reason codes (see :mod:`.checks`) and ``asr_error`` when the error
-exceeds the threshold.
+``reasons`` holds the signal reason codes (see :mod:`.checks`), ``asr_error`` when the error
+exceeds the threshold, and ``hallucination`` when the transcript is a decoding loop (Whisper's
+compression-ratio guard: a weak recognizer on unclear speech repeats a syllable until its token
+limit, ``Y'ka ni'ka'u'a'u'a'u...``, and the error rate alone can land under a loose threshold).
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -19,6 +22,16 @@ from s2sbench.profiles import LanguageProfile
 from s2sbench.validate.asr import Recognizer
 from s2sbench.validate.checks import SignalLimits, check_signal
 from s2sbench.validate.normalize import chain, error_rate, remove_spaces
+
+# Whisper's own limit (openai/whisper, faster-whisper's compression_ratio_threshold): a transcript that
+# zlib shrinks more than this is a loop, not speech.
+MAX_COMPRESSION_RATIO = 2.4
+
+
+def compression_ratio(text: str) -> float:
+    """How much zlib shrinks ``text`` (UTF-8 bytes), as Whisper measures its segments; 0 for no text."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 @dataclass(frozen=True)
@@ -31,7 +44,7 @@ class Thresholds:
     limits: SignalLimits
 
     @classmethod
-    def from_profile(cls, profile: LanguageProfile, sample_rate: int, max_error: float | None = None) -> "Thresholds":
+    def from_profile(cls, profile: LanguageProfile, sample_rate: int, max_error: float | None = None) -> Thresholds:
         return cls(
             metric=profile.metric,
             max_error=profile.max_error if max_error is None else max_error,
@@ -64,6 +77,8 @@ class ClipValidator:
         error = error_rate(self.thresholds.metric, reference, hypothesis)
         if error > self.thresholds.max_error:
             reasons.append("asr_error")
+        if compression_ratio(transcript) > MAX_COMPRESSION_RATIO:
+            reasons.append("hallucination")
         return {
             "asr": transcript,
             "reference": reference,

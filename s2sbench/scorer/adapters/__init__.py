@@ -46,7 +46,7 @@ class Prompt:
     separator: str = " "
 
     @classmethod
-    def from_profile(cls, profile: LanguageProfile, matched: bool = False) -> "Prompt":
+    def from_profile(cls, profile: LanguageProfile, matched: bool = False) -> Prompt:
         """``matched``: the same prefix in both modes, so t2t and s2t differ only in modality."""
         text_prefix = profile.speech_prefix if matched else profile.text_prefix
         return cls(text_prefix=text_prefix, speech_prefix=profile.speech_prefix, separator=profile.separator)

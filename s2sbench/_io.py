@@ -1,0 +1,178 @@
+"""Crash-safe file writes, shared by every stage that writes a build or results directory.
+
+- Whole files are written to a temporary name beside the target and renamed over it, so a reader (or
+  the next run after a kill) sees the old file or the new one, never half of one.
+- Append-only JSONL files grow by whole lines, each appended with one ``write``; a line torn by a kill
+  is cut by :func:`repair_tail` before the next run reads or appends.
+- Paths read from a build, results or source directory are resolved with :func:`inside`, which refuses
+  anything that would leave that directory.
+- :class:`DirectoryLock` keeps two processes from writing one directory at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from s2sbench.errors import BuildDirectoryError, S2SBenchError
+
+TEMPORARY_PREFIX = ".tmp-"
+
+
+def temporary_name(path: Path) -> Path:
+    return path.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{path.name}")
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
+    """A handle to write ``path`` through: renamed over it on success, removed on any failure."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_name(path)
+    try:
+        with open(temporary, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+    with atomic_file(path, "wb") as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def write_lines_atomic(path: Path, lines: Iterable[str]) -> int:
+    """Replace ``path`` with ``lines`` (streamed, never held); returns how many were written."""
+    count = 0
+    with atomic_file(path) as handle:
+        for line in lines:
+            handle.write(line)
+            count += 1
+    return count
+
+
+def repair_tail(path: Path) -> bool:
+    """Cut a torn last line (one without its newline) left by a killed writer; True when cut."""
+    if not path.is_file():
+        return False
+    with open(path, "rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return False
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return False
+        # Walk back to the last newline in blocks: the file may be large, its torn tail is small.
+        position = size
+        while position > 0:
+            start = max(0, position - 65536)
+            handle.seek(start)
+            block = handle.read(position - start)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                handle.truncate(start + newline + 1)
+                return True
+            position = start
+        handle.truncate(0)
+        return True
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line with a single ``write``, so a kill never leaves half of it."""
+    if not line.endswith("\n"):
+        line += "\n"
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(descriptor, line.encode("utf-8"))
+    finally:
+        os.close(descriptor)
+
+
+def append_json(path: Path, record: dict) -> None:
+    append_line(path, json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def inside(root: Path, relative: object, where: str) -> Path:
+    """``root / relative``, refusing a value that is not a relative path staying inside ``root``.
+
+    ``where`` names the value for the error (``items.jsonl:12: audio.context``). Symbolic links are
+    followed before the check, so a link inside the build that points outside is refused too.
+    """
+    if not isinstance(relative, str) or not relative:
+        raise BuildDirectoryError(f"{where}: expected a relative path, got {relative!r}")
+    if "\x00" in relative or relative.startswith(("/", "\\")) or Path(relative).is_absolute():
+        raise BuildDirectoryError(f"{where}: {relative!r} is not a path inside the directory")
+    base = root.resolve()
+    resolved = (base / relative).resolve()
+    if resolved != base and base not in resolved.parents:
+        raise BuildDirectoryError(f"{where}: {relative!r} leaves the directory {root}")
+    return resolved
+
+
+# Descriptors of the locks this process holds. A forked child (espeak-ng speaks in one) inherits them,
+# and an flock lives while any descriptor of it is open: a child still finishing its clip when its
+# parent is killed would keep the directory locked. The child closes its copies at once.
+_HELD: set[int] = set()
+
+
+def _close_inherited_locks() -> None:
+    for descriptor in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
+class DirectoryLock:
+    """An exclusive lock on a directory (``.lock`` inside it), held while a process writes there.
+
+    The lock is ``flock``-based: the kernel drops it when the holder dies (forked children do not
+    keep it, see :data:`_HELD`), so a killed run never leaves a stale lock behind. The file records
+    the holder's pid for the error message.
+    """
+
+    def __init__(self, root: Path, what: str = "directory", name: str = ".lock"):
+        self.root = Path(root)
+        self.what = what
+        self.name = name  # one directory may hold several locks (a results directory's shards)
+        self._handle: IO | None = None
+
+    def __enter__(self) -> DirectoryLock:
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.root / self.name, "a+", encoding="utf-8")  # held until __exit__
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                handle.close()
+                raise
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise S2SBenchError(f"{self.root}: this {self.what} is in use by {holder}; wait for it to finish or stop it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        self._handle = handle
+        _HELD.add(handle.fileno())
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._handle is not None:
+            _HELD.discard(self._handle.fileno())
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None

@@ -1,0 +1,64 @@
+"""``s2s push``: export build directories as a Hub dataset (parquet + card) and upload it.
+
+- :mod:`.schema`: the exported columns and rows, and what is tallied per subset.
+- :mod:`.export`: every build checked before anything is written, then the Hub layout (one config
+  per subset, ``<config>/<split>-0000i-of-0000N.parquet``, audio embedded as the build's own bytes,
+  a provenance record per config, ``README.md``) or the original release's layout.
+- :mod:`.hub`: the token, the repo's state, one commit of what changed (a re-push makes none), a
+  read-back to verify.
+
+Order of a push: check the builds, ask the Hub who is pushing and what the repo holds, export to a
+scratch directory, and only then create the repo and commit; a failure before the commit leaves the
+Hub as it was.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from s2sbench.errors import S2SBenchError
+from s2sbench.publish.export import check_builds, export, export_release_layout
+from s2sbench.publish.hub import PushError, check_repo_id, commit, configure_endpoint, hub_error, remote_state, verify_push
+from s2sbench.publish.options import ConfigExport, PushOptions, PushResult
+
+__all__ = ["ConfigExport", "PushError", "PushOptions", "PushResult", "push"]
+
+
+def push(options: PushOptions) -> PushResult:
+    """Export to ``options.to_dir``, or upload to ``options.repo`` in one commit."""
+    if options.layout not in ("hub", "s2sbench"):
+        raise S2SBenchError(f"--layout must be hub or s2sbench, not {options.layout!r}")
+    if options.to_dir is None and not options.repo:
+        raise S2SBenchError("give --repo OWNER/NAME to upload, or --to-dir DIR to export")
+    if options.to_dir is None and options.layout != "hub":
+        raise S2SBenchError("--layout s2sbench writes files for S2SBench's scripts: use it with --to-dir")
+    if options.repo and options.to_dir is None:
+        check_repo_id(options.repo)
+    checked = check_builds(options)
+    if options.to_dir is not None:
+        target = Path(options.to_dir)
+        if target.exists() and not target.is_dir():
+            raise S2SBenchError(f"--to-dir {target}: a file, not a directory")
+        if options.layout == "s2sbench":
+            return PushResult(export_release_layout(options, target, checked), target)
+        return PushResult(export(options, target, checked, repo_id=options.repo or target.name), target)
+
+    configure_endpoint()
+    import httpx2
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
+
+    repo = options.repo
+    api = HfApi()
+    with tempfile.TemporaryDirectory(prefix="s2s-push-") as scratch:
+        try:
+            remote, records = remote_state(api, repo, options.revision, Path(scratch))
+            staging = Path(scratch) / "export"
+            exports = export(options, staging, checked, records, repo_id=repo)
+            commit_id, url = commit(api, options, staging, remote, exports)
+        except (HfHubHTTPError, LocalTokenNotFoundError, httpx2.HTTPError, OSError) as exc:
+            raise hub_error(exc, repo) from None
+    if options.verify:
+        verify_push(repo, exports, options)
+    return PushResult(exports, None, commit_id, url)

@@ -1,0 +1,218 @@
+"""Builds to files: the Hub layout (parquet per config, provenance, card) or the original release's.
+
+:func:`check_builds` reads every build once before anything is written: each item's names, texts
+and clip paths (inside the build), each published clip's header (audio at the build's rate), and a
+subset with nothing to publish. The exporters then decode every clip again as they embed it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from s2sbench import __version__
+from s2sbench.builddir import BuildDirectory
+from s2sbench.builders import builders
+from s2sbench.builders.s2sbench_release import release_paths
+from s2sbench.errors import S2SBenchError
+from s2sbench.items import name_problem
+from s2sbench.licenses import SAMPLE_LICENSE, DataLicense, resolve_license
+from s2sbench.publish.options import ConfigExport, PushOptions
+from s2sbench.publish.schema import SubsetTally, clip_header_problem, features, kept, row
+
+PROVENANCE_DIR = "s2sbench"
+LETTERS = "ABCD"
+
+
+@dataclass
+class CheckedBuild:
+    """A build that :func:`check_builds` read: its directory, sample rate and per-subset tallies."""
+
+    path: Path
+    directory: BuildDirectory
+    sample_rate: int
+    tallies: dict[str, SubsetTally]
+    format: str  # the builder that read the source ("custom" when items came from several)
+    license: DataLicense
+
+
+def check_builds(options: PushOptions) -> list[CheckedBuild]:
+    """Every build of ``options`` checked (see the module doc); raises with ``FILE:LINE: field: problem``."""
+    if options.config is not None and (problem := name_problem(options.config)):
+        raise S2SBenchError(f"--config: {problem}")
+    checked = []
+    for build_path in options.builds:
+        directory = BuildDirectory(build_path).require()
+        sample_rate = (directory.read_manifest().get("audio") or {}).get("sample_rate", 16000)
+        tallies: dict[str, SubsetTally] = {}
+        formats: set[str] = set()
+        for number, item in directory.iter_numbered_items():
+            formats.add(str(item.source.get("name", "custom")))
+            is_kept = kept(item, options.include_failed)
+            tallies.setdefault(item.subset, SubsetTally()).add(item, is_kept)
+            if not is_kept:
+                continue
+            where = f"{directory.items_path}:{number}"
+            clips = directory.clip_paths(item, where)
+            if not clips:
+                raise S2SBenchError(f"{where}: audio: the item has no clips (built with --no-audio?)")
+            for field, path in zip(["audio.context"] + [f"audio.candidates[{k}]" for k in range(len(clips) - 1)], clips):
+                problem = clip_header_problem(path, sample_rate)
+                if problem:
+                    raise S2SBenchError(f"{where}: {field}: {path.relative_to(directory.root.resolve())}: {problem}")
+        for subset, tally in sorted(tallies.items()):
+            if not tally.items:
+                raise S2SBenchError(f"{build_path}: subset {subset}: no item passed validation (use --include-failed)")
+        manifest = directory.read_manifest()
+        fmt = formats.pop() if len(formats) == 1 else "custom"
+        builder = builders().get(fmt)
+        declared = SAMPLE_LICENSE if str((manifest.get("source") or {}).get("spec", "")).startswith("sample:") else (builder.license if builder else None)
+        data_license = resolve_license(options.license, DataLicense.from_dict(manifest.get("license")), declared, str(build_path))
+        checked.append(CheckedBuild(Path(build_path), directory, sample_rate, tallies, fmt, data_license))
+    if not checked:
+        raise S2SBenchError("no build directory given")
+    return checked
+
+
+def config_names(options: PushOptions, checked: list[CheckedBuild]) -> dict[tuple[str, str], str]:
+    """(build, subset) -> config name: the subset, ``--config`` for a single subset, and
+    ``<subset>-<lang>`` where two builds hold the same subset (the en and zh samples both have
+    ``story``)."""
+    pairs = []
+    for build in checked:
+        lang = (build.directory.read_manifest().get("source") or {}).get("lang", "xx")
+        pairs += [(str(build.path), subset, lang) for subset in sorted(build.tallies)]
+    if options.config:
+        if len(pairs) > 1:
+            raise S2SBenchError(f"--config names one config, but the builds hold {len(pairs)} subsets")
+        return {(pairs[0][0], pairs[0][1]): options.config}
+    counts: dict[str, int] = {}
+    for _, subset, _ in pairs:
+        counts[subset] = counts.get(subset, 0) + 1
+    names = {(build, subset): subset if counts[subset] == 1 else f"{subset}-{lang}" for build, subset, lang in pairs}
+    for name in names.values():
+        if problem := name_problem(name):
+            raise S2SBenchError(f"config name: {problem}")
+    return names
+
+
+def provenance(build: CheckedBuild, config: str, subset: str, tally: SubsetTally) -> dict[str, Any]:
+    """The record of one pushed config (``s2sbench/<config>.json``): the card is rendered from these."""
+    manifest = build.directory.read_manifest()
+    source = manifest.get("source", {})
+    builder = builders().get(build.format)
+    validation = manifest.get("validation")
+    return {
+        "config": config,
+        "subset": subset,
+        "lang": tally.lang or source.get("lang"),
+        "items": tally.items,
+        "clips": tally.clips,
+        "k": sorted(tally.k),
+        "speak": manifest.get("speak", "all"),
+        "failed_excluded": tally.failed,
+        "source": {"spec": source.get("spec"), "format": build.format, "license": build.license.as_dict(),
+                   "description": builder.description if builder else "custom source"},
+        "tts": manifest.get("tts", {}),
+        "audio": manifest.get("audio", {}),
+        "validation": ({**validation, "clips": tally.clips_checked, "passed": tally.clips_passed} if validation else None),
+        "s2sbench_version": manifest.get("versions", {}).get("s2sbench", __version__),
+    }
+
+
+def _write_shards(rows: Callable[[], Iterator[dict]], sample_rate: int, directory: Path, config: str, split: str, max_shard_size: int) -> list[str]:
+    import datasets
+
+    cache = directory / ".cache"
+    try:
+        dataset = datasets.Dataset.from_generator(rows, features=features(sample_rate, audio=False), cache_dir=str(cache))
+        dataset = dataset.cast(features(sample_rate))  # a metadata change: the bytes stay as they are
+        shards = max(1, math.ceil(dataset.data.nbytes / max_shard_size))
+        names = []
+        for index in range(shards):
+            name = f"{config}/{split}-{index:05d}-of-{shards:05d}.parquet"
+            (directory / config).mkdir(parents=True, exist_ok=True)
+            dataset.shard(shards, index, contiguous=True).to_parquet(str(directory / name))
+            names.append(name)
+        del dataset
+    except datasets.exceptions.DatasetGenerationError as exc:  # our own error, raised inside the generator
+        cause = exc.__cause__ or exc.__context__
+        raise (cause if isinstance(cause, S2SBenchError) else exc) from None
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return names
+
+
+def export(options: PushOptions, directory: Path, checked: list[CheckedBuild], existing_records: dict[str, dict] | None = None,
+           repo_id: str = "local/export") -> list[ConfigExport]:
+    """Write shards, provenance and README.md for the checked builds into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    records = dict(existing_records or {})
+    exports: list[ConfigExport] = []
+    example: dict[str, Any] | None = None
+    names = config_names(options, checked)
+    for build in checked:
+        for subset, tally in sorted(build.tallies.items()):
+            config = names[(str(build.path), subset)]
+
+            def rows(subset=subset, build=build) -> Iterator[dict]:
+                for number, item in build.directory.iter_numbered_items():
+                    if item.subset == subset and kept(item, options.include_failed):
+                        where = f"{build.directory.items_path}:{number}"
+                        yield row(item, build.directory.clip_paths(item, where), build.sample_rate, where)
+
+            files = _write_shards(rows, build.sample_rate, directory, config, options.split, options.max_shard_size)
+            record = provenance(build, config, subset, tally)
+            record_name = f"{PROVENANCE_DIR}/{config}.json"
+            (directory / PROVENANCE_DIR).mkdir(exist_ok=True)
+            (directory / record_name).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            records[config] = record
+            digests = [(i.id, hashlib.sha256(build.directory.clip_paths(i, i.id)[0].read_bytes()).hexdigest()) for i in tally.first if i.audio]
+            exports.append(ConfigExport(config, tally.items, files + [record_name], digests))
+            if example is None:
+                first = tally.first[0]
+                example = {"config": config, "row": {"id": first.id, "subset": first.subset, "lang": first.lang, "context": first.context,
+                                                      "candidates": first.candidates, "answer": first.answer,
+                                                      "context_audio": {"path": Path(first.audio["context"]).name} if first.audio else None}}
+    from s2sbench.cards import render_card
+
+    (directory / "README.md").write_text(render_card(repo_id, list(records.values()), options.split, example or {}), encoding="utf-8")
+    return exports
+
+
+def export_release_layout(options: PushOptions, directory: Path, checked: list[CheckedBuild]) -> list[ConfigExport]:
+    """The original release layout: story pairs (uttid/first/last, plausible row first, uttids
+    consecutive) and 4-way questions (uttid/first/A-D/answer), each row's context in ``{uttid}.wav``."""
+    exports = []
+    for build in checked:
+        for subset in sorted(build.tallies):
+            jsonl_name, wav_name = release_paths(subset)
+            (directory / wav_name).mkdir(parents=True, exist_ok=True)
+            uttid, rows = 1000, 0
+            with open(directory / jsonl_name, "w", encoding="utf-8") as handle:
+                for number, item in build.directory.iter_numbered_items():
+                    if item.subset != subset or not kept(item, options.include_failed):
+                        continue
+                    clips = build.directory.clip_paths(item, f"{build.directory.items_path}:{number}")
+                    wav = clips[0].read_bytes() if clips else None
+                    if len(item.candidates) == 2:
+                        ordered = [item.candidates[item.answer], item.candidates[1 - item.answer]]
+                        records = [{"uttid": uttid + i, "first": item.context, "last": text} for i, text in enumerate(ordered)]
+                    elif len(item.candidates) == 4:
+                        records = [{"uttid": uttid, "first": item.context, **dict(zip(LETTERS, item.candidates)), "answer": LETTERS[item.answer]}]
+                    else:
+                        raise S2SBenchError(f"{item.id}: the S2SBench layout holds 2- or 4-candidate items, not {len(item.candidates)}")
+                    for record in records:
+                        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                        if wav is not None:
+                            (directory / wav_name / f"{record['uttid']}.wav").write_bytes(wav)
+                    uttid += len(records)
+                    rows += 1
+            exports.append(ConfigExport(subset, rows, [jsonl_name, wav_name]))
+    return exports

@@ -1,0 +1,131 @@
+"""The exported rows: their columns, how an item becomes one, and what is tallied per subset."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import soundfile as sf
+
+from s2sbench.errors import S2SBenchError
+from s2sbench.items import Item
+
+
+def features(sample_rate: int = 16000, audio: bool = True):
+    """The exported columns. With ``audio=False`` the clips are plain ``{bytes, path}`` structs:
+    rows are written that way, then cast to ``Audio``, which keeps the bytes and needs no
+    torchcodec or FFmpeg (encoding through ``Audio`` would)."""
+    from datasets import Audio, Features, List, Value
+
+    clip = Audio(sampling_rate=sample_rate) if audio else {"bytes": Value("binary"), "path": Value("string")}
+    return Features(
+        {
+            "id": Value("string"),
+            "subset": Value("string"),
+            "lang": Value("string"),
+            "context": Value("string"),
+            "candidates": List(Value("string")),
+            "answer": Value("int32"),
+            "context_audio": clip,
+            "candidate_audio": List(clip),
+            "voice": Value("string"),
+            "context_asr": Value("string"),
+            "context_error": Value("float32"),
+            "candidate_asr": List(Value("string")),
+            "candidate_error": List(Value("float32")),
+            "passed": Value("bool"),
+        }
+    )
+
+
+def clip_problem(data: bytes | Path, sample_rate: int) -> str | None:
+    """Why a clip cannot be published (not audio, another rate, no samples), or None. Decodes it."""
+    try:
+        samples, rate = sf.read(io.BytesIO(data) if isinstance(data, bytes) else data, dtype="int16", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        return f"not audio ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    if rate != sample_rate:
+        return f"sampled at {rate} Hz, the build's rate is {sample_rate} Hz"
+    if len(samples) == 0:
+        return "holds no samples"
+    return None
+
+
+def clip_header_problem(path: Path, sample_rate: int) -> str | None:
+    """:func:`clip_problem` from the file's header alone: the cheap check made before any export."""
+    try:
+        info = sf.info(path)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        return f"not audio ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    if info.samplerate != sample_rate:
+        return f"sampled at {info.samplerate} Hz, the build's rate is {sample_rate} Hz"
+    if info.frames == 0:
+        return "holds no samples"
+    return None
+
+
+def row(item: Item, clips: list[Path], sample_rate: int, where: str) -> dict[str, Any]:
+    """The exported row of ``item``, its clips (context first, checked paths) embedded as their bytes."""
+    validation = item.validation or {}
+    audio = item.audio or {}
+
+    def clip(path: Path, field: str) -> dict[str, Any]:
+        data = path.read_bytes()
+        problem = clip_problem(data, sample_rate)
+        if problem:
+            raise S2SBenchError(f"{where}: {field}: {path.name}: {problem}")
+        return {"bytes": data, "path": path.name}
+
+    candidates = validation.get("candidates") or []
+    return {
+        "id": item.id,
+        "subset": item.subset,
+        "lang": item.lang,
+        "context": item.context,
+        "candidates": item.candidates,
+        "answer": item.answer,
+        "context_audio": clip(clips[0], "audio.context") if clips else None,
+        "candidate_audio": [clip(path, f"audio.candidates[{k}]") for k, path in enumerate(clips[1:])],
+        "voice": (audio.get("voices") or {}).get("context"),
+        "context_asr": (validation.get("context") or {}).get("asr"),
+        "context_error": (validation.get("context") or {}).get("error"),
+        "candidate_asr": [v.get("asr") for v in candidates],
+        "candidate_error": [v.get("error") for v in candidates],
+        "passed": validation.get("passed", True) if validation else True,
+    }
+
+
+def kept(item: Item, include_failed: bool) -> bool:
+    """Whether ``item`` is published: it passed validation (or was not validated), or ``include_failed``."""
+    return include_failed or not item.validation or bool(item.validation.get("passed", True))
+
+
+@dataclass
+class SubsetTally:
+    """What the card and provenance need of one subset's items, gathered in one streamed pass."""
+
+    lang: str | None = None
+    items: int = 0  # kept (exported) items
+    failed: int = 0  # items left out for failing validation
+    clips: int = 0
+    k: set[int] = field(default_factory=set)
+    clips_checked: int = 0
+    clips_passed: int = 0
+    first: list[Item] = field(default_factory=list)  # the first few kept items: example row, digests
+
+    def add(self, item: Item, is_kept: bool) -> None:
+        if not is_kept:
+            self.failed += 1
+            return
+        self.lang = self.lang or item.lang
+        self.items += 1
+        self.clips += 1 + len((item.audio or {}).get("candidates") or [])
+        self.k.add(len(item.candidates))
+        validation = item.validation or {}
+        verdicts = [v for v in [validation.get("context"), *(validation.get("candidates") or [])] if v]
+        self.clips_checked += len(verdicts)
+        self.clips_passed += sum(bool(v.get("passed")) for v in verdicts)
+        if len(self.first) < 5:
+            self.first.append(item)

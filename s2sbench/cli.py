@@ -7,6 +7,7 @@ the user can fix (:class:`~s2sbench.errors.S2SBenchError`) print as one line and
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 import warnings
@@ -447,7 +448,33 @@ def formats() -> None:
         typer.echo(f"{name:12} {builder.description}  [licence: {licence}]")
 
 
+@app.command()
+def voices(
+    engine: Annotated[str, typer.Argument(help="espeak, piper, piper:VOICE (its speakers) or coqui:MODEL (its speakers).")],
+    lang: Annotated[str | None, typer.Argument(help="Only voices of this language (a code or its prefix: en, en-us, cmn).")] = None,
+) -> None:
+    """List what an installed speech engine can speak: the names --voice and --voices take.
+
+    \b
+    Examples:
+      s2s voices espeak en          # en, en-us, en-gb-x-rp, ... (add a variant: en-us+f3)
+      s2s voices piper              # installed Piper voices (--tts piper:NAME)
+      s2s voices coqui:models/vits  # the speakers of a local Coqui model
+    """
+    from s2sbench.synth.voices import format_voices, list_voices
+
+    found = _run(_Progress(enabled=False), Path("."), lambda: list_voices(engine, lang))
+    if not found:
+        _fail(S2SBenchError(f"{engine} has no voice for {lang!r}" if lang else f"{engine}: no voices installed"))
+    typer.echo(format_voices(found))
+
+
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt  # so a terminated command cleans up as after Ctrl-C (scratch directories, locks)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
     app()
 
 

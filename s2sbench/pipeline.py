@@ -34,7 +34,7 @@ from s2sbench.builders.table import parse_column_map
 from s2sbench.errors import S2SBenchError, SourceRowError
 from s2sbench.items import Item, item_problems
 from s2sbench.licenses import DataLicense
-from s2sbench.profiles import LanguageProfile, load_profile
+from s2sbench.profiles import LanguageProfile, bundled_profiles, load_profile
 from s2sbench.stages import FailedItem, SpeakPlan, ValidationPlan, item_speaker, speak_item
 from s2sbench.storage import SMALL_FILES, ClipStore, clip_store, is_url, mirror_directory, pull_small_files, push_small_files
 from s2sbench.synth import TTSSpec
@@ -295,6 +295,10 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
         raise S2SBenchError(f"-o {options.output}: a file, not a build directory")
     if options.speak not in SPEAK_CHOICES:
         raise S2SBenchError(f"--speak must be one of {', '.join(SPEAK_CHOICES)}, not {options.speak!r}")
+    if options.profile is None and options.lang not in bundled_profiles():
+        # A generic profile would build with another language's threshold and normalizer, silently.
+        raise S2SBenchError(f"--lang {options.lang}: no bundled language profile (bundled: {', '.join(bundled_profiles())}); "
+                            f"make one with `s2s langs new {options.lang} -o profiles/{options.lang}.toml` and pass it with --profile")
     profile = load_profile(options.profile or options.lang)
     context = BuildContext(
         lang=options.lang,
@@ -313,6 +317,9 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     if options.executor not in EXECUTORS:
         raise S2SBenchError(f"--executor must be one of {', '.join(EXECUTORS)}, not {options.executor!r}")
     scan = scan_source(options, context)
+    if scan.total == 0:
+        skipped = f" ({len(scan.skipped)} bad rows skipped)" if scan.skipped else ""
+        raise S2SBenchError(f"{options.source}: no items in this source{skipped}: an empty file, or a header alone?")
     # An absolute root, so Ray workers started elsewhere write to the same directory.
     url = str(options.output) if is_url(options.output) else None
     plan = SpeakPlan(url or str(Path(options.output).absolute()), tts, voices, options.speak, options.audio, validation_plan)

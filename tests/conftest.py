@@ -49,9 +49,11 @@ def tiny_vits(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_en_build(tmp_path_factory) -> Path:
-    """``s2s build sample:en`` with the default engine and validation, built once per run. Read only."""
+    """``s2s build sample:en --limit 10 --seed 1`` (5 stories, 5 questions, 40 clips) with the default
+    engine and validation, built once per run. Read only. Ten items, not the sample's 28: every clip is
+    recognized, and the whole sample took 3.5 minutes of the suite here."""
     output = tmp_path_factory.mktemp("builds") / "sample-en"
-    build(BuildOptions(source="sample:en", output=output, lang="en"))
+    build(BuildOptions(source="sample:en", output=output, lang="en", limit=10, seed=1))
     return output
 
 

@@ -52,7 +52,7 @@ def clip_paths(items: list[dict]) -> list[str]:
 def test_sample_build_is_a_complete_build_directory(sample_en_build: Path):
     items = read_items(sample_en_build)
     manifest = json.loads((sample_en_build / "build.json").read_text())
-    assert len(items) == 28 == manifest["counts"]["items"]
+    assert len(items) == 10 == manifest["counts"]["items"]
     assert {i["subset"] for i in items} == {"story", "question"}
     assert {len(i["candidates"]) for i in items} == {2, 4}
     assert len({i["id"] for i in items}) == len(items)

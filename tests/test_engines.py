@@ -125,3 +125,21 @@ def test_flac_output(tmp_path: Path):
     build(BuildOptions(validate=False, source="sample:en", output=tmp_path / "f", limit=1, speak="context", audio=AudioOptions(format="flac")))
     relative = read_items(tmp_path / "f")[0]["audio"]["context"]
     assert relative.endswith(".flac") and sf.info(tmp_path / "f" / relative).format == "FLAC"
+
+
+def test_voices_lists_what_each_engine_speaks(tiny_vits):
+    from typer.testing import CliRunner
+
+    from s2sbench.cli import app
+
+    runner = CliRunner()
+    espeak = runner.invoke(app, ["voices", "espeak", "en"])
+    assert espeak.exit_code == 0 and {"en-us", "en-gb-x-rp"} <= {line.split()[0].lower() for line in espeak.output.splitlines()[1:]}
+    assert "sw" not in {line.split()[0] for line in espeak.output.splitlines()[1:]}
+    none = runner.invoke(app, ["voices", "espeak", "zz"])
+    assert none.exit_code == 2 and "no voice for 'zz'" in none.stderr
+    coqui = runner.invoke(app, ["voices", f"coqui:{tiny_vits}"])
+    assert coqui.exit_code == 0 and "single speaker" in coqui.output
+    if importlib.util.find_spec("piper") is not None:
+        piper = runner.invoke(app, ["voices", "piper", "en"])
+        assert piper.exit_code == 0 and "en_US-joe-medium" in piper.output

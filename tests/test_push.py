@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,8 @@ def test_export_reads_back_identical_in_a_fresh_process(sample_en_build: Path, z
     result = push(PushOptions(builds=[sample_en_build, zh_build], to_dir=tmp_path / "export"))
     configs = sorted(c.name for c in result.configs)
     assert configs == ["question", "story", "zh-stories"]
-    run = subprocess.run([sys.executable, "-c", READ_BACK, str(tmp_path / "export"), *configs], capture_output=True, text=True, check=True)
+    fresh_cache = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "cache")}  # datasets caches a folder by its name alone
+    run = subprocess.run([sys.executable, "-c", READ_BACK, str(tmp_path / "export"), *configs], capture_output=True, text=True, check=True, env=fresh_cache)
     loaded = json.loads(run.stdout.strip().splitlines()[-1])
     expected = {}
     for root in (sample_en_build, zh_build):
@@ -80,11 +82,16 @@ def test_card_has_valid_yaml_both_configs_and_every_section(sample_en_build: Pat
 
 
 def test_failed_items_are_excluded_unless_asked(sample_en_build: Path, tmp_path: Path):
-    failed = [i["id"] for i in read_items(sample_en_build) if not i["validation"]["passed"]]
-    default = push(PushOptions(builds=[sample_en_build], to_dir=tmp_path / "a"))
-    everything = push(PushOptions(builds=[sample_en_build], to_dir=tmp_path / "b", include_failed=True))
-    assert sum(c.rows for c in everything.configs) == 28
-    assert sum(c.rows for c in default.configs) == 28 - len(failed)
+    marked = tmp_path / "marked"
+    subprocess.run(["cp", "-r", str(sample_en_build), str(marked)], check=True)
+    items = read_items(marked)
+    for index, item in enumerate(items):  # items 1 and 6 failed (a story and a question), whatever the recognizer heard
+        item["validation"]["passed"] = index not in (1, 6)
+    (marked / "items.jsonl").write_text("".join(json.dumps(item) + "\n" for item in items), encoding="utf-8")
+    default = push(PushOptions(builds=[marked], to_dir=tmp_path / "a"))
+    everything = push(PushOptions(builds=[marked], to_dir=tmp_path / "b", include_failed=True))
+    assert sum(c.rows for c in everything.configs) == 10
+    assert sum(c.rows for c in default.configs) == 8
 
 
 def test_same_subset_in_two_builds_gets_language_suffixes(zh_build: Path, tmp_path: Path):
@@ -127,3 +134,22 @@ def test_export_needs_no_torchcodec(zh_build: Path, tmp_path: Path):
     items = read_items(zh_build)
     assert [r["bytes"] for r in table.column("context_audio").to_pylist()] == [(zh_build / i["audio"]["context"]).read_bytes() for i in items]
     assert json.loads(table.schema.metadata[b"huggingface"])["info"]["features"]["context_audio"]["_type"] == "Audio"
+
+
+def test_card_states_audio_hours_clip_durations_and_voice_shares(tmp_path: Path):
+    import soundfile as sf
+
+    build(BuildOptions(source="sample:en", output=tmp_path / "b", limit=4, validate=False, voices=["en-us", "en-us+f3"]))
+    push(PushOptions(builds=[tmp_path / "b"], to_dir=tmp_path / "out"))
+    items = [json.loads(line) for line in (tmp_path / "b" / "items.jsonl").read_text().splitlines()]
+    story = [i for i in items if i["subset"] == "story"]
+    clips = [(tmp_path / "b" / p, v) for i in story for p, v in zip([i["audio"]["context"], *i["audio"]["candidates"]],
+                                                                   [i["audio"]["voices"]["context"], *i["audio"]["voices"]["candidates"]])]
+    seconds = [sf.info(path).duration for path, _ in clips]
+    figures = json.loads((tmp_path / "out" / "s2sbench" / "story.json").read_text())["audio_figures"]
+    assert figures["hours"] == pytest.approx(sum(seconds) / 3600, abs=1e-3)
+    assert figures["clip_seconds"]["min"] == pytest.approx(min(seconds), abs=0.01) and figures["clip_seconds"]["max"] == pytest.approx(max(seconds), abs=0.01)
+    shares = {voice: sum(v == voice for _, v in clips) / len(clips) for voice in {v for _, v in clips}}
+    assert figures["voices"] == pytest.approx(shares, abs=1e-4) and sum(figures["voices"].values()) == pytest.approx(1.0)
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert f"{figures['hours']:.2f} h" in card and "voices (share of clips): " in card and "clip duration min / mean / max: " in card

@@ -94,7 +94,7 @@ def test_validated_ray_build_equals_the_local_one_with_its_retries(ray_cluster, 
     english = (Path(s2sbench.profiles.__file__).parent / "en.toml").read_text()
     strict = tmp_path / "en-strict.toml"
     strict.write_text(re.sub(r"^chars_per_second = .*$", "chars_per_second = [0.5, 1.0]", english, flags=re.M))
-    options = {"limit": 3, "retries": 1, "profile": str(strict)}
+    options = {"limit": 3, "retries": 1, "profile": str(strict), "speak": "context"}
     local = sample_build(tmp_path / "local", "local", **options)
     on_ray = sample_build(tmp_path / "ray", "ray", ray=RayOptions(batch_size=2), **options)
 

@@ -271,6 +271,8 @@ def as_another_user(tmp_path: Path, *args: str):
     home.chmod(0o777)  # the other user's caches
     prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
     env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / "cache"), "HF_HOME": str(home / "hf")}
+    if prefix and subprocess.run([*prefix, sys.executable, "-c", "import s2sbench"], env=env, capture_output=True).returncode != 0:
+        pytest.skip(f"the unprivileged user cannot run this checkout ({sys.executable} sits in a folder only root can enter)")
     return subprocess.run([*prefix, sys.executable, "-m", "s2sbench", *args], capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -310,3 +312,19 @@ def test_a_read_only_output_is_one_line(open_tmp: Path, small_build: Path, comma
     assert result.returncode == 2, result.stderr[-3000:]
     assert result.stderr.count("\n") == 1 and "permission denied" in result.stderr, result.stderr[-3000:]
     assert list(locked.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "text", "extra"), [("empty.jsonl", "", ["--format", "items"]), ("header.csv", "context,ending1,ending2,label\n",
+                                                       ["--format", "csv", "--map", "context=context,candidates=ending1|ending2,answer=label"])])
+def test_an_empty_or_header_only_source_is_an_error_before_any_directory(tmp_path: Path, name: str, text: str, extra: list[str]):
+    source = tmp_path / name
+    source.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["build", str(source), *extra, "-o", str(tmp_path / "b"), "-q", "--no-validate"])
+    one_line_error(result, str(source), "no items in this source")
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_language_without_a_profile_points_at_langs_new(tmp_path: Path):
+    result = runner.invoke(app, ["build", "sample:en", "--lang", "fr", "-o", str(tmp_path / "b"), "-q", "--no-validate"])
+    one_line_error(result, "--lang fr: no bundled language profile", "s2s langs new fr")
+    assert not (tmp_path / "b").exists()

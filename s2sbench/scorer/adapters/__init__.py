@@ -83,14 +83,26 @@ def adapters() -> list[str]:
     return sorted(_ADAPTERS)
 
 
-def load_adapter(spec: AdapterSpec, name: str = "auto") -> ScoringAdapter:
+def resolve_adapter(spec: AdapterSpec, name: str = "auto") -> str:
     """The adapter ``name``, or with ``auto``: ``cascade`` for ``cascade:...`` models, else the
-    adapter that claims the model's config (speech LLMs), else the text causal LM."""
+    adapter that claims the model's config (speech LLMs), else the text causal LM. Reads at most the
+    model's config, never its weights."""
     if name == "auto":
         name = "cascade" if spec.model.startswith("cascade:") else _detect(spec.model)
     if name not in _ADAPTERS:
         raise EngineError(f"unknown adapter {name!r}; known: {', '.join(adapters())}")
-    return _ADAPTERS[name](spec)
+    return name
+
+
+def adapter_modes(name: str) -> tuple[str, ...] | None:
+    """The modes adapter ``name`` scores, known before it loads a model (None when it says so only once loaded)."""
+    modes = getattr(_ADAPTERS[name], "modes", None)
+    return tuple(modes) if isinstance(modes, tuple) else None
+
+
+def load_adapter(spec: AdapterSpec, name: str = "auto") -> ScoringAdapter:
+    """The adapter chosen by :func:`resolve_adapter`, with its model loaded."""
+    return _ADAPTERS[resolve_adapter(spec, name)](spec)
 
 
 # Config model_type -> adapter name, filled by adapter modules that handle speech LLMs.
@@ -102,13 +114,35 @@ def _detect(model: str) -> str:
 
     if model.endswith(".gguf"):
         return "causal-lm"
+    local = Path(model).expanduser()
+    if not local.exists():
+        _require_hub(model)
     try:
         from transformers import AutoConfig
 
-        model_type = AutoConfig.from_pretrained(str(Path(model).expanduser()) if Path(model).expanduser().exists() else model).model_type
-    except Exception:  # unknown to transformers or unreachable: let the causal LM report it
+        model_type = AutoConfig.from_pretrained(str(local) if local.exists() else model).model_type
+    except Exception:  # unknown to transformers: let the causal LM report it
         return "causal-lm"
     return MODEL_TYPES.get(model_type, "causal-lm")
+
+
+def _require_hub(model: str) -> None:
+    """Fail in seconds, naming what to do, when ``model`` is a Hub id and the Hub cannot be reached
+    (transformers would retry for a minute and then blame whichever adapter it reached)."""
+    import os
+
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(model, "config.json"), str) or os.environ.get("HF_HUB_OFFLINE") == "1":
+        return  # in the local cache, or offline on purpose: transformers reads the cache
+    import httpx2
+    from huggingface_hub import constants
+
+    try:
+        httpx2.head(constants.ENDPOINT, timeout=5.0, follow_redirects=True)
+    except httpx2.HTTPError:
+        raise EngineError(f"--model {model}: not a local path, and the Hub at {constants.ENDPOINT} cannot be reached to fetch it; "
+                          "pass a local model directory or .gguf file (or set HF_ENDPOINT to a mirror)") from None
 
 
 from s2sbench.scorer.adapters import audio_flamingo3, cascade, causal_lm, qwen2_5_omni, qwen2_audio  # noqa: E402,F401  (registers them)

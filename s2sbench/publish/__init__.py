@@ -35,11 +35,11 @@ def push(options: PushOptions) -> PushResult:
         raise S2SBenchError("--layout s2sbench writes files for S2SBench's scripts: use it with --to-dir")
     if options.repo and options.to_dir is None:
         check_repo_id(options.repo)
+    if options.to_dir is not None and Path(options.to_dir).exists() and not Path(options.to_dir).is_dir():
+        raise S2SBenchError(f"--to-dir {options.to_dir}: a file, not a directory")
     checked = check_builds(options)
     if options.to_dir is not None:
         target = Path(options.to_dir)
-        if target.exists() and not target.is_dir():
-            raise S2SBenchError(f"--to-dir {target}: a file, not a directory")
         if options.layout == "s2sbench":
             return PushResult(export_release_layout(options, target, checked), target)
         return PushResult(export(options, target, checked, repo_id=options.repo or target.name), target)

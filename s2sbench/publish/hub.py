@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import S2SBenchError
+from s2sbench.publish.export import PROVENANCE_DIR
 from s2sbench.publish.options import ConfigExport, PushOptions
-
-PROVENANCE_DIR = "s2sbench"
 
 
 class PushError(S2SBenchError):

@@ -36,6 +36,7 @@ class CheckedBuild:
 
     path: Path
     directory: BuildDirectory
+    manifest: dict[str, Any]  # build.json, read once
     sample_rate: int
     tallies: dict[str, SubsetTally]
     format: str  # the builder that read the source ("custom" when items came from several)
@@ -49,7 +50,8 @@ def check_builds(options: PushOptions) -> list[CheckedBuild]:
     checked = []
     for build_path in options.builds:
         directory = BuildDirectory(build_path).require()
-        sample_rate = (directory.read_manifest().get("audio") or {}).get("sample_rate", 16000)
+        manifest = directory.read_manifest()
+        sample_rate = (manifest.get("audio") or {}).get("sample_rate", 16000)
         tallies: dict[str, SubsetTally] = {}
         formats: set[str] = set()
         for number, item in directory.iter_numbered_items():
@@ -72,12 +74,11 @@ def check_builds(options: PushOptions) -> list[CheckedBuild]:
         for subset, tally in sorted(tallies.items()):
             if not tally.items:
                 raise S2SBenchError(f"{build_path}: subset {subset}: no item passed validation (use --include-failed)")
-        manifest = directory.read_manifest()
         fmt = formats.pop() if len(formats) == 1 else "custom"
         builder = builders().get(fmt)
         declared = SAMPLE_LICENSE if str((manifest.get("source") or {}).get("spec", "")).startswith("sample:") else (builder.license if builder else None)
         data_license = resolve_license(options.license, DataLicense.from_dict(manifest.get("license")), declared, str(build_path))
-        checked.append(CheckedBuild(Path(build_path), directory, sample_rate, tallies, fmt, data_license))
+        checked.append(CheckedBuild(Path(build_path), directory, manifest, sample_rate, tallies, fmt, data_license))
     if not checked:
         raise S2SBenchError("no build directory given")
     return checked
@@ -89,7 +90,7 @@ def config_names(options: PushOptions, checked: list[CheckedBuild]) -> dict[tupl
     ``story``)."""
     pairs = []
     for build in checked:
-        lang = (build.directory.read_manifest().get("source") or {}).get("lang", "xx")
+        lang = (build.manifest.get("source") or {}).get("lang", "xx")
         pairs += [(str(build.path), subset, lang) for subset in sorted(build.tallies)]
     if options.config:
         if len(pairs) > 1:
@@ -107,7 +108,7 @@ def config_names(options: PushOptions, checked: list[CheckedBuild]) -> dict[tupl
 
 def provenance(build: CheckedBuild, config: str, subset: str, tally: SubsetTally) -> dict[str, Any]:
     """The record of one pushed config (``s2sbench/<config>.json``): the card is rendered from these."""
-    manifest = build.directory.read_manifest()
+    manifest = build.manifest
     source = manifest.get("source", {})
     builder = builders().get(build.format)
     validation = manifest.get("validation")

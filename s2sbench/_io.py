@@ -16,6 +16,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -29,6 +30,20 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{path.name}")
 
 
+def remove_temporary_files(directory: Path, depth: int = 0) -> None:
+    """Remove the temporary files (:func:`temporary_name`) a killed writer left in ``directory`` and
+    its folders ``depth`` levels down: only names of exactly that form, as the directory may hold a
+    user's files too (and only as deep as the writer writes: it may be a large tree)."""
+    pattern = re.compile(rf"{re.escape(TEMPORARY_PREFIX)}\d+-.")
+    top = len(directory.parts)
+    for folder, subfolders, files in os.walk(directory):
+        if len(Path(folder).parts) - top >= depth:
+            subfolders.clear()
+        for name in files:
+            if pattern.match(name):
+                (Path(folder) / name).unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
     """A handle to write ``path`` through: renamed over it on success, removed on any failure."""
@@ -40,9 +55,19 @@ def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise _naming(error, path) from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """``error`` with the file it happened to (a failed write, e.g. a full disk, names none)."""
+    if error.filename is not None or error.errno is None:
+        return error
+    return OSError(error.errno, os.strerror(error.errno), str(path))
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -88,14 +113,27 @@ def repair_tail(path: Path) -> bool:
 
 
 def append_line(path: Path, line: str) -> None:
-    """Append one line with a single ``write``, so a kill never leaves half of it."""
+    """Append one line with a single ``write``, so a kill never leaves half of it. A write that
+    stops short (a full disk) is taken back and raised as ENOSPC naming ``path``."""
     if not line.endswith("\n"):
         line += "\n"
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    data = line.encode("utf-8")
     try:
-        os.write(descriptor, line.encode("utf-8"))
-    finally:
-        os.close(descriptor)
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            end = os.lseek(descriptor, 0, os.SEEK_END)
+            try:
+                written = os.write(descriptor, data)
+            except OSError:
+                os.ftruncate(descriptor, end)
+                raise
+            if written != len(data):
+                os.ftruncate(descriptor, end)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        finally:
+            os.close(descriptor)
+    except OSError as error:
+        raise _naming(error, path) from None
 
 
 def append_json(path: Path, record: dict) -> None:

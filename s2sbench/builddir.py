@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from s2sbench._io import TEMPORARY_PREFIX, append_line, inside, repair_tail, write_atomic, write_lines_atomic
+from s2sbench._io import append_line, inside, remove_temporary_files, repair_tail, write_atomic, write_lines_atomic
 from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item, item_problems
 
@@ -76,10 +76,9 @@ class BuildDirectory:
         """Cut a torn last line and remove temporary files left by a killed run."""
         repair_tail(self.items_path)
         if self.audio_root.is_dir():
-            for leftover in self.audio_root.rglob(f"{TEMPORARY_PREFIX}*"):
-                leftover.unlink(missing_ok=True)
-        for leftover in self.root.glob(f"{TEMPORARY_PREFIX}*"):
-            leftover.unlink(missing_ok=True)
+            remove_temporary_files(self.audio_root, depth=1)  # audio/ab/<hash>.wav
+        if self.root.is_dir():
+            remove_temporary_files(self.root)
 
     def iter_items(self) -> Iterator[Item]:
         """Items in file order, streamed and checked (see the module doc)."""

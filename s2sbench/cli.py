@@ -27,7 +27,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: wrapped to the terminal, never cut
 )
+# Arguments are listed by their metavar (SOURCE, BUILD_DIR...); typer would add the Python type
+# (`SOURCE <str>`, `<list[Path]>`), which tells a user nothing.
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: None
 
 
 def _fail(error: Exception | str) -> None:
@@ -91,6 +95,22 @@ class _Progress:
             self.bar.close()
 
 
+# -q: the libraries' bars too. Each reads its variable when first imported; one already imported is
+# told by its own switch.
+_QUIET_VARIABLES = ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS", "TQDM_DISABLE")
+_QUIET_SWITCHES = (("huggingface_hub.utils", "disable_progress_bars"), ("datasets", "disable_progress_bars"),
+                   ("transformers.utils.logging", "disable_progress_bar"))
+
+
+def _silence_progress_bars() -> None:
+    """No bar from any library (datasets, the Hub client, transformers, GGUF loading, engines)."""
+    for variable in _QUIET_VARIABLES:
+        os.environ[variable] = "1"
+    for module, switch in _QUIET_SWITCHES:
+        if module in sys.modules:
+            getattr(sys.modules[module], switch)()
+
+
 def _run(bar: _Progress, resume_hint: Path, call):
     """Run a library call under the progress bar: one-line errors, a resume hint on Ctrl-C."""
     try:
@@ -113,47 +133,55 @@ def _run(bar: _Progress, resume_hint: Path, call):
 
 @app.command()
 def build(
-    source: Annotated[str, typer.Argument(help="A file or directory, sample:LANG (bundled sample), or hf://owner/name[:config[:split]].")],
-    output: Annotated[str, typer.Option("--output", "-o", help="The build directory to write (created; resumed if it exists), or an fsspec URL such as s3://bucket/builds/sc.")],
-    format: Annotated[str | None, typer.Option("--format", "-f", help="Source format (see `s2s formats`); sniffed from the columns when unambiguous.")] = None,
-    lang: Annotated[str, typer.Option("--lang", "-l", help="Language code of the source text; selects the bundled language profile.")] = "en",
-    profile: Annotated[Path | None, typer.Option("--profile", help="A language profile TOML file to use instead of the bundled one.")] = None,
-    subset: Annotated[str | None, typer.Option("--subset", help="Subset name for every item (default: the format's, e.g. sStoryCloze).")] = None,
-    column_map: Annotated[str | None, typer.Option("--map", help="For csv/jsonl: context=COL,candidates=COL1|COL2|...,answer=COL[,subset=COL][,id=COL].")] = None,
-    template: Annotated[str | None, typer.Option("--template", help="For question sources: continuation template with {option}, {letter}, {question}.")] = None,
-    tts: Annotated[str | None, typer.Option("--tts", help="ENGINE[:MODEL]: espeak, coqui:MODEL_NAME_OR_DIR, piper:VOICE. Default: the profile's.")] = None,
-    voice: Annotated[str | None, typer.Option("--voice", help="One voice or speaker for every clip.")] = None,
-    voices: Annotated[str | None, typer.Option("--voices", help="Comma-separated voices rotated over items (stable per item).")] = None,
-    speak: Annotated[str, typer.Option("--speak", help="What to speak: 'context', or 'all' (context and every candidate).")] = "all",
-    sample_rate: Annotated[int, typer.Option("--sample-rate", help="Sample rate of the clips, Hz.")] = 16000,
-    audio_format: Annotated[str, typer.Option("--audio-format", help=f"Clip format: {', '.join(AUDIO_FORMATS)}.")] = "wav",
-    limit: Annotated[int | None, typer.Option("--limit", help="Build at most N items (the first N, or a seeded sample with --seed).", min=1)] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="With --limit: draw a deterministic random sample with this seed.")] = None,
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="A file or directory, sample:LANG (bundled sample), or hf://owner/name[:config[:split]].")],
+    output: Annotated[str, typer.Option("--output", "-o", metavar="DIR|URL", help="The build directory to write (created; resumed if it exists), or an fsspec URL such as s3://bucket/builds/sc.")],
+    format: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="Source format (see `s2s formats`); sniffed from the columns when unambiguous.")] = None,
+    lang: Annotated[str, typer.Option("--lang", "-l", metavar="CODE", help="Language code of the source text; selects the bundled language profile.")] = "en",
+    profile: Annotated[Path | None, typer.Option("--profile", metavar="FILE", help="A language profile TOML file to use instead of the bundled one.")] = None,
+    subset: Annotated[str | None, typer.Option("--subset", metavar="NAME", help="Subset name for every item (default: the format's, e.g. sStoryCloze).")] = None,
+    column_map: Annotated[str | None, typer.Option("--map", metavar="SPEC", help="For csv/jsonl: context=COL,candidates=COL1|COL2|...,answer=COL[,subset=COL][,id=COL].")] = None,
+    template: Annotated[str | None, typer.Option("--template", metavar="TEXT", help="For question sources: continuation template with {option}, {letter}, {question}.")] = None,
+    tts: Annotated[str | None, typer.Option("--tts", metavar="ENGINE[:MODEL]", help="ENGINE[:MODEL]: espeak, coqui:MODEL_NAME_OR_DIR, piper:VOICE. Default: the profile's.")] = None,
+    voice: Annotated[str | None, typer.Option("--voice", metavar="VOICE", help="One voice or speaker for every clip.")] = None,
+    voices: Annotated[str | None, typer.Option("--voices", metavar="V1,V2,...", help="Comma-separated voices rotated over items (stable per item).")] = None,
+    speak: Annotated[str, typer.Option("--speak", metavar="context|all", help="What to speak: 'context', or 'all' (context and every candidate).")] = "all",
+    sample_rate: Annotated[int, typer.Option("--sample-rate", metavar="HZ", help="Sample rate of the clips, Hz.")] = 16000,
+    audio_format: Annotated[str, typer.Option("--audio-format", metavar="wav|flac", help=f"Clip format: {', '.join(AUDIO_FORMATS)}.")] = "wav",
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="Build at most N items (the first N, or a seeded sample with --seed).", min=1)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", metavar="N", help="With --limit: draw a deterministic random sample with this seed.")] = None,
     skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Record malformed rows in build.json and go on, instead of stopping.")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes for synthesis.", min=1)] = 1,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda, for engines that use a GPU.")] = "auto",
+    workers: Annotated[int, typer.Option("--workers", "-j", metavar="N", help="Worker processes for synthesis.", min=1)] = 1,
+    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu or cuda, for engines that use a GPU.")] = "auto",
     validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Check every clip by an ASR round trip (and signal checks).")] = True,
-    asr: Annotated[str | None, typer.Option("--asr", help="ENGINE:MODEL for validation: faster-whisper:MODEL_OR_DIR or transformers:MODEL. Default: the profile's.")] = None,
-    max_error: Annotated[float | None, typer.Option("--max-error", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
-    retries: Annotated[int, typer.Option("--retries", help="Re-synthesize a failing clip up to N times (next voice, seed, speaking rate).", min=0)] = 2,
-    license: Annotated[str | None, typer.Option("--license", help="Licence of the source's text (a Hub id: cc-by-4.0, mit, ..., or other), recorded for `s2s push`.", rich_help_panel="Licence")] = None,
-    license_name: Annotated[str | None, typer.Option("--license-name", help="With --license other: the licence's name.", rich_help_panel="Licence")] = None,
-    license_link: Annotated[str | None, typer.Option("--license-link", help="With --license other: a URL of its terms.", rich_help_panel="Licence")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    executor: Annotated[str, typer.Option("--executor", help="local (this machine, --workers processes) or ray (a Ray cluster; extra s2sbench\\[ray]).", rich_help_panel="Executor")] = "local",
-    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to join: auto, ray://HOST:10001, ... Default: RAY_ADDRESS, else a local cluster.", rich_help_panel="Executor")] = None,
-    tts_gpus: Annotated[float, typer.Option("--tts-gpus", help="GPUs per TTS actor on Ray (0.5: two actors share a GPU).", min=0, rich_help_panel="Executor")] = 0.0,
-    asr_gpus: Annotated[float, typer.Option("--asr-gpus", help="GPUs per ASR actor on Ray.", min=0, rich_help_panel="Executor")] = 0.0,
-    tts_actors: Annotated[int | None, typer.Option("--tts-actors", help="Most TTS actors on Ray (autoscaling from 1; default: what the cluster fits).", min=1, rich_help_panel="Executor")] = None,
-    asr_actors: Annotated[int | None, typer.Option("--asr-actors", help="Most ASR actors on Ray.", min=1, rich_help_panel="Executor")] = None,
-    cpus_per_actor: Annotated[float | None, typer.Option("--cpus-per-actor", help="CPUs reserved per Ray actor (default: 1, less on a cluster smaller than the pools).", min=0, rich_help_panel="Executor")] = None,
-    ray_batch_size: Annotated[int, typer.Option("--ray-batch-size", help="Items per batch handed to a Ray actor.", min=1, rich_help_panel="Executor")] = 4,
+    asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL for validation: faster-whisper:MODEL_OR_DIR or transformers:MODEL. Default: the profile's.")] = None,
+    max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
+    retries: Annotated[int, typer.Option("--retries", metavar="N", help="Re-synthesize a failing clip up to N times (next voice, seed, speaking rate).", min=0)] = 2,
+    license: Annotated[str | None, typer.Option("--license", metavar="ID", help="Licence of the source's text (a Hub id: cc-by-4.0, mit, ..., or other), recorded for `s2s push`.", rich_help_panel="Licence")] = None,
+    license_name: Annotated[str | None, typer.Option("--license-name", metavar="NAME", help="With --license other: the licence's name.", rich_help_panel="Licence")] = None,
+    license_link: Annotated[str | None, typer.Option("--license-link", metavar="URL", help="With --license other: a URL of its terms.", rich_help_panel="Licence")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
+    executor: Annotated[str, typer.Option("--executor", metavar="local|ray", help="local (this machine, --workers processes) or ray (a Ray cluster; extra s2sbench\\[ray]).", rich_help_panel="Executor")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", metavar="ADDRESS", help="Ray cluster to join: auto, ray://HOST:10001, ... Default: RAY_ADDRESS, else a local cluster.", rich_help_panel="Executor")] = None,
+    tts_gpus: Annotated[float, typer.Option("--tts-gpus", metavar="GPUS", help="GPUs per TTS actor on Ray (0.5: two actors share a GPU).", min=0, rich_help_panel="Executor")] = 0.0,
+    asr_gpus: Annotated[float, typer.Option("--asr-gpus", metavar="GPUS", help="GPUs per ASR actor on Ray.", min=0, rich_help_panel="Executor")] = 0.0,
+    tts_actors: Annotated[int | None, typer.Option("--tts-actors", metavar="N", help="Most TTS actors on Ray (autoscaling from 1; default: what the cluster fits).", min=1, rich_help_panel="Executor")] = None,
+    asr_actors: Annotated[int | None, typer.Option("--asr-actors", metavar="N", help="Most ASR actors on Ray.", min=1, rich_help_panel="Executor")] = None,
+    cpus_per_actor: Annotated[float | None, typer.Option("--cpus-per-actor", metavar="CPUS", help="CPUs reserved per Ray actor (default: 1, less on a cluster smaller than the pools).", min=0, rich_help_panel="Executor")] = None,
+    ray_batch_size: Annotated[int, typer.Option("--ray-batch-size", metavar="N", help="Items per batch handed to a Ray actor.", min=1, rich_help_panel="Executor")] = 4,
 ) -> None:
     """Turn a text source into a spoken build directory (items.jsonl, audio/, build.json).
 
     Every clip is validated by an ASR round trip unless --no-validate; the report is written to
     validation.md/.json/.png in the build directory. Re-running the same command synthesizes
     nothing that exists; an interrupted build resumes, whichever executor made the first part.
+
+    \b
+    Examples:
+      s2s build sample:en -o builds/demo --limit 20
+      s2s build cloze_test_2018.csv -o builds/sc --workers 4
+      s2s build mine.jsonl -o builds/mine --license cc-by-4.0 \\
+        --map context=q,candidates=a|b,answer=gold
+      s2s build sample:zh -l zh -o builds/zh --tts espeak --speak context
     """
     from s2sbench.pipeline import BuildOptions, RayOptions
     from s2sbench.pipeline import build as run_build
@@ -193,6 +221,8 @@ def build(
         typer.echo("note: --workers is for --executor local; on Ray the actor pools set the parallelism (--tts-actors, --asr-actors)", err=True)
     if executor == "local" and (ray_address or tts_gpus or asr_gpus or tts_actors or asr_actors):
         typer.echo("note: the Ray options (--ray-address, --tts-gpus, ...) apply only with --executor ray", err=True)
+    if quiet:
+        _silence_progress_bars()
     bar = _Progress(enabled=not quiet)
     summary = _run(bar, output, lambda: run_build(options, progress=bar.update, on_start=bar.start))
     subsets = ", ".join(f"{name} {count}" for name, count in sorted(summary.subsets.items()))
@@ -219,19 +249,26 @@ def _print_validation(passed: int, failed: int, items_failed: int, root: Path | 
 
 @app.command()
 def validate(
-    build_dir: Annotated[Path, typer.Argument(help="A build directory made by s2s build.")],
-    asr: Annotated[str | None, typer.Option("--asr", help="ENGINE:MODEL: faster-whisper:MODEL_OR_DIR or transformers:MODEL_ID_OR_DIR. Default: the profile's.")] = None,
-    max_error: Annotated[float | None, typer.Option("--max-error", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
-    profile: Annotated[Path | None, typer.Option("--profile", help="A language profile file (default: the one the build used).")] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    build_dir: Annotated[Path, typer.Argument(metavar="BUILD_DIR", help="A build directory made by s2s build.")],
+    asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL: faster-whisper:MODEL_OR_DIR or transformers:MODEL_ID_OR_DIR. Default: the profile's.")] = None,
+    max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", metavar="FILE", help="A language profile file (default: the one the build used).")] = None,
+    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu or cuda.")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
 ) -> None:
     """Re-check every clip of a build (optionally with another ASR) and update its verdicts in place.
 
     Interrupted, it resumes where it stopped. Clips are checked, not re-synthesized.
+
+    \b
+    Examples:
+      s2s validate builds/demo --max-error 0.2   # judged again, not transcribed
+      s2s validate builds/demo --asr transformers:openai/whisper-small
     """
     from s2sbench.validate.revalidate import RevalidateOptions, validate_build
 
+    if quiet:
+        _silence_progress_bars()
     bar = _Progress(enabled=not quiet, unit="item", desc="validate")
     started = False
 
@@ -249,34 +286,43 @@ def validate(
 
 @app.command()
 def score(
-    source: Annotated[str | None, typer.Argument(help="A build directory, a `push --to-dir` export, a Hub dataset id (OWNER/NAME), or an S2SBench release jsonl.")] = None,
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM. A glob or several --model: a checkpoint sweep.")] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="The results directory (resumed if it exists).")] = Path("results"),
-    modes: Annotated[str, typer.Option("--modes", help="Comma-separated: t2t (text context), s2t (spoken context), s2s (spoken context and candidates; adapters that score speech, e.g. the cascade).")] = "t2t,s2t",
-    adapter: Annotated[str, typer.Option("--adapter", help="Model adapter; auto picks from the model's config. See `s2s adapters`.")] = "auto",
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
-    dtype: Annotated[str, typer.Option("--dtype", help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16.")] = "auto",
-    limit: Annotated[int | None, typer.Option("--limit", help="Score only the first N items.", min=1)] = None,
+    source: Annotated[str | None, typer.Argument(metavar="SOURCE", help="A build directory, a `push --to-dir` export, a Hub dataset id (OWNER/NAME), or an S2SBench release jsonl.")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", metavar="MODEL", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM. A glob or several --model: a checkpoint sweep.")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", help="The results directory (resumed if it exists).")] = Path("results"),
+    modes: Annotated[str, typer.Option("--modes", metavar="MODES", help="Comma-separated: t2t (text context), s2t (spoken context), s2s (spoken context and candidates; adapters that score speech, e.g. the cascade).")] = "t2t,s2t",
+    adapter: Annotated[str, typer.Option("--adapter", metavar="NAME", help="Model adapter; auto picks from the model's config. See `s2s adapters`.")] = "auto",
+    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    dtype: Annotated[str, typer.Option("--dtype", metavar="DTYPE", help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16.")] = "auto",
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="Score only the first N items.", min=1)] = None,
     include_failed: Annotated[bool, typer.Option("--include-failed", help="Also score items whose clips failed validation.")] = False,
     matched_prompts: Annotated[bool, typer.Option("--matched-prompts", help="Use the speech prefix in t2t too, so the modes differ only in modality.")] = False,
-    config: Annotated[str | None, typer.Option("--config", help="Config of a dataset source (Hub id or export directory).")] = None,
-    split: Annotated[str, typer.Option("--split", help="Split of a dataset source.")] = "test",
-    lang: Annotated[str, typer.Option("--lang", help="Language of a release jsonl source (selects the prompt profile).")] = "en",
-    shard: Annotated[str | None, typer.Option("--shard", help="K/N: the K-th of N shards, counted from 1 (1/4 ... 4/4): every N-th item. Default: RANK/WORLD_SIZE from torchrun, or SLURM.")] = None,
+    config: Annotated[str | None, typer.Option("--config", metavar="CONFIG", help="Config of a dataset source (Hub id or export directory).")] = None,
+    split: Annotated[str, typer.Option("--split", metavar="SPLIT", help="Split of a dataset source.")] = "test",
+    lang: Annotated[str, typer.Option("--lang", metavar="CODE", help="Language of a release jsonl source (selects the prompt profile).")] = "en",
+    shard: Annotated[str | None, typer.Option("--shard", metavar="K/N", help="K/N: the K-th of N shards, counted from 1 (1/4 ... 4/4): every N-th item. Default: RANK/WORLD_SIZE from torchrun, or SLURM.")] = None,
     merge: Annotated[bool, typer.Option("--merge", help="Only write the summary of the shards in --output (all must have finished).")] = False,
     allow_partial: Annotated[bool, typer.Option("--allow-partial", help="With --merge: summarize the shards that finished even if some are missing.")] = False,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Items per forward pass, for adapters that batch across items.", min=1)] = 8,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", help="Items per forward pass, for adapters that batch across items.", min=1)] = 8,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
 ) -> None:
     """Score a speech or text LM: per-candidate losses, acc, pairwise_acc, and degradation (t2t - s2t, t2t - s2s).
 
     Writes scores.jsonl (one line per item, mode and candidate), summary.json, summary.md and
     result_<subset>.jsonl to the results directory; an interrupted run resumes.
+
+    \b
+    Examples:
+      s2s score builds/demo -m HuggingFaceTB/SmolLM2-135M --modes t2t
+      s2s score builds/demo -m Qwen/Qwen2-Audio-7B-Instruct -o results/qwen2a
+      s2s score builds/demo -m cascade:faster-whisper:base+lm.gguf --modes s2s
+      s2s score export/ --config sStoryCloze -m MODEL --shard 1/4 -o results/m
     """
     from s2sbench.scorer.run import ScoreOptions, parse_shard
     from s2sbench.scorer.run import merge as merge_shards
     from s2sbench.scorer.run import score as run_score
 
+    if quiet:
+        _silence_progress_bars()
     quietly = _Progress(enabled=False)
     if merge:
         _run(quietly, output, lambda: merge_shards(output, allow_partial=allow_partial))
@@ -297,12 +343,6 @@ def score(
         typer.echo((output / "sweep.md").read_text(encoding="utf-8"))
         typer.echo(f"results: {output} (one directory per checkpoint, sweep.md, sweep.png)")
         return
-    if quiet:  # the model loaders' own bars (weights, GGUF de-quantization) too
-        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-        os.environ["TQDM_DISABLE"] = "1"  # bars made with plain tqdm (GGUF loading)
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
     bar = _Progress(enabled=not quiet, unit="item", desc="score")
     bar.start(total)
     _run(bar, output, lambda: run_score(options, progress=lambda done: bar.update(done, 0, 0)))
@@ -313,10 +353,16 @@ def score(
 
 @app.command()
 def report(
-    results: Annotated[list[Path], typer.Argument(help="Results directories made by s2s score.")],
-    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw acc per subset and mode, one bar per results directory, to this PNG.")] = None,
+    results: Annotated[list[Path], typer.Argument(metavar="RESULTS", help="Results directories made by s2s score.")],
+    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw acc per subset and mode, one bar per results directory, to this PNG.")] = None,
 ) -> None:
-    """Compare results directories side by side: acc, pairwise_acc and degradation per subset."""
+    """Compare results directories side by side: acc, pairwise_acc and degradation per subset.
+
+    \b
+    Examples:
+      s2s report results/smol
+      s2s report results/qwen2a results/cascade --plot compare.png
+    """
     from s2sbench.scorer.compare import compare_results, plot_results
 
     typer.echo(_run(_Progress(enabled=False), Path("."), lambda: compare_results(results)))
@@ -335,31 +381,41 @@ def _parse_size(text: str) -> int:
 
 @app.command()
 def push(
-    builds: Annotated[list[Path], typer.Argument(help="Build directories; each subset becomes one config.")],
-    repo: Annotated[str | None, typer.Option("--repo", help="OWNER/NAME of the Hub dataset (created if missing).")] = None,
-    to_dir: Annotated[Path | None, typer.Option("--to-dir", help="Write exactly what would be uploaded to this directory instead (no network).")] = None,
-    layout: Annotated[str, typer.Option("--layout", help="hub (parquet + card), or s2sbench: the original release's jsonl + wav folders (with --to-dir).")] = "hub",
-    config: Annotated[str | None, typer.Option("--config", help="Config name when pushing a single subset (default: the subset's name).")] = None,
-    split: Annotated[str, typer.Option("--split", help="Split name.")] = "test",
+    builds: Annotated[list[Path], typer.Argument(metavar="BUILD_DIR", help="Build directories; each subset becomes one config.")],
+    repo: Annotated[str | None, typer.Option("--repo", metavar="OWNER/NAME", help="OWNER/NAME of the Hub dataset (created if missing).")] = None,
+    to_dir: Annotated[Path | None, typer.Option("--to-dir", metavar="DIR", help="Write exactly what would be uploaded to this directory instead (no network).")] = None,
+    layout: Annotated[str, typer.Option("--layout", metavar="hub|s2sbench", help="hub (parquet + card), or s2sbench: the original release's jsonl + wav folders (with --to-dir).")] = "hub",
+    config_name: Annotated[str | None, typer.Option("--config-name", metavar="NAME", help="The config to write, when pushing a single subset (default: the subset's name).")] = None,
+    split: Annotated[str, typer.Option("--split", metavar="SPLIT", help="Split name.")] = "test",
     include_failed: Annotated[bool, typer.Option("--include-failed", help="Also push items whose clips failed validation.")] = False,
     private: Annotated[bool, typer.Option("--private", help="Create the repo private.")] = False,
-    revision: Annotated[str | None, typer.Option("--revision", help="Branch to push to.")] = None,
-    commit_message: Annotated[str | None, typer.Option("--commit-message", help="Commit message.")] = None,
-    max_shard_size: Annotated[str, typer.Option("--max-shard-size", help="Largest parquet shard, e.g. 500MB.")] = "500MB",
-    license: Annotated[str | None, typer.Option("--license", help="Licence of the data (a Hub id, or other): default, the one given at build time or the source format's. Required for your own csv/jsonl/items data.")] = None,
-    license_name: Annotated[str | None, typer.Option("--license-name", help="With --license other: the licence's name.")] = None,
-    license_link: Annotated[str | None, typer.Option("--license-link", help="With --license other: a URL of its terms.")] = None,
+    revision: Annotated[str | None, typer.Option("--revision", metavar="BRANCH", help="Branch to push to.")] = None,
+    commit_message: Annotated[str | None, typer.Option("--commit-message", metavar="TEXT", help="Commit message.")] = None,
+    max_shard_size: Annotated[str, typer.Option("--max-shard-size", metavar="SIZE", help="Largest parquet shard, e.g. 500MB.")] = "500MB",
+    license: Annotated[str | None, typer.Option("--license", metavar="ID", help="Licence of the data (a Hub id, or other): default, the one given at build time or the source format's. Required for your own csv/jsonl/items data.")] = None,
+    license_name: Annotated[str | None, typer.Option("--license-name", metavar="NAME", help="With --license other: the licence's name.")] = None,
+    license_link: Annotated[str | None, typer.Option("--license-link", metavar="URL", help="With --license other: a URL of its terms.")] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Reload what was pushed and check rows and audio bytes.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars (export, upload, verification).")] = False,
 ) -> None:
     """Publish builds as a Hub dataset with audio, one config per subset, and a dataset card.
 
     The token comes from HF_TOKEN or `hf auth login` and is never printed. HF_ENDPOINT selects a
     self-hosted or mirror endpoint. Pushing the same builds twice makes no new commit.
+
+    \b
+    Examples:
+      s2s push builds/demo --to-dir export/       # exactly what would be uploaded
+      s2s push builds/sc --repo my-org/sc --license other \\
+        --license-name 'ROCStories terms' --license-link https://example.org/terms
+      s2s push builds/es --repo my-org/s2s --config-name xsc-es --private
     """
+    if quiet:
+        _silence_progress_bars()
     from s2sbench.publish import PushOptions
     from s2sbench.publish import push as run_push
 
-    options = PushOptions(builds=builds, repo=repo, to_dir=to_dir, layout=layout, config=config, split=split, include_failed=include_failed,
+    options = PushOptions(builds=builds, repo=repo, to_dir=to_dir, layout=layout, config=config_name, split=split, include_failed=include_failed,
                           private=private, revision=revision, commit_message=commit_message, max_shard_size=_parse_size(max_shard_size),
                           license=_license(license, license_name, license_link), verify=verify)
     result = _run(_Progress(enabled=False), to_dir or repo, lambda: run_push(options))
@@ -373,16 +429,29 @@ def push(
         typer.echo(f"pushed to {result.url} (commit {result.commit[:10]}){'; verified' if verify else ''}")
 
 
-langs_app = typer.Typer(help="Language profiles: list, show, check by a real TTS-ASR round trip, start a new one.", add_completion=False)
+langs_app = typer.Typer(help="""Language profiles: list, show, check by a real TTS-ASR round trip, start a new one.
+
+\b
+Examples:
+  s2s langs                                  # every profile and its status
+  s2s langs check en zh                      # a real round trip per language
+  s2s langs new sw -o profiles/sw.toml --voice sw
+""", add_completion=False, rich_markup_mode=None)
 app.add_typer(langs_app, name="langs")
 
 
 @langs_app.callback(invoke_without_command=True)
 def langs_list(
     context: typer.Context,
-    profile: Annotated[list[Path] | None, typer.Option("--profile", help="Also list these profile files.")] = None,
+    profile: Annotated[list[Path] | None, typer.Option("--profile", metavar="FILE", help="Also list these profile files.")] = None,
 ) -> None:
-    """The languages with profiles: engines, ASR, metric, threshold, status."""
+    """The languages with profiles: engines, ASR, metric, threshold, status.
+
+    \b
+    Examples:
+      s2s langs
+      s2s langs --profile profiles/sw.toml
+    """
     if context.invoked_subcommand is not None:
         return
     from s2sbench.langs import format_profiles, list_profiles
@@ -391,8 +460,14 @@ def langs_list(
 
 
 @langs_app.command("show")
-def langs_show(code: Annotated[str, typer.Argument(help="A language code or a profile file.")]) -> None:
-    """Everything one profile sets."""
+def langs_show(code: Annotated[str, typer.Argument(metavar="CODE|FILE", help="A language code or a profile file.")]) -> None:
+    """Everything one profile sets.
+
+    \b
+    Examples:
+      s2s langs show zh
+      s2s langs show profiles/sw.toml
+    """
     from s2sbench.langs import describe
 
     typer.echo(_run(_Progress(enabled=False), Path("."), lambda: describe(code)))
@@ -400,14 +475,20 @@ def langs_show(code: Annotated[str, typer.Argument(help="A language code or a pr
 
 @langs_app.command("check")
 def langs_check(
-    codes: Annotated[list[str], typer.Argument(help="Language codes or profile files.")],
-    sentence: Annotated[str | None, typer.Option("--sentence", help="The sentence to speak (default: the profile's check sentence).")] = None,
-    asr: Annotated[str | None, typer.Option("--asr", help="ENGINE:MODEL (default: the profile's).")] = None,
-    tts: Annotated[str | None, typer.Option("--tts", help="ENGINE[:MODEL] (default: the profile's).")] = None,
-    voice: Annotated[str | None, typer.Option("--voice", help="A voice of that engine (default: the profile's first).")] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="Language code told to the ASR, as `s2s build --lang` (default: the profile's code).")] = None,
+    codes: Annotated[list[str], typer.Argument(metavar="CODE|FILE", help="Language codes or profile files.")],
+    sentence: Annotated[str | None, typer.Option("--sentence", metavar="TEXT", help="The sentence to speak (default: the profile's check sentence).")] = None,
+    asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL (default: the profile's).")] = None,
+    tts: Annotated[str | None, typer.Option("--tts", metavar="ENGINE[:MODEL]", help="ENGINE[:MODEL] (default: the profile's).")] = None,
+    voice: Annotated[str | None, typer.Option("--voice", metavar="VOICE", help="A voice of that engine (default: the profile's first).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", metavar="CODE", help="Language code told to the ASR, as `s2s build --lang` (default: the profile's code).")] = None,
 ) -> None:
-    """Speak a test sentence with the installed engines, recognize it back, print the error and pass/fail."""
+    """Speak a test sentence with the installed engines, recognize it back, print the error and pass/fail.
+
+    \b
+    Examples:
+      s2s langs check en zh
+      s2s langs check profiles/sw.toml --sentence 'Habari ya asubuhi.'
+    """
     from s2sbench.langs import check, check_table
 
     results = _run(_Progress(enabled=False), Path("."), lambda: [check(code, sentence, asr, tts=tts, voice=voice, lang=lang) for code in codes])
@@ -418,11 +499,17 @@ def langs_check(
 
 @langs_app.command("new")
 def langs_new(
-    code: Annotated[str, typer.Argument(help="The new language's code, e.g. sw.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the commented profile.")],
-    voice: Annotated[str | None, typer.Option("--voice", help="An espeak-ng voice to fill in.")] = None,
+    code: Annotated[str, typer.Argument(metavar="CODE", help="The new language's code, e.g. sw.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Where to write the commented profile.")],
+    voice: Annotated[str | None, typer.Option("--voice", metavar="VOICE", help="An espeak-ng voice to fill in.")] = None,
 ) -> None:
-    """Write a commented profile template to fill in (then `s2s langs check FILE`)."""
+    """Write a commented profile template to fill in (then `s2s langs check FILE`).
+
+    \b
+    Examples:
+      s2s langs new sw -o profiles/sw.toml --voice sw
+      s2s langs check profiles/sw.toml
+    """
     from s2sbench.langs import write_profile_template
 
     _run(_Progress(enabled=False), output, lambda: write_profile_template(code, output, voice=voice))
@@ -431,7 +518,13 @@ def langs_new(
 
 @app.command()
 def adapters() -> None:
-    """List the model adapters s2s score can use."""
+    """List the model adapters s2s score can use.
+
+    \b
+    Examples:
+      s2s adapters
+      s2s score builds/demo -m MODEL_DIR --adapter causal-lm
+    """
     from s2sbench.scorer.adapters import adapters as names
 
     for name in names():
@@ -440,7 +533,13 @@ def adapters() -> None:
 
 @app.command()
 def formats() -> None:
-    """List the source formats s2s build reads."""
+    """List the source formats s2s build reads.
+
+    \b
+    Examples:
+      s2s formats
+      s2s build data.csv -f csv -o b --map context=s,candidates=e1|e2,answer=y
+    """
     from s2sbench.builders import builders
 
     for name, builder in sorted(builders().items()):
@@ -450,14 +549,14 @@ def formats() -> None:
 
 @app.command()
 def voices(
-    engine: Annotated[str, typer.Argument(help="espeak, piper, piper:VOICE (its speakers) or coqui:MODEL (its speakers).")],
-    lang: Annotated[str | None, typer.Argument(help="Only voices of this language (a code or its prefix: en, en-us, cmn).")] = None,
+    engine: Annotated[str, typer.Argument(metavar="ENGINE", help="espeak, piper, piper:VOICE (its speakers) or coqui:MODEL (its speakers).")],
+    lang: Annotated[str | None, typer.Argument(metavar="[LANG]", help="Only voices of this language (a code or its prefix: en, en-us, cmn).")] = None,
 ) -> None:
     """List what an installed speech engine can speak: the names --voice and --voices take.
 
     \b
     Examples:
-      s2s voices espeak en          # en, en-us, en-gb-x-rp, ... (add a variant: en-us+f3)
+      s2s voices espeak en          # en, en-us, en-gb-x-rp, ... (or en-us+f3)
       s2s voices piper              # installed Piper voices (--tts piper:NAME)
       s2s voices coqui:models/vits  # the speakers of a local Coqui model
     """

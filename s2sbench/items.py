@@ -51,8 +51,10 @@ class Item:
 # Item ids, subset names and languages become file names (clip caches, results, the release layout),
 # Hub config names and parquet paths: they are held to this pattern wherever an item is read or made.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-# Texts are spoken and published: control characters other than tab and newline are refused.
+# Texts are spoken and published: control characters other than tab and newline are refused, and so
+# are lone surrogates (JSON's "\udcff" decodes to one; it is not Unicode, and no UTF-8 file can hold it).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 MAX_TEXT_CHARS = 100_000  # per field; a whole story is about 500
 
 
@@ -74,6 +76,9 @@ def text_problem(value: object) -> str | None:
     control = CONTROL.search(value)
     if control:
         return f"control character U+{ord(control.group()):04X} at position {control.start() + 1}"
+    surrogate = SURROGATE.search(value)
+    if surrogate:
+        return f"lone surrogate U+{ord(surrogate.group()):04X} at position {surrogate.start() + 1}: not valid Unicode"
     return None
 
 

@@ -4,7 +4,8 @@ An item becomes a *work record*: its clips to make (context, then candidates), e
 attempts made so far. Three steps move it on, and every executor runs the same ones:
 
 - :meth:`Speaker.speak_pending` makes the next attempt of every clip that needs one (TTS);
-- :meth:`Checker.check_pending` gives each new attempt its ASR verdict;
+- :meth:`Checker.check_pending` gives each new attempt its ASR verdict (a clip measured by an
+  earlier run is not transcribed again: :mod:`s2sbench.validate.cache`);
 - :func:`finish` picks each clip's passing (or best) attempt and writes the item's audio fields.
 
 A clip needs another attempt while its last one failed and retries are left; attempt ``n`` speaks
@@ -31,6 +32,7 @@ from s2sbench.synth import TTSSpec, VoiceSettings, load_engine
 from s2sbench.synth.clips import ClipMaker
 from s2sbench.synth.postprocess import AudioOptions
 from s2sbench.validate.asr import ASRSpec, load_recognizer
+from s2sbench.validate.cache import MeasuredClips
 from s2sbench.validate.verdicts import ClipValidator, Thresholds
 
 # Retry n speaks with the next voice (when several), seed n and the n-th speaking rate.
@@ -143,26 +145,29 @@ class Checker:
         if plan.validation is None:
             raise ValueError("a Checker needs a plan with validation")
         self.plan = plan
-        self.store = clip_store(plan.root)
         profile = load_profile(plan.validation.profile)
         thresholds = Thresholds.from_profile(profile, plan.audio.sample_rate, plan.validation.max_error)
         self.validator = ClipValidator(load_recognizer(plan.validation.asr), profile, thresholds)
+        self.measured = MeasuredClips(clip_store(plan.root), self.validator)
 
     def check_pending(self, work: dict[str, Any]) -> dict[str, Any]:
+        """Give each clip's new attempt its verdict, and take the later attempts that an earlier run
+        made (see :mod:`s2sbench.validate.cache`)."""
         if work["error"] is not None:
             return work
+        item = work["item"]
         try:
             for clip in work["clips"]:
-                last = clip["attempts"][-1] if clip["attempts"] else None
-                if last is not None and "verdict" not in last:
-                    last["verdict"] = self.validator.check(self.store.open(last["path"]), clip["text"], work["item"]["lang"])
+                if clip["attempts"] and "verdict" not in clip["attempts"][-1]:
+                    self.measured.check_attempts(item["id"], clip["text"], item["lang"], clip["attempts"], self.plan.attempts)
         except Exception as exc:  # see the module doc
             _record_error(work, exc)
         return work
 
 
 def _chosen_attempt(clip: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The clip's passing attempt, else its lowest-error one; and its verdict with the others."""
+    """The clip's lowest-error passing attempt, else its lowest-error one; and its verdict with the
+    others. (Several pass when a re-run with a higher ``max_error`` took an earlier run's attempts.)"""
     attempts = clip["attempts"]
     if "verdict" not in attempts[-1]:
         return attempts[-1], None

@@ -57,6 +57,13 @@ class ClipStore:
     def write(self, relative: str, data: bytes) -> None:
         write_atomic(self.root / relative, data)
 
+    def read(self, relative: str) -> bytes | None:
+        """The file's bytes; None when it does not exist."""
+        try:
+            return (self.root / relative).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
     def open(self, relative: str) -> Path | BinaryIO:
         """Something soundfile reads: the file's path here."""
         return self.root / relative
@@ -91,6 +98,12 @@ class FsspecClipStore(ClipStore):
 
     def open(self, relative: str) -> BinaryIO:
         return io.BytesIO(self.fs.cat_file(f"{self.path}/{relative}"))
+
+    def read(self, relative: str) -> bytes | None:
+        try:
+            return self.fs.cat_file(f"{self.path}/{relative}")
+        except FileNotFoundError:
+            return None
 
     def get(self, relative: str, local: Path) -> bool:
         """Copy a small file to ``local``; False when it does not exist."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from s2sbench import __version__
@@ -21,10 +23,33 @@ def test_version():
     assert result.exit_code == 0 and result.output.strip() == f"s2sbench {__version__}"
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["validate"], ["formats"]])
-def test_every_command_has_help(command):
-    result = runner.invoke(app, [*command, "--help"])
+def _commands(group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((*path, name))
+        if hasattr(command, "commands"):  # a group (typer ships its own click)
+            found += _commands(command, (*path, name))
+    return found
+
+
+COMMANDS = _commands(typer.main.get_command(app))
+
+
+def test_the_command_walk_sees_every_command():
+    assert {("build",), ("score",), ("push",), ("langs", "check"), ("voices",)} <= set(COMMANDS) and len(COMMANDS) >= 12
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_teaches_by_examples_in_80_columns(command):
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80"})
     assert result.exit_code == 0 and "Usage" in result.output
+    lines = result.output.splitlines()
+    examples = lines[lines.index("  Examples:") + 1:] if "  Examples:" in lines else []
+    examples = [line.strip() for line in examples[:next((i for i, line in enumerate(examples) if not line.strip()), len(examples))]]
+    assert 2 <= sum(line.startswith("s2s ") for line in examples) <= 4, result.output
+    assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
+    assert "…" not in result.output  # nothing cut
+    assert not re.search(r"<(str|int|float|bool|path|list)\b", result.output), "Python types in the help"
 
 
 def test_build_help_explains_every_option():

@@ -153,3 +153,40 @@ def test_card_states_audio_hours_clip_durations_and_voice_shares(tmp_path: Path)
     assert figures["voices"] == pytest.approx(shares, abs=1e-4) and sum(figures["voices"].values()) == pytest.approx(1.0)
     card = (tmp_path / "out" / "README.md").read_text()
     assert f"{figures['hours']:.2f} h" in card and "voices (share of clips): " in card and "clip duration min / mean / max: " in card
+
+
+def test_quiet_push_shows_no_progress_bar_of_any_library(zh_build: Path, tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS", "TQDM_DISABLE")}
+    runs = {}
+    for name, flags in (("loud", []), ("quiet", ["-q"])):
+        command = [sys.executable, "-m", "s2sbench", "push", str(zh_build), "--to-dir", str(tmp_path / name), *flags]
+        runs[name] = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert runs["loud"].returncode == runs["quiet"].returncode == 0
+    assert "examples/s" in runs["loud"].stderr  # the datasets bars that -q must silence
+    assert runs["quiet"].stderr == "" and runs["quiet"].stdout.replace(str(tmp_path / "quiet"), str(tmp_path / "loud")) == runs["loud"].stdout
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): sha(p) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("moment", ["shard cache", "first shard"])
+def test_a_killed_export_reruns_to_the_bytes_of_an_uninterrupted_one(sample_en_build: Path, tmp_path: Path, moment: str):
+    import signal
+    import time
+
+    whole, cut = tmp_path / "whole" / "export", tmp_path / "cut" / "export"
+    push(PushOptions(builds=[sample_en_build], to_dir=whole))
+    command = [sys.executable, "-m", "s2sbench", "push", str(sample_en_build), "--to-dir", str(cut), "-q"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reached = (lambda: (cut / ".s2s-export-cache").is_dir()) if moment == "shard cache" else (lambda: any(cut.glob("*/*.parquet")) or any(cut.glob("*/.tmp-*")))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None and not reached():
+        time.sleep(0.002)
+    assert process.poll() is None, "the export ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (cut / "README.md").exists()  # killed before the end: the card is written last
+
+    assert subprocess.run(command, capture_output=True, timeout=300).returncode == 0
+    assert _tree(cut) == _tree(whole)  # the same files, byte for byte, and nothing left over

@@ -71,7 +71,7 @@ def test_a_subset_that_climbs_out_is_refused_before_anything_is_written(copy: Pa
 
 
 def test_a_config_name_that_climbs_out_is_refused(copy: Path, tmp_path: Path):
-    with pytest.raises(S2SBenchError, match="--config: '../x' is not a name"):
+    with pytest.raises(S2SBenchError, match="--config-name: '../x' is not a name"):
         push(PushOptions(builds=[copy], to_dir=tmp_path / "out", config="../x"))
 
 
@@ -161,6 +161,7 @@ STORY = {"context": "Tom went out.", "candidates": ["He came back.", "He flew aw
         ({**STORY, "context": "Tom\x00went out."}, "context", "control character U+0000"),
         ({**STORY, "candidates": ["He came back.", "He\x1bflew."]}, "candidates[1]", "control character U+001B"),
         ({**STORY, "context": "word " * 30000}, "context", "more than the limit of 100000"),
+        ({**STORY, "context": "Tom\udcffwent out."}, "context", "lone surrogate U+DCFF"),
         ({**STORY, "answer": "0"}, "answer", "out of range"),
         ({**STORY, "answer": True}, "answer", "out of range"),
         ({**STORY, "candidates": "He came back."}, "candidates", "expected a list"),
@@ -328,3 +329,93 @@ def test_a_language_without_a_profile_points_at_langs_new(tmp_path: Path):
     result = runner.invoke(app, ["build", "sample:en", "--lang", "fr", "-o", str(tmp_path / "b"), "-q", "--no-validate"])
     one_line_error(result, "--lang fr: no bundled language profile", "s2s langs new fr")
     assert not (tmp_path / "b").exists()
+
+
+# --------------------------------------------------------------------------- fuzz
+
+
+HOSTILE_STRINGS = ["../../etc/passwd", "/etc/hostname", "a/b", "..", "C:\\x", "x\x00y", "bell\x07", "esc\x1b[31m", "tab\tand\nnewline",
+                   "\u202eevil", "", " ", "x" * 100001, "ok words here", "名字", "\udcff"]
+HOSTILE_VALUES = [None, 0, -1, 3, True, 1.5, [], {}, ["a"], {"a": 1}]
+
+
+def _hostile_row(rng, number: int) -> dict:
+    """A row whose every field is, at random, fine, a hostile string or a value of the wrong type.
+    (Fine ids are unique: two rows with one id stop a build even with --skip-bad-rows.)"""
+    def pick(fine):
+        roll = rng.random()
+        return fine if roll < 0.4 else rng.choice(HOSTILE_STRINGS) if roll < 0.75 else rng.choice(HOSTILE_VALUES)
+
+    row = {"context": pick("Tom went out."), "candidates": pick(["He came back.", "He flew away."]), "answer": pick(0)}
+    if isinstance(row["candidates"], list) and rng.random() < 0.5:
+        row["candidates"] = [pick("He came back."), pick("He flew away.")]
+    for field, fine in (("id", f"row-{number}"), ("subset", "fine-name")):
+        if rng.random() < 0.5:
+            row[field] = pick(fine)
+    return row
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fuzzed_hostile_rows_end_as_row_errors_and_nothing_is_written(tmp_path: Path, seed: int):
+    import random
+
+    from s2sbench.builders import BuildContext
+    from s2sbench.pipeline import scan_source
+    from s2sbench.profiles import load_profile
+
+    rng = random.Random(seed)
+    rows = [_hostile_row(rng, number) for number in range(150)]
+    source = tmp_path / "src.jsonl"
+    source.write_text("".join(json.dumps(row, ensure_ascii=True) + "\n" for row in rows), encoding="utf-8")
+    before = files_under(tmp_path)
+    options = BuildOptions(source=str(source), format="items", output=tmp_path / "b", skip_bad_rows=True)
+    scan = scan_source(options, BuildContext(lang="en", profile=load_profile("en")))
+    assert scan.total + scan.duplicates + len(scan.skipped) == len(rows) and scan.skipped  # every row accounted for
+    for record in scan.skipped:
+        assert 1 <= record["line"] <= len(rows) and record["field"] and "\n" not in record["problem"], record
+    assert files_under(tmp_path) == before  # a scan writes nothing
+
+    first_bad = min(record["line"] for record in scan.skipped)
+    result = runner.invoke(app, ["build", str(source), "--format", "items", "-o", str(tmp_path / "b"), "-q", "--no-validate"])
+    one_line_error(result, f"src.jsonl:{first_bad}: ")
+    assert not (tmp_path / "b" / "audio").exists() and {p.parent for p in files_under(tmp_path)} <= {tmp_path, tmp_path / "b"}
+
+
+# --------------------------------------------------------------------------- a full disk
+
+
+class _FullDisk:
+    """``os`` as s2sbench._io sees it, with a disk that fills up: after ``room`` whole appends, a write
+    stores half of its bytes and reports the short count, as write(2) does on a full disk."""
+
+    def __init__(self, room: int):
+        self.room = room
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def write(self, descriptor: int, data: bytes) -> int:
+        if self.room == 0:
+            return os.write(descriptor, data[: len(data) // 2])
+        self.room -= 1
+        return os.write(descriptor, data)
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_the_rerun_completes(tmp_path: Path, monkeypatch):
+    import s2sbench._io
+
+    source = write_jsonl(tmp_path / "src.jsonl", [{**STORY, "id": f"s{k}", "context": f"Tom went out {k} times."} for k in range(4)])
+    command = ["build", str(source), "--format", "items", "--license", "cc0-1.0", "-q", "--no-validate", "--speak", "context"]
+    whole = runner.invoke(app, [*command, "-o", str(tmp_path / "whole")])
+    assert whole.exit_code == 0, whole.output
+
+    with monkeypatch.context() as patch:
+        patch.setattr(s2sbench._io, "os", _FullDisk(room=2))
+        full = runner.invoke(app, [*command, "-o", str(tmp_path / "b")])
+    one_line_error(full, "items.jsonl: no space left on device")
+    kept = (tmp_path / "b" / "items.jsonl").read_bytes()
+    assert kept.count(b"\n") == 2 and kept.endswith(b"\n")  # the two items written before; no torn line
+
+    again = runner.invoke(app, [*command, "-o", str(tmp_path / "b")])
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "b" / "items.jsonl").read_bytes() == (tmp_path / "whole" / "items.jsonl").read_bytes()

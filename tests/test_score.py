@@ -445,3 +445,30 @@ def test_two_exports_of_one_folder_name_are_not_mixed_up(tiny_lm: Path, tmp_path
     counts = [score(ScoreOptions(source=str(tmp_path / name / "export"), config="story", output=tmp_path / name / "r", model=str(tiny_lm),
                                  modes=("t2t",), device="cpu"))["story"]["t2t"]["n"] for name in ("a", "b")]
     assert counts == [4, 2]  # datasets alone would read the second folder from the first one's cache
+
+
+def test_run_json_records_what_reproduces_the_run_and_other_weights_are_refused(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    import shutil
+
+    from s2sbench.scorer.provenance import local_weights
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_lm, model)
+    options = ScoreOptions(source=str(spoken), output=tmp_path / "r", model=str(model), modes=("t2t",), device="cpu")
+    score(options)
+    run = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert run["weights"]["local"] == str(model.resolve()) and len(run["weights"]["sha256"]) == 64
+    assert run["weights"]["files"] == sum(1 for p in model.rglob("*") if p.is_file())
+    assert {"python", "s2sbench", "torch", "transformers"} <= set(run["versions"])
+    assert run["adapter"]["dtype"] == "float32"
+    profile = load_profile("en")
+    assert run["prompts"] == {"en": {"text_prefix": profile.text_prefix, "speech_prefix": profile.speech_prefix, "separator": profile.separator}}
+    score(options)  # the same weights: resumes (nothing left to score)
+
+    weights = next(model.glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # one bit of one weight
+    weights.write_bytes(bytes(data))
+    assert local_weights(model)["sha256"] != run["weights"]["sha256"]
+    with pytest.raises(S2SBenchError, match=r"holds results of another run .*differs in weights"):
+        score(options)

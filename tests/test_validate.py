@@ -166,10 +166,73 @@ class AlwaysWrong(WrongFirstTry):
     wrong_until_seed = 99
 
 
+class ScrambledFirstTry(EspeakEngine):
+    """espeak-ng that speaks the text's words in reverse order on the first try: the same sounds at
+    the same rate (so no signal reason), a word error rate far above 0.35 but finite."""
+
+    def synthesize(self, text: str, language: str, settings: VoiceSettings):
+        if settings.seed == 0:
+            text = " ".join(reversed(text.split()))
+        return super().synthesize(text, language, settings)
+
+
 @pytest.fixture
 def flaky_engines(monkeypatch):
     monkeypatch.setitem(ENGINES, "wrong-first", lambda spec: WrongFirstTry(TTSSpec("espeak")))
     monkeypatch.setitem(ENGINES, "always-wrong", lambda spec: AlwaysWrong(TTSSpec("espeak")))
+    monkeypatch.setitem(ENGINES, "scrambled-first", lambda spec: ScrambledFirstTry(TTSSpec("espeak")))
+
+
+@pytest.fixture
+def measurements(monkeypatch) -> list[str]:
+    """The texts of every clip the recognizer is asked to transcribe (builds run in this process)."""
+    texts: list[str] = []
+    measure = ClipValidator.measure
+
+    def counted(self, path, text, language):
+        texts.append(text)
+        return measure(self, path, text, language)
+
+    monkeypatch.setattr(ClipValidator, "measure", counted)
+    return texts
+
+
+def test_a_higher_max_error_on_a_rerun_keeps_the_best_passing_attempt_and_transcribes_nothing(flaky_engines, measurements, tmp_path: Path):
+    output = tmp_path / "b"
+    options = {"source": "sample:en", "output": output, "tts": "scrambled-first", "limit": 1, "speak": "context", "retries": 2}
+    build(BuildOptions(**options))
+    strict = read_items(output)[0]["validation"]["context"]
+    first_error = strict["rejected"][0]["error"]
+    assert strict["passed"] and strict["tries"] == 2 and strict["error"] < 0.35 < first_error < 5.0
+    assert len(measurements) == 2
+
+    summary = build(BuildOptions(**options, max_error=5.0))  # the first, scrambled attempt passes now too
+
+    loose = read_items(output)[0]["validation"]["context"]
+    assert len(measurements) == 2 and summary.clips_synthesized == 0  # nothing spoken or transcribed again
+    assert loose["passed"] and loose["tries"] == 2
+    assert loose["error"] == strict["error"] < first_error  # the retry's clip, not the first that now passes
+    assert read_items(output)[0]["audio"]["context"] != strict["rejected"][0]["path"]
+    assert loose["rejected"][0]["error"] == first_error and loose["rejected"][0]["reasons"] == []
+
+
+def test_validate_judges_kept_measurements_again_and_measures_a_replaced_clip(flaky_engines, measurements, tmp_path: Path):
+    output = tmp_path / "b"
+    build(BuildOptions(source="sample:en", output=output, limit=2, speak="context", tts="espeak", retries=0))
+    assert len(measurements) == 2
+    built = read_items(output)
+
+    report = validate_build(output, RevalidateOptions(max_error=0.0))
+    assert len(measurements) == 2  # the build's recognizer measured every clip already
+    strict = read_items(output)
+    assert [i["validation"]["context"]["error"] for i in strict] == [i["validation"]["context"]["error"] for i in built]
+    assert report.clips_failed == sum(i["validation"]["context"]["error"] > 0 for i in built)
+
+    replaced = output / strict[1]["audio"]["context"]
+    replaced.write_bytes((output / strict[0]["audio"]["context"]).read_bytes())  # another clip's speech
+    validate_build(output, RevalidateOptions())
+    assert measurements[2:] == [strict[1]["context"]]  # only the changed clip is transcribed again
+    assert read_items(output)[1]["validation"]["context"]["error"] > 0.35
 
 
 def test_a_clip_wrong_on_the_first_try_is_resynthesized_and_passes(flaky_engines, tmp_path: Path):
@@ -259,6 +322,8 @@ def test_killed_validate_resumes_to_the_bytes_of_an_uninterrupted_run(small_buil
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     shutil.copytree(small_build, whole)
     shutil.copytree(small_build, cut)
+    for copy in (whole, cut):  # without the build's measurements, so validate transcribes (and can be killed)
+        shutil.rmtree(copy / ".verdicts")
     validate_build(whole, RevalidateOptions(max_error=0.2))
     command = [sys.executable, "-m", "s2sbench", "validate", str(cut), "--max-error", "0.2", "-q"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench import __version__
+from s2sbench._io import atomic_file, remove_temporary_files, write_atomic
 from s2sbench.builddir import BuildDirectory
 from s2sbench.builders import builders
 from s2sbench.builders.s2sbench_release import release_paths
@@ -46,7 +47,7 @@ class CheckedBuild:
 def check_builds(options: PushOptions) -> list[CheckedBuild]:
     """Every build of ``options`` checked (see the module doc); raises with ``FILE:LINE: field: problem``."""
     if options.config is not None and (problem := name_problem(options.config)):
-        raise S2SBenchError(f"--config: {problem}")
+        raise S2SBenchError(f"--config-name: {problem}")
     checked = []
     for build_path in options.builds:
         directory = BuildDirectory(build_path).require()
@@ -85,7 +86,7 @@ def check_builds(options: PushOptions) -> list[CheckedBuild]:
 
 
 def config_names(options: PushOptions, checked: list[CheckedBuild]) -> dict[tuple[str, str], str]:
-    """(build, subset) -> config name: the subset, ``--config`` for a single subset, and
+    """(build, subset) -> config name: the subset, ``--config-name`` for a single subset, and
     ``<subset>-<lang>`` where two builds hold the same subset (the en and zh samples both have
     ``story``)."""
     pairs = []
@@ -94,7 +95,7 @@ def config_names(options: PushOptions, checked: list[CheckedBuild]) -> dict[tupl
         pairs += [(str(build.path), subset, lang) for subset in sorted(build.tallies)]
     if options.config:
         if len(pairs) > 1:
-            raise S2SBenchError(f"--config names one config, but the builds hold {len(pairs)} subsets")
+            raise S2SBenchError(f"--config-name names one config, but the builds hold {len(pairs)} subsets")
         return {(pairs[0][0], pairs[0][1]): options.config}
     counts: dict[str, int] = {}
     for _, subset, _ in pairs:
@@ -134,7 +135,7 @@ def provenance(build: CheckedBuild, config: str, subset: str, tally: SubsetTally
 def _write_shards(rows: Callable[[], Iterator[dict]], sample_rate: int, directory: Path, config: str, split: str, max_shard_size: int) -> list[str]:
     import datasets
 
-    cache = directory / ".cache"
+    cache = directory / SHARD_CACHE
     try:
         dataset = datasets.Dataset.from_generator(rows, features=features(sample_rate, audio=False), cache_dir=str(cache))
         dataset = dataset.cast(features(sample_rate))  # a metadata change: the bytes stay as they are
@@ -143,7 +144,8 @@ def _write_shards(rows: Callable[[], Iterator[dict]], sample_rate: int, director
         for index in range(shards):
             name = f"{config}/{split}-{index:05d}-of-{shards:05d}.parquet"
             (directory / config).mkdir(parents=True, exist_ok=True)
-            dataset.shard(shards, index, contiguous=True).to_parquet(str(directory / name))
+            with atomic_file(directory / name, "wb") as handle:  # a killed export leaves no half shard
+                dataset.shard(shards, index, contiguous=True).to_parquet(handle)
             names.append(name)
         del dataset
     except datasets.exceptions.DatasetGenerationError as exc:  # our own error, raised inside the generator
@@ -154,10 +156,23 @@ def _write_shards(rows: Callable[[], Iterator[dict]], sample_rate: int, director
     return names
 
 
+# The shard writer's datasets cache, inside the export while it runs. A name of our own: the export
+# directory may be any directory of the user's (`--to-dir ~` must not lose ~/.cache).
+SHARD_CACHE = ".s2s-export-cache"
+
+
+def remove_leftovers(directory: Path) -> None:
+    """What a killed export left: temporary files (each file is written whole, then renamed) and
+    the shard writer's cache."""
+    shutil.rmtree(directory / SHARD_CACHE, ignore_errors=True)
+    remove_temporary_files(directory, depth=2)  # <config>/*.parquet, S2S/<subset>/*.wav
+
+
 def export(options: PushOptions, directory: Path, checked: list[CheckedBuild], existing_records: dict[str, dict] | None = None,
            repo_id: str = "local/export") -> list[ConfigExport]:
     """Write shards, provenance and README.md for the checked builds into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(directory)
     records = dict(existing_records or {})
     exports: list[ConfigExport] = []
     example: dict[str, Any] | None = None
@@ -176,7 +191,7 @@ def export(options: PushOptions, directory: Path, checked: list[CheckedBuild], e
             record = provenance(build, config, subset, tally)
             record_name = f"{PROVENANCE_DIR}/{config}.json"
             (directory / PROVENANCE_DIR).mkdir(exist_ok=True)
-            (directory / record_name).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            write_atomic(directory / record_name, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
             records[config] = record
             digests = [(i.id, hashlib.sha256(build.directory.clip_paths(i, i.id)[0].read_bytes()).hexdigest()) for i in tally.first if i.audio]
             exports.append(ConfigExport(config, tally.items, files + [record_name], digests))
@@ -187,7 +202,7 @@ def export(options: PushOptions, directory: Path, checked: list[CheckedBuild], e
                                                       "context_audio": {"path": Path(first.audio["context"]).name} if first.audio else None}}
     from s2sbench.cards import render_card
 
-    (directory / "README.md").write_text(render_card(repo_id, list(records.values()), options.split, example or {}), encoding="utf-8")
+    write_atomic(directory / "README.md", render_card(repo_id, list(records.values()), options.split, example or {}))
     return exports
 
 
@@ -195,12 +210,13 @@ def export_release_layout(options: PushOptions, directory: Path, checked: list[C
     """The original release layout: story pairs (uttid/first/last, plausible row first, uttids
     consecutive) and 4-way questions (uttid/first/A-D/answer), each row's context in ``{uttid}.wav``."""
     exports = []
+    remove_leftovers(directory)
     for build in checked:
         for subset in sorted(build.tallies):
             jsonl_name, wav_name = release_paths(subset)
             (directory / wav_name).mkdir(parents=True, exist_ok=True)
             uttid, rows = 1000, 0
-            with open(directory / jsonl_name, "w", encoding="utf-8") as handle:
+            with atomic_file(directory / jsonl_name) as handle:
                 for number, item in build.directory.iter_numbered_items():
                     if item.subset != subset or not kept(item, options.include_failed):
                         continue
@@ -216,7 +232,7 @@ def export_release_layout(options: PushOptions, directory: Path, checked: list[C
                     for record in records:
                         handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                         if wav is not None:
-                            (directory / wav_name / f"{record['uttid']}.wav").write_bytes(wav)
+                            write_atomic(directory / wav_name / f"{record['uttid']}.wav", wav)
                     uttid += len(records)
                     rows += 1
             exports.append(ConfigExport(subset, rows, [jsonl_name, wav_name]))

@@ -26,6 +26,7 @@ from s2sbench.items import name_problem
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, adapter_modes, load_adapter, resolve_adapter
 from s2sbench.scorer.inputs import build_prompt_profile, load_score_items
+from s2sbench.scorer.provenance import package_versions, prompt_texts, weights_identity
 from s2sbench.scorer.summary import write_summary
 
 MODES = ("t2t", "s2t", "s2s")  # s2s: spoken candidates too, for adapters that hear them (the cascade)
@@ -34,6 +35,9 @@ SCORES_FILE = "scores.jsonl"
 RUN_FILE = "run.json"
 MERGE_WAIT_SECONDS = 3600.0  # how long shard 0 waits for the other shards before merging
 SHARD_NAME = re.compile(r"scores\.shard-\d+-of-(\d+)\.jsonl")
+# run.json keys that describe a run without defining it: a resumed run may differ in them (a newer
+# package, the adapter's device) and still add to the same results. Other weights may not.
+RECORDED_ONLY = ("adapter", "versions", "prompts")
 SORT_WINDOW = 512  # items read ahead and sorted by context length, so that batches are of similar lengths
 
 
@@ -83,6 +87,10 @@ class ScoreOptions:
 
     def items(self):
         return load_score_items(self.source, self.include_failed, self.limit, self.config, self.split, self.lang, Path(self.output) / ".audio")
+
+
+def _same_run(run: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in run.items() if key not in RECORDED_ONLY}
 
 
 def _done(path: Path) -> set[tuple[str, str]]:
@@ -140,11 +148,14 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
     if unsupported:
         raise S2SBenchError(f"adapter {adapter.identity()['adapter']} cannot score mode(s) {', '.join(unsupported)} (it scores {', '.join(adapter.modes)})")
     run = {"source": options.source, "config": options.config, "split": options.split, "model": options.model, "modes": list(options.modes),
-           "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit}
+           "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit,
+           "weights": weights_identity(options.model), "versions": package_versions()}
     previous = json.loads((output / RUN_FILE).read_text()) if (output / RUN_FILE).is_file() else None
     scores_path = output / scores_file(shard)
-    if previous is not None and {k: v for k, v in previous.items() if k != "adapter"} != {k: v for k, v in run.items() if k != "adapter"}:
-        raise S2SBenchError(f"{output}: holds results of another run ({previous.get('model')} on {previous.get('source')}); choose another -o")
+    if previous is not None and _same_run(previous) != _same_run(run):
+        changed = sorted(key for key in {**previous, **run} if key not in RECORDED_ONLY and previous.get(key) != run.get(key))
+        raise S2SBenchError(f"{output}: holds results of another run ({previous.get('model')} on {previous.get('source')}; "
+                            f"differs in {', '.join(changed)}); choose another -o")
     write_atomic(output / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
     done = _done(scores_path)
     prompts: dict[str, Prompt] = {}
@@ -173,6 +184,9 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
                 progress(finished)
     finally:
         os.close(descriptor)
+    if prompts:
+        run["prompts"] = prompt_texts(prompts)
+        write_atomic(output / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
     _done_marker(output, shard).touch()
     if shard[0] != 0:
         return {}

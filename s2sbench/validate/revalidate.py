@@ -3,7 +3,10 @@
 Verdicts are appended to ``.validate-progress.jsonl`` as each item is checked, so an interrupted
 run resumes where it stopped; at the end ``items.jsonl`` is rewritten atomically with the new
 verdicts (streaming both files: they are in the same order) and the reports are written again.
-Clips are not re-synthesized here: retries need the build's engine, which ``s2s build`` has.
+Clips are not re-synthesized here: retries need the build's engine, which ``s2s build`` has. A clip
+that this recognizer (with these normalizer and signal limits) measured before, in the build or an
+earlier ``s2s validate``, is judged again from its kept measurement (:mod:`s2sbench.validate.cache`):
+``s2s validate --max-error X`` with the build's recognizer transcribes nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item
 from s2sbench.profiles import build_profile, load_profile
+from s2sbench.storage import ClipStore
 from s2sbench.validate.asr import ASRSpec, load_recognizer
+from s2sbench.validate.cache import MeasuredClips
 from s2sbench.validate.report import ValidationReport, write_reports
 from s2sbench.validate.verdicts import ClipValidator, Thresholds
 
@@ -34,12 +39,12 @@ class RevalidateOptions:
     profile: str | None = None  # default: the profile the build used
 
 
-def _verdicts(item: Item, validator: ClipValidator, clips: list[Path]) -> dict:
+def _verdicts(item: Item, measured: MeasuredClips, clips: list[str]) -> dict:
     """Verdicts of the item's ``clips`` (context first, then the spoken candidates)."""
-    context = validator.check(clips[0], item.context, item.lang)
+    context = measured.verdict(item.id, item.context, item.lang, clips[0])
     candidates = None
     if len(clips) > 1:
-        candidates = [validator.check(path, text, item.lang) for path, text in zip(clips[1:], item.candidates)]
+        candidates = [measured.verdict(item.id, text, item.lang, path) for path, text in zip(clips[1:], item.candidates)]
     verdicts = [context, *(candidates or [])]
     return {"context": context, "candidates": candidates, "passed": all(v["passed"] for v in verdicts)}
 
@@ -66,6 +71,7 @@ def validate_build(root: str | Path, options: RevalidateOptions, progress: Calla
     asr = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device)
     thresholds = Thresholds.from_profile(profile, (manifest.get("audio") or {}).get("sample_rate", 16000), options.max_error)
     validator = ClipValidator(load_recognizer(asr), profile, thresholds)
+    measured = MeasuredClips(ClipStore(directory.root), validator)
     settings = {"asr": validator.recognizer.identity(), **thresholds.as_dict(), "retries": 0}
     fingerprint = json.dumps({"settings": settings, "items": directory.items_path.stat().st_size}, sort_keys=True)
 
@@ -82,7 +88,9 @@ def validate_build(root: str | Path, options: RevalidateOptions, progress: Calla
         clips = directory.clip_paths(item, f"{directory.items_path}:{number}")
         if not clips:
             raise BuildDirectoryError(f"{directory.items_path}:{number}: audio: the item has no clips to validate")
-        append_json(progress_path, {"id": item.id, "validation": _verdicts(item, validator, clips)})
+        # The paths as the item names them (checked above to stay inside): the keys of the measurements.
+        named = [item.audio["context"], *(item.audio.get("candidates") or [])]
+        append_json(progress_path, {"id": item.id, "validation": _verdicts(item, measured, named)})
         checked += 1
         if progress:
             progress(checked, total)

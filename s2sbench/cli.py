@@ -151,7 +151,7 @@ def build(
     seed: Annotated[int | None, typer.Option("--seed", metavar="N", help="With --limit: draw a deterministic random sample with this seed.")] = None,
     skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Record malformed rows in build.json and go on, instead of stopping.")] = False,
     workers: Annotated[int, typer.Option("--workers", "-j", metavar="N", help="Worker processes for synthesis.", min=1)] = 1,
-    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu or cuda, for engines that use a GPU.")] = "auto",
+    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N, for engines that use a GPU.")] = "auto",
     validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Check every clip by an ASR round trip (and signal checks).")] = True,
     asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL for validation: faster-whisper:MODEL_OR_DIR or transformers:MODEL. Default: the profile's.")] = None,
     max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
@@ -253,7 +253,7 @@ def validate(
     asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL: faster-whisper:MODEL_OR_DIR or transformers:MODEL_ID_OR_DIR. Default: the profile's.")] = None,
     max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", metavar="FILE", help="A language profile file (default: the one the build used).")] = None,
-    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu or cuda.")] = "auto",
+    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
 ) -> None:
     """Re-check every clip of a build (optionally with another ASR) and update its verdicts in place.
@@ -293,7 +293,8 @@ def score(
     adapter: Annotated[str, typer.Option("--adapter", metavar="NAME", help="Model adapter; auto picks from the model's config. See `s2s adapters`.")] = "auto",
     device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
     dtype: Annotated[str, typer.Option("--dtype", metavar="DTYPE", help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16.")] = "auto",
-    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="Score only the first N items.", min=1)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="Score N items, spread over the subsets in proportion (each subset's first, or a seeded sample with --seed).", min=1)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", metavar="N", help="With --limit: a deterministic random sample in each subset.")] = None,
     include_failed: Annotated[bool, typer.Option("--include-failed", help="Also score items whose clips failed validation.")] = False,
     matched_prompts: Annotated[bool, typer.Option("--matched-prompts", help="Use the speech prefix in t2t too, so the modes differ only in modality.")] = False,
     config: Annotated[str | None, typer.Option("--config", metavar="CONFIG", help="Config of a dataset source (Hub id or export directory).")] = None,
@@ -303,6 +304,8 @@ def score(
     merge: Annotated[bool, typer.Option("--merge", help="Only write the summary of the shards in --output (all must have finished).")] = False,
     allow_partial: Annotated[bool, typer.Option("--allow-partial", help="With --merge: summarize the shards that finished even if some are missing.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", help="Items per forward pass, for adapters that batch across items.", min=1)] = 8,
+    log_samples: Annotated[bool, typer.Option("--log-samples", help="Also write samples.jsonl: per item and mode, the exact text scored (the cascade's transcripts) and the scores.")] = False,
+    bos: Annotated[str, typer.Option("--bos", metavar="auto|always|never", help="What starts each scored sequence: auto, the tokens the model's tokenizer adds (lm-eval's default); always a BOS token; never.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
 ) -> None:
     """Score a speech or text LM: per-candidate losses, acc, pairwise_acc, and degradation (t2t - s2t, t2t - s2s).
@@ -330,13 +333,15 @@ def score(
         return
     if source is None or not model:
         _fail(S2SBenchError("give a SOURCE and --model (or --merge -o RESULTS)"))
+    from s2sbench.devices import check_device
     from s2sbench.scorer.sweep import expand_models, sweep
 
+    _run(quietly, output, lambda: check_device(device))  # before the items are read
     models = _run(quietly, output, lambda: expand_models(model))
     shard_pair = _run(quietly, output, lambda: parse_shard(shard) if shard else None)
     options = ScoreOptions(source=source, output=output, model=models[0], modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
-                           device=device, dtype=dtype, limit=limit, include_failed=include_failed, matched_prompts=matched_prompts,
-                           config=config, split=split, lang=lang, shard=shard_pair, batch_size=batch_size)
+                           device=device, dtype=dtype, limit=limit, seed=seed, include_failed=include_failed, matched_prompts=matched_prompts,
+                           config=config, split=split, lang=lang, shard=shard_pair, batch_size=batch_size, bos=bos, log_samples=log_samples)
     total = _run(quietly, output, lambda: sum(1 for _ in options.items()))  # reads every item: a bad one fails before the model loads
     if len(models) > 1:
         _run(quietly, output, lambda: sweep(options, models, progress=lambda name: typer.echo(f"scoring {name}", err=True)))
@@ -354,7 +359,8 @@ def score(
 @app.command()
 def report(
     results: Annotated[list[Path], typer.Argument(metavar="RESULTS", help="Results directories made by s2s score.")],
-    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw acc per subset and mode, one bar per results directory, to this PNG.")] = None,
+    metric: Annotated[str, typer.Option("--metric", metavar="METRIC", help="acc (lowest mean NLL, S2SBench), pairwise_acc, acc_sum (highest summed log-likelihood, lm-eval's acc) or acc_bytes (per byte, lm-eval's acc_bytes).")] = "acc",
+    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG.")] = None,
 ) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset.
 
@@ -362,12 +368,14 @@ def report(
     Examples:
       s2s report results/smol
       s2s report results/qwen2a results/cascade --plot compare.png
+      s2s report results/smol --metric acc_sum       # lm-eval's acc
     """
     from s2sbench.scorer.compare import compare_results, plot_results
 
-    typer.echo(_run(_Progress(enabled=False), Path("."), lambda: compare_results(results)))
+    typer.echo(_run(_Progress(enabled=False), Path("."), lambda: compare_results(results, metric)))
     if plot is not None:
-        typer.echo(f"plot: {plot}" if plot_results(results, plot) else "plot: matplotlib is not installed")
+        drawn = _run(_Progress(enabled=False), Path("."), lambda: plot_results(results, plot, metric))
+        typer.echo(f"plot: {plot}" if drawn else "plot: matplotlib is not installed")
 
 
 def _parse_size(text: str) -> int:

@@ -31,6 +31,7 @@ from s2sbench._io import DirectoryLock
 from s2sbench.builddir import BUILD_FILE, ITEMS_FILE, BuildDirectory
 from s2sbench.builders import BuildContext, iter_source_items
 from s2sbench.builders.table import parse_column_map
+from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError, SourceRowError
 from s2sbench.items import Item, item_problems
 from s2sbench.licenses import DataLicense
@@ -293,6 +294,7 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
     started = time.perf_counter()
     if not is_url(options.output) and Path(options.output).exists() and not Path(options.output).is_dir():
         raise S2SBenchError(f"-o {options.output}: a file, not a build directory")
+    check_device(options.device)
     if options.speak not in SPEAK_CHOICES:
         raise S2SBenchError(f"--speak must be one of {', '.join(SPEAK_CHOICES)}, not {options.speak!r}")
     if options.profile is None and options.lang not in bundled_profiles():

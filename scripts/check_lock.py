@@ -2,7 +2,8 @@
 
 Every requirement that `make` installs (the `test` extra, expanded through its self-references, the
 tools in requirements/tools.in, the weights in requirements/smollm2.in) must be pinned in the lock at a
-version its specifier accepts. `make lock` repairs a failure. Offline: it reads files only.
+version its specifier accepts; the `peer` extra (`make peer`) in requirements/peer.txt, which pins
+every package the main lock pins at the same version. `make lock` repairs a failure. Offline: it reads files only.
 
     python scripts/check_lock.py            # exit 0 and one line, or one line per problem and exit 1
 """
@@ -79,6 +80,11 @@ def main() -> int:
     wanted += [("requirements/tools.in", r) for r in input_requirements(ROOT / "requirements" / "tools.in")]
     found = problems(wanted, lock)
     found += problems([("requirements/smollm2.in", r) for r in input_requirements(ROOT / "requirements" / "smollm2.in")], weights)
+    # The peer lock (benchmarks only) holds the peer extra and agrees with the main lock on every package both pin.
+    peer = read_pins(ROOT / "requirements" / "peer.txt")
+    found += problems([("pyproject.toml[peer]", r) for r in project_requirements(ROOT / "pyproject.toml", "peer")], peer)
+    found += [f"requirements/peer.txt: {name}: pins {', '.join(map(str, peer[name]))}, lock.txt {', '.join(map(str, versions))}"
+              for name, versions in lock.items() if name in peer and sorted(peer[name]) != sorted(versions)]
     for line in found:
         print(f"lock out of date: {line} (run `make lock`)", file=sys.stderr)
     if not found:

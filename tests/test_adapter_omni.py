@@ -14,7 +14,8 @@ from s2sbench.cli import app
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, qwen2_5_omni  # qwen2_5_omni: registers it
-from s2sbench.scorer.run import ScoreOptions, read_scores, score
+from s2sbench.scorer.results import read_scores
+from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
     assert_batches_equal_one_at_a_time_and_naive,
     assert_results_directory,
@@ -144,7 +145,7 @@ def test_auto_detection(tiny_omni, tiny_omni_whole):
         assert isinstance(adapter, qwen2_5_omni.Qwen2_5Omni)
         assert adapter.modes == ("t2t", "s2t")
         identity = adapter.identity()
-        assert identity == {"adapter": "qwen2.5-omni", "model": str(directory), "dtype": "float32", "device": "cpu"}
+        assert identity == {"adapter": "qwen2.5-omni", "model": str(directory), "dtype": "float32", "device": "cpu", "bos": {"policy": "auto", "tokens": []}}
 
 
 def test_score_command_writes_both_modes_and_degradation(tiny_omni, spoken_build, items, tmp_path):

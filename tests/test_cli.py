@@ -92,3 +92,17 @@ def test_build_json_never_holds_a_token(tmp_path: Path, monkeypatch):
     runner.invoke(app, ["build", "sample:en", "-o", str(tmp_path / "b"), "--limit", "1", "-q", "--no-validate"])
     assert "hf_secretvalue123" not in (tmp_path / "b" / "build.json").read_text()
     assert json.loads((tmp_path / "b" / "build.json").read_text())["status"] == "complete"
+
+
+def test_one_device_syntax_everywhere(tmp_path: Path):
+    from s2sbench.devices import device_index
+    from s2sbench.synth.piper import _use_cuda
+
+    assert device_index("cuda:1") == ("cuda", 1) and device_index("cuda") == ("cuda", 0) and device_index("cpu") == ("cpu", 0)
+    assert _use_cuda("cuda:0") and not _use_cuda("cpu")
+    with pytest.raises(Exception, match="CUDA_VISIBLE_DEVICES=1"):
+        _use_cuda("cuda:1")
+    for command in (["build", "sample:en", "-o", str(tmp_path / "b")], ["validate", str(tmp_path / "b")], ["score", str(tmp_path / "b"), "-m", "x"]):
+        result = runner.invoke(app, [*command, "--device", "gpu1"])
+        assert result.exit_code == 2 and result.stderr.strip() == "error: --device 'gpu1': expected auto, cpu, cuda or cuda:N (e.g. cuda:1)", result.output
+    assert not (tmp_path / "b").exists()

@@ -68,7 +68,9 @@ def test_piper_refuses_a_speaker_it_does_not_have_before_any_clip(tmp_path: Path
 def test_piper_device_choice():
     from s2sbench.synth.piper import _use_cuda
 
-    assert _use_cuda("cuda") and _use_cuda("cuda:1") and not _use_cuda("cpu")
+    assert _use_cuda("cuda") and _use_cuda("cuda:0") and not _use_cuda("cpu")
+    with pytest.raises(EngineError, match="CUDA_VISIBLE_DEVICES=1"):  # onnxruntime would take the first GPU, silently
+        _use_cuda("cuda:1")
     import onnxruntime
 
     assert _use_cuda("auto") == ("CUDAExecutionProvider" in onnxruntime.get_available_providers())

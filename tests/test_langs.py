@@ -130,6 +130,8 @@ def test_check_is_a_real_round_trip_that_can_fail(whisper, tmp_path):
     assert "FAIL" in result.summary()
     table = check_table([result])
     assert table.startswith("| code |") and "| en | English |" in table and "no (too_fast)" in table
+    guide = (Path(__file__).parent.parent / "docs" / "adding-a-language.md").read_text(encoding="utf-8")
+    assert "\n".join(table.splitlines()[:2]) in guide  # the guide shows what `s2s langs check` prints
 
 
 def test_check_takes_a_sentence_a_voice_and_a_profile_file(whisper, tmp_path):

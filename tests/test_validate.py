@@ -271,6 +271,7 @@ def test_revalidation_updates_verdicts_in_place(small_build: Path, tmp_path: Pat
     assert report.clips_failed == strict_failures > 0
     assert json.loads((copy / "build.json").read_text())["validation"]["max_error"] == 0.0
     assert json.loads((copy / "validation.json").read_text())["counts"]["failed"] == strict_failures
+    assert "## All 5 clips, worst first" in (copy / "validation.md").read_text()  # not "the 5 worst" of 5
     assert not (copy / ".validate-progress.jsonl").exists()
 
 

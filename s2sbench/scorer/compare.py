@@ -1,34 +1,96 @@
-"""``s2s report``: several results directories in one table, one row per (model, subset, mode)."""
+"""``s2s report``: several results directories in one table, one row per (model, subset, mode).
+
+Runs are compared on the items they share: the figures are computed again from each directory's
+scores on the items every directory scored (per subset and mode), with a note naming the counts
+when the runs covered different items (another ``--limit``, a failed item, a partial merge), so
+two rows never compare different questions. Models are named short: a local path by its last part.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import Any
 
 from s2sbench.errors import S2SBenchError
-from s2sbench.scorer.summary import DEGRADATIONS, mode_figures
+from s2sbench.scorer.results import RUN_FILE, read_scores
+from s2sbench.scorer.summary import DEGRADATIONS, mode_figures, summarize
+
+METRICS = ("acc", "pairwise_acc", "acc_sum", "acc_bytes")
 
 
-def compare_results(directories: list[Path]) -> str:
-    lines = ["| results | model | subset | mode | n | acc | pairwise_acc | degradation acc from t2t [95% CI] |", "|---|---|---|---|---:|---:|---:|---|"]
+def model_name(model: str) -> str:
+    """A short name for a --model value: a Hub id as it is, a local path by its last part."""
+    if model.startswith("cascade:"):
+        asr, _, lm = model.removeprefix("cascade:").partition("+")
+        return f"cascade:{model_name(asr)}+{model_name(lm)}"
+    if model.startswith(("/", ".", "~")) or model.count("/") > 1:
+        return Path(model).name or model
+    return model
+
+
+def _runs(directories: list[Path]) -> list[dict[str, Any]]:
+    runs = []
     for directory in directories:
-        summary_path = Path(directory) / "summary.json"
-        if not summary_path.is_file():
-            raise S2SBenchError(f"{directory}: no summary.json; run s2s score first")
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        run_path = Path(directory) / "run.json"
-        model = json.loads(run_path.read_text(encoding="utf-8")).get("model", "?") if run_path.is_file() else "?"
-        for subset, modes in summary.items():
+        directory = Path(directory)
+        run_path = directory / RUN_FILE
+        if not run_path.is_file() or not any(directory.glob("scores*.jsonl")):
+            raise S2SBenchError(f"{directory}: not a results directory with scores; run s2s score first")
+        run = json.loads(run_path.read_text(encoding="utf-8"))
+        runs.append({"directory": directory, "model": model_name(str(run.get("model", "?"))), "modes": tuple(run.get("modes", ())),
+                     "scores": read_scores(directory)})
+    return runs
+
+
+def shared_runs(directories: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each run's summary on the items that every run scoring a mode scored in it, and a note when
+    some were left out."""
+    runs = _runs(directories)
+    modes = [{mode for _, mode in run["scores"]} for run in runs]
+    every = set().union(*(run["scores"] for run in runs)) if runs else set()
+    shared = {key for key in every if all(key in run["scores"] for run, scored in zip(runs, modes) if key[1] in scored)}
+    notes = []
+    if any(set(run["scores"]) - shared for run in runs):
+        counts = ", ".join(f"{run['directory']}: {len({item for item, _ in run['scores']})}" for run in runs)
+        notes.append(f"note: the runs scored different items ({counts}); each mode is compared on the {len({item for item, _ in shared})} items all its runs scored")
+    for run in runs:
+        run["summary"] = summarize({key: entry for key, entry in run["scores"].items() if key in shared}, run["modes"])
+        run["candidates"] = {entry["subset"]: len(entry["losses"]) for entry in run["scores"].values()}
+    return runs, notes
+
+
+def compare_results(directories: list[Path], metric: str = "acc") -> str:
+    if metric not in METRICS:
+        raise S2SBenchError(f"--metric must be one of {', '.join(METRICS)}, not {metric!r}")
+    runs, notes = shared_runs(directories)
+    lines = [*notes, f"| results | model | subset | mode | n | {metric} | degradation {metric} from t2t [95% CI] |", "|---|---|---|---|---:|---:|---|"]
+    for run in runs:
+        for subset, modes in run["summary"].items():
             drops = {spoken: modes[key] for key, spoken in DEGRADATIONS.items() if key in modes}
             for mode, figures in mode_figures(modes).items():
                 drop = drops.get(mode)
-                cell = f"{drop['acc']:+.4f} [{drop['acc_ci'][0]:+.4f}, {drop['acc_ci'][1]:+.4f}]" if drop else ""
-                lines.append(f"| {directory} | {model} | {subset} | {mode} | {figures['n']} | {figures['acc']:.4f} | {figures['pairwise_acc']:.4f} | {cell} |")
+                cell = f"{drop[metric]:+.4f} [{drop[f'{metric}_ci'][0]:+.4f}, {drop[f'{metric}_ci'][1]:+.4f}]" if drop and metric in drop else ""
+                lines.append(f"| {run['directory']} | {run['model']} | {subset} | {mode} | {figures['n']} | {figures[metric]:.4f} | {cell} |")
     return "\n".join(lines)
 
 
-def plot_results(directories: list[Path], path: Path) -> bool:
-    """Grouped bars: acc per (subset, mode), one bar per results directory. False without matplotlib."""
+def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion ``share`` of ``n`` trials."""
+    if n == 0 or math.isnan(share):
+        return float("nan"), float("nan")
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def chance(metric: str, candidates: int) -> float:
+    return 0.5 if metric == "pairwise_acc" else 1 / candidates
+
+
+def plot_results(directories: list[Path], path: Path, metric: str = "acc") -> bool:
+    """Grouped bars of ``metric`` per (subset, mode), one bar per run, on the shared items, with 95%
+    Wilson intervals over the items and each subset's chance level. False without matplotlib."""
     try:
         import matplotlib
 
@@ -36,15 +98,30 @@ def plot_results(directories: list[Path], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    summaries = {str(d): json.loads((Path(d) / "summary.json").read_text(encoding="utf-8")) for d in directories}
-    groups = sorted({(subset, mode) for s in summaries.values() for subset, modes in s.items() for mode in mode_figures(modes)})
-    width = 0.8 / max(len(summaries), 1)
-    figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(groups)), 4))
-    for offset, (name, summary) in enumerate(summaries.items()):
-        values = [summary.get(subset, {}).get(mode, {}).get("acc", float("nan")) for subset, mode in groups]
-        axis.bar([g + offset * width for g in range(len(groups))], values, width=width, label=name)
-    axis.set_xticks([g + width * (len(summaries) - 1) / 2 for g in range(len(groups))], [f"{s}\n{m}" for s, m in groups], fontsize=8)
-    axis.set_ylabel("acc")
+    runs, _ = shared_runs(directories)
+    groups = sorted({(subset, mode) for run in runs for subset, modes in run["summary"].items() for mode in mode_figures(modes)})
+    width = 0.8 / max(len(runs), 1)
+    figure, axis = plt.subplots(figsize=(max(6, 1.4 * len(groups)), 4.2))
+    for offset, run in enumerate(runs):
+        positions, values, low, high = [], [], [], []
+        for index, (subset, mode) in enumerate(groups):
+            figures = run["summary"].get(subset, {}).get(mode)
+            if not figures:
+                continue
+            value = figures[metric]
+            lower, upper = wilson_interval(value, figures["n"])
+            positions.append(index + offset * width)
+            values.append(value)
+            low.append(value - lower)
+            high.append(upper - value)
+        axis.bar(positions, values, width=width, yerr=[low, high], capsize=3, label=f"{run['model']} ({run['directory'].name})")
+    candidates = {subset: k for run in runs for subset, k in run["candidates"].items()}
+    for index, (subset, _) in enumerate(groups):
+        level = chance(metric, candidates.get(subset, 2))
+        axis.hlines(level, index - width / 2, index + width * (len(runs) - 0.5), colors="grey", linestyles="dashed", linewidth=1)
+    n = {(subset, mode): run["summary"][subset][mode]["n"] for run in runs for subset, modes in run["summary"].items() for mode in mode_figures(modes)}
+    axis.set_xticks([g + width * (len(runs) - 1) / 2 for g in range(len(groups))], [f"{s}\n{m}\nn={n[(s, m)]}" for s, m in groups], fontsize=8)
+    axis.set_ylabel(f"{metric} (dashed: chance; bars: 95% interval)")
     axis.set_ylim(0, 1)
     axis.legend(fontsize=7)
     figure.tight_layout()

@@ -6,6 +6,8 @@ Audio embedded in a dataset is written once to ``<results>/.audio/`` so adapters
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,18 +97,63 @@ def _from_dataset(name: str, config: str | None, split: str, include_failed: boo
 
 
 def load_score_items(source: str, include_failed: bool = False, limit: int | None = None, config: str | None = None, split: str = "test",
-                     lang: str = "en", audio_cache: Path | None = None) -> Iterator[ScoreItem]:
-    """The items of ``source``, whatever its kind, in a stable order."""
+                     lang: str = "en", audio_cache: Path | None = None, seed: int | None = None) -> Iterator[ScoreItem]:
+    """The items of ``source``, whatever its kind, in a stable order; with ``limit``, a sample of that
+    many spread over the subsets (:func:`stratified_sample`)."""
     path = Path(source).expanduser()
     if BuildDirectory(path).exists():
-        items = _from_build(path, include_failed)
+        def items() -> Iterator[ScoreItem]:
+            return _from_build(path, include_failed)
     elif path.is_file() and path.suffix == ".jsonl":
-        items = _from_release(path, lang)
+        def items() -> Iterator[ScoreItem]:
+            return _from_release(path, lang)
     elif path.is_dir() or (source.count("/") == 1 and not path.exists()):
-        items = _from_dataset(str(path) if path.is_dir() else source, config, split, include_failed, audio_cache or Path(".s2s-audio"))
+        def items() -> Iterator[ScoreItem]:
+            return _from_dataset(str(path) if path.is_dir() else source, config, split, include_failed, audio_cache or Path(".s2s-audio"))
     else:
         raise S2SBenchError(f"{source}: not a build directory, an exported dataset directory, a release jsonl, or a Hub dataset id (OWNER/NAME)")
-    for count, item in enumerate(items):
-        if limit is not None and count >= limit:
-            return
-        yield item
+    if limit is None:
+        yield from items()
+        return
+    chosen = stratified_sample(items(), limit, seed)
+    yield from (item for item in items() if item.id in chosen)
+
+
+def quotas(sizes: dict[str, int], limit: int) -> dict[str, int]:
+    """``limit`` items shared among subsets in proportion to their sizes (largest remainders first,
+    ties by name), every subset getting one before any gets a second when ``limit`` is small."""
+    total = sum(sizes.values())
+    if limit >= total:
+        return dict(sizes)
+    if limit < len(sizes):  # too few for one each: the largest subsets get one
+        ranked = sorted(sizes, key=lambda subset: (-sizes[subset], subset))[:limit]
+        return {subset: int(subset in ranked) for subset in sizes}
+    shares = {subset: 1 + (limit - len(sizes)) * (size - 1) / max(total - len(sizes), 1) for subset, size in sizes.items()}
+    given = {subset: min(sizes[subset], int(share)) for subset, share in shares.items()}
+    order = sorted(sizes, key=lambda subset: (-(shares[subset] - int(shares[subset])), subset))
+    while sum(given.values()) < limit:  # the remainders; limit < total, so some subset has room
+        subset = next(s for s in order if given[s] < sizes[s])
+        given[subset] += 1
+        order.remove(subset)
+        order.append(subset)
+    return given
+
+
+def stratified_sample(items: Iterator[ScoreItem], limit: int, seed: int | None) -> set[str]:
+    """The ids of ``limit`` items over the subsets (:func:`quotas`): in each subset its first items,
+    or with ``seed`` the ones of lowest seeded hash, the same for every run with that seed. Holds at
+    most ``limit`` candidates per subset."""
+    sizes: dict[str, int] = {}
+    kept: dict[str, list[tuple[int, str]]] = {}  # subset -> max-heap (negated rank) of the best ``limit``
+    for position, item in enumerate(items):
+        sizes[item.subset] = sizes.get(item.subset, 0) + 1
+        rank = int(hashlib.sha256(f"{seed}:{item.id}".encode()).hexdigest()[:15], 16) if seed is not None else position
+        heap = kept.setdefault(item.subset, [])
+        if len(heap) < limit:
+            heapq.heappush(heap, (-rank, item.id))
+        elif -heap[0][0] > rank:
+            heapq.heapreplace(heap, (-rank, item.id))
+    chosen: set[str] = set()
+    for subset, quota in quotas(sizes, limit).items():
+        chosen.update(item_id for _, item_id in sorted(kept[subset], reverse=True)[:quota])
+    return chosen

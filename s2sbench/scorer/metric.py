@@ -7,8 +7,12 @@ context, and ``answer`` indexes the plausible candidate.
 - ``pairwise_acc``: S2SBench's own figure, the share of (plausible, implausible) pairs where the
   plausible loss is lower: strictly for 2-way items, lower-or-equal for 4-way and wider (as the
   S2SBench sCMMLU script counts), chance 1/2.
-- degradation = metric(t2t) - metric(s2t) on the same items, with a paired bootstrap 95% interval
-  and McNemar's exact test on the per-item ``acc`` outcomes.
+- ``acc_sum``: lm-evaluation-harness's ``acc``, the candidate of highest *summed* log-likelihood
+  (a tie goes to the first candidate, as ``np.argmax``), which favours short candidates.
+- ``acc_bytes``: lm-evaluation-harness's ``acc_bytes`` (its ``acc_norm`` counts characters, the
+  same for ASCII): the highest log-likelihood per UTF-8 byte of the candidate text.
+- degradation = metric(t2t) - metric(s2t) on the same items, for each of the four, with a paired
+  bootstrap 95% interval, and McNemar's exact test on the per-item ``acc`` outcomes.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ def pairwise_wins(losses: Sequence[float], answer: int) -> tuple[int, int]:
     return wins, len(others)
 
 
+def first_best(values: Sequence[float]) -> int:
+    """The index of the highest value, the first one on a tie (``np.argmax``)."""
+    return max(range(len(values)), key=lambda k: (values[k], -k))
+
+
 @dataclass(frozen=True)
 class ItemOutcome:
     """One item in one mode, reduced to what the metric needs."""
@@ -41,12 +50,27 @@ class ItemOutcome:
     pairs: int
     plausible_loss: float
     implausible_loss: float  # mean over the implausible candidates
+    correct_sum: bool | None = None  # None: not known (scores without summed log-likelihoods)
+    correct_bytes: bool | None = None
 
     @classmethod
-    def from_losses(cls, losses: Sequence[float], answer: int) -> ItemOutcome:
+    def from_losses(cls, losses: Sequence[float], answer: int, logprobs: Sequence[float] | None = None,
+                    n_bytes: Sequence[int] | None = None) -> ItemOutcome:
+        """``logprobs[k]``: candidate k's summed log-likelihood; ``n_bytes[k]``: its text's UTF-8 bytes."""
         wins, pairs = pairwise_wins(losses, answer)
         others = [loss for k, loss in enumerate(losses) if k != answer]
-        return cls(is_correct(losses, answer), wins, pairs, float(losses[answer]), sum(others) / len(others))
+        correct_sum = first_best(logprobs) == answer if logprobs is not None else None
+        correct_bytes = first_best([lp / b for lp, b in zip(logprobs, n_bytes)]) == answer if logprobs is not None and n_bytes is not None else None
+        return cls(is_correct(losses, answer), wins, pairs, float(losses[answer]), sum(others) / len(others), correct_sum, correct_bytes)
+
+
+# Accuracy figures -> the ItemOutcome field that counts an item right for it.
+ACCURACIES = {"acc": "correct", "acc_sum": "correct_sum", "acc_bytes": "correct_bytes"}
+
+
+def _share(outcomes: Sequence[ItemOutcome], field: str) -> float:
+    values = [getattr(o, field) for o in outcomes]
+    return sum(values) / len(values) if values and None not in values else float("nan")
 
 
 def mode_summary(outcomes: Sequence[ItemOutcome]) -> dict[str, float | int]:
@@ -54,8 +78,10 @@ def mode_summary(outcomes: Sequence[ItemOutcome]) -> dict[str, float | int]:
     pairs = sum(o.pairs for o in outcomes)
     return {
         "n": n,
-        "acc": sum(o.correct for o in outcomes) / n if n else float("nan"),
+        "acc": _share(outcomes, "correct"),
         "pairwise_acc": sum(o.wins for o in outcomes) / pairs if pairs else float("nan"),
+        "acc_sum": _share(outcomes, "correct_sum"),
+        "acc_bytes": _share(outcomes, "correct_bytes"),
         "mean_loss_plausible": sum(o.plausible_loss for o in outcomes) / n if n else float("nan"),
         "mean_loss_implausible": sum(o.implausible_loss for o in outcomes) / n if n else float("nan"),
     }
@@ -72,11 +98,12 @@ def mcnemar_p(first_correct: Sequence[bool], second_correct: Sequence[bool]) -> 
     return min(1.0, 2 * tail / 2**n)
 
 
-def _paired_difference(first: Sequence[ItemOutcome], second: Sequence[ItemOutcome], indices: Sequence[int], pairwise: bool) -> float:
-    if pairwise:
+def _paired_difference(first: Sequence[ItemOutcome], second: Sequence[ItemOutcome], indices: Sequence[int], figure: str) -> float:
+    if figure == "pairwise_acc":
         pairs = sum(first[i].pairs for i in indices)
         return (sum(first[i].wins for i in indices) - sum(second[i].wins for i in indices)) / pairs if pairs else 0.0
-    return (sum(first[i].correct for i in indices) - sum(second[i].correct for i in indices)) / len(indices)
+    field = ACCURACIES[figure]
+    return (sum(getattr(first[i], field) for i in indices) - sum(getattr(second[i], field) for i in indices)) / len(indices)
 
 
 def degradation(text: Sequence[ItemOutcome], speech: Sequence[ItemOutcome], resamples: int = 2000, seed: int = 0) -> dict[str, object]:
@@ -88,9 +115,12 @@ def degradation(text: Sequence[ItemOutcome], speech: Sequence[ItemOutcome], resa
     result: dict[str, object] = {"n": n}
     generator = random.Random(seed)
     draws = [[generator.randrange(n) for _ in everything] for _ in range(resamples)] if n else []
-    for name, pairwise in (("acc", False), ("pairwise_acc", True)):
-        point = _paired_difference(text, speech, everything, pairwise) if n else float("nan")
-        samples = sorted(_paired_difference(text, speech, draw, pairwise) for draw in draws)
+    for name in ("acc", "pairwise_acc", "acc_sum", "acc_bytes"):
+        field = ACCURACIES.get(name)
+        if field is not None and any(getattr(o, field) is None for o in (*text, *speech)):
+            continue  # scores written without summed log-likelihoods
+        point = _paired_difference(text, speech, everything, name) if n else float("nan")
+        samples = sorted(_paired_difference(text, speech, draw, name) for draw in draws)
         interval = [samples[int(0.025 * (resamples - 1))], samples[int(math.ceil(0.975 * (resamples - 1)))]] if samples else [float("nan")] * 2
         result[name] = point
         result[f"{name}_ci"] = interval

@@ -13,31 +13,37 @@ import json
 import os
 import re
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from s2sbench._io import DirectoryLock, write_atomic
+from s2sbench._io import DirectoryLock, append_json, write_atomic
+from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
-from s2sbench.items import name_problem
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, adapter_modes, load_adapter, resolve_adapter
+from s2sbench.scorer.adapters.tokens import BOS_POLICIES
 from s2sbench.scorer.inputs import build_prompt_profile, load_score_items
 from s2sbench.scorer.provenance import package_versions, prompt_texts, weights_identity
+from s2sbench.scorer.results import (
+    RECORDED_ONLY,
+    RUN_FILE,
+    SAMPLES_FILE,
+    SCORES_FILE,
+    keep_samples_of,
+    same_run,
+    sample_record,
+    scored_pairs,
+    scores_file,
+)
 from s2sbench.scorer.summary import write_summary
 
 MODES = ("t2t", "s2t", "s2s")  # s2s: spoken candidates too, for adapters that hear them (the cascade)
 DEFAULT_MODES = ("t2t", "s2t")
-SCORES_FILE = "scores.jsonl"
-RUN_FILE = "run.json"
 MERGE_WAIT_SECONDS = 3600.0  # how long shard 0 waits for the other shards before merging
 SHARD_NAME = re.compile(r"scores\.shard-\d+-of-(\d+)\.jsonl")
-# run.json keys that describe a run without defining it: a resumed run may differ in them (a newer
-# package, the adapter's device) and still add to the same results. Other weights may not.
-RECORDED_ONLY = ("adapter", "versions", "prompts")
 SORT_WINDOW = 512  # items read ahead and sorted by context length, so that batches are of similar lengths
 
 
@@ -55,12 +61,6 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not (number.strip().isdigit() and count.strip().isdigit()) or not 1 <= int(number) <= int(count):
         raise S2SBenchError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 1/4 for the first of four shards")
     return int(number) - 1, int(count)
-
-
-def scores_file(shard: tuple[int, int]) -> str:
-    """The scores file of a shard, named as ``--shard`` counts (from 1): scores.shard-001-of-004.jsonl."""
-    index, count = shard
-    return SCORES_FILE if count == 1 else f"scores.shard-{index + 1:03d}-of-{count:03d}.jsonl"
 
 
 def _done_marker(output: Path, shard: tuple[int, int]) -> Path:
@@ -84,45 +84,17 @@ class ScoreOptions:
     lang: str = "en"  # for release jsonl sources, which do not say their language
     shard: tuple[int, int] | None = None  # (index, count); default: from torchrun/SLURM, else (0, 1)
     batch_size: int = 8  # items per forward, for adapters that batch across items
+    seed: int | None = None  # with limit: a seeded sample in each subset, not its first items
+    log_samples: bool = False  # samples.jsonl: per item and mode, the texts scored and their scores
+    bos: str = "auto"  # what starts a scored sequence: the tokenizer's own tokens, always BOS, never (tokens.py)
 
     def items(self):
-        return load_score_items(self.source, self.include_failed, self.limit, self.config, self.split, self.lang, Path(self.output) / ".audio")
-
-
-def _same_run(run: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in run.items() if key not in RECORDED_ONLY}
-
-
-def _done(path: Path) -> set[tuple[str, str]]:
-    """(item id, mode) pairs already complete in a scores file.
-
-    An item's lines are appended in one write, so a kill can only tear the file's tail: whatever
-    follows the last complete item (a torn line, or the first lines of an item whose last line is
-    missing) is cut, and that item is scored again without a duplicate line.
-    """
-    if not path.is_file():
-        return set()
-    done: set[tuple[str, str]] = set()
-    offset = complete = 0
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            offset += len(line)
-            if not line.endswith(b"\n"):
-                break
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise S2SBenchError(f"{path}:{number}: not a JSON line (the file was changed by hand?)") from None
-            if record.get("last"):
-                done.add((record["id"], record["mode"]))
-                complete = offset
-    if complete < path.stat().st_size:
-        os.truncate(path, complete)
-    return done
+        return load_score_items(self.source, self.include_failed, self.limit, self.config, self.split, self.lang, Path(self.output) / ".audio", self.seed)
 
 
 def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Score every item of ``options.source`` in every mode; returns the summary."""
+    check_device(options.device)
     unknown = [m for m in options.modes if m not in MODES]
     if unknown:
         raise S2SBenchError(f"--modes: unknown mode(s) {', '.join(unknown)}; known: {', '.join(MODES)}")
@@ -137,7 +109,9 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
 
 
 def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, progress: Callable[[int], None] | None) -> dict[str, Any]:
-    spec = AdapterSpec(options.model, options.device, options.dtype)
+    if options.bos not in BOS_POLICIES:
+        raise S2SBenchError(f"--bos must be one of {', '.join(BOS_POLICIES)}, not {options.bos!r}")
+    spec = AdapterSpec(options.model, options.device, options.dtype, {"bos": options.bos})
     chosen = resolve_adapter(spec, options.adapter)
     known = adapter_modes(chosen)
     if known is not None and [m for m in options.modes if m not in known]:  # before minutes of loading
@@ -149,15 +123,17 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
         raise S2SBenchError(f"adapter {adapter.identity()['adapter']} cannot score mode(s) {', '.join(unsupported)} (it scores {', '.join(adapter.modes)})")
     run = {"source": options.source, "config": options.config, "split": options.split, "model": options.model, "modes": list(options.modes),
            "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit,
-           "weights": weights_identity(options.model), "versions": package_versions()}
+           "seed": options.seed, "bos": options.bos, "weights": weights_identity(options.model), "versions": package_versions()}
     previous = json.loads((output / RUN_FILE).read_text()) if (output / RUN_FILE).is_file() else None
     scores_path = output / scores_file(shard)
-    if previous is not None and _same_run(previous) != _same_run(run):
+    if previous is not None and same_run(previous) != same_run(run):
         changed = sorted(key for key in {**previous, **run} if key not in RECORDED_ONLY and previous.get(key) != run.get(key))
         raise S2SBenchError(f"{output}: holds results of another run ({previous.get('model')} on {previous.get('source')}; "
                             f"differs in {', '.join(changed)}); choose another -o")
     write_atomic(output / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
-    done = _done(scores_path)
+    done = scored_pairs(scores_path)
+    if options.log_samples:
+        keep_samples_of(output / SAMPLES_FILE, done)
     prompts: dict[str, Prompt] = {}
     built_with = build_prompt_profile(options.source)  # a build's own profile (--profile FILE) gives its prompts
     finished = 0
@@ -175,9 +151,12 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
                 for item, results in zip(todo, _score(adapter, todo, mode, prompts)):
                     lines = [
                         json.dumps({"id": item.id, "subset": item.subset, "mode": mode, "candidate": k, "answer": item.answer,
-                                    "loss": r.loss, "n_tokens": r.n_tokens, **({"last": True} if k == len(results) - 1 else {})})
+                                    "loss": r.loss, "n_tokens": r.n_tokens, "logprob": r.summed, "n_bytes": len(item.candidates[k].encode("utf-8")),
+                                    **({"last": True} if k == len(results) - 1 else {})})
                         for k, r in enumerate(results)
                     ]
+                    if options.log_samples:  # before the scores: a kill between the two leaves a sample that the re-run replaces
+                        append_json(output / SAMPLES_FILE, sample_record(adapter, item, mode, prompts[item.lang], results))
                     os.write(descriptor, ("\n".join(lines) + "\n").encode())  # one write: an item is whole or absent
             finished += len(batch)
             if progress:
@@ -268,20 +247,3 @@ def merge(output: Path, allow_partial: bool = False) -> dict[str, Any]:
         raise S2SBenchError(f"{output}: no scores to merge")
     with DirectoryLock(output, "results directory"):
         return write_summary(output, tuple(json.loads(run_path.read_text())["modes"]))
-
-
-def read_scores(output: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    """(id, mode) -> {"subset", "answer", "losses", "n_tokens"} from every scores file in ``output``."""
-    grouped: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"losses": {}, "n_tokens": {}})
-    for path in sorted(Path(output).glob("scores*.jsonl")):
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                record = json.loads(line)
-                problem = name_problem(record.get("subset"))  # it names a result_<subset>.jsonl file
-                if problem:
-                    raise S2SBenchError(f"{path}:{number}: subset: {problem}")
-                entry = grouped[(record["id"], record["mode"])]
-                entry["subset"], entry["answer"] = record["subset"], record["answer"]
-                entry["losses"][record["candidate"]] = record["loss"]
-                entry["n_tokens"][record["candidate"]] = record["n_tokens"]
-    return grouped

@@ -1,8 +1,9 @@
 """Results directory summaries: ``summary.json``, ``summary.md``, ``result_<subset>.jsonl``.
 
-``summary.json`` is ``{subset: {mode: {"acc", "pairwise_acc", "n", "mean_loss_plausible",
-"mean_loss_implausible"}, "degradation": {"acc", "acc_ci", "pairwise_acc", "pairwise_acc_ci",
-"mcnemar_p", "n"}}}``; degradation is computed on the items scored in both t2t and s2t. With s2s
+``summary.json`` is ``{subset: {mode: {"acc", "pairwise_acc", "acc_sum", "acc_bytes", "n",
+"mean_loss_plausible", "mean_loss_implausible"}, "degradation": {"acc", "acc_ci", "pairwise_acc",
+"pairwise_acc_ci", "acc_sum", "acc_sum_ci", "acc_bytes", "acc_bytes_ci", "mcnemar_p", "n"}}}``
+(the accuracy conventions: :mod:`s2sbench.scorer.metric`); degradation is computed on the items scored in both t2t and s2t. With s2s
 scored too, ``"degradation_s2s"`` holds the same figures for t2t - s2s.
 ``result_<subset>.jsonl`` has one line per item, mode and candidate in S2SBench's terms
 (``uttid``, ``key`` A/B/..., ``answer``, ``loss``, ``ppl``).
@@ -18,6 +19,7 @@ from typing import Any
 
 from s2sbench._io import write_atomic
 from s2sbench.scorer.metric import ItemOutcome, degradation, mode_summary
+from s2sbench.scorer.results import RUN_FILE, read_scores
 
 # Summary key -> the spoken mode compared with t2t on the same items.
 DEGRADATIONS = {"degradation": "s2t", "degradation_s2s": "s2s"}
@@ -31,8 +33,12 @@ def mode_figures(subset_summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, ...]) -> dict[str, Any]:
     outcomes: dict[str, dict[str, dict[str, ItemOutcome]]] = defaultdict(lambda: defaultdict(dict))
     for (item_id, mode), entry in grouped.items():
-        losses = [entry["losses"][k] for k in sorted(entry["losses"])]
-        outcomes[entry["subset"]][mode][item_id] = ItemOutcome.from_losses(losses, entry["answer"])
+        candidates = sorted(entry["losses"])
+        losses = [entry["losses"][k] for k in candidates]
+        complete = len(entry.get("logprobs", {})) == len(candidates)
+        logprobs = [entry["logprobs"][k] for k in candidates] if complete else None
+        n_bytes = [entry["n_bytes"][k] for k in candidates] if complete else None
+        outcomes[entry["subset"]][mode][item_id] = ItemOutcome.from_losses(losses, entry["answer"], logprobs, n_bytes)
     summary: dict[str, Any] = {}
     for subset in sorted(outcomes):
         by_mode = outcomes[subset]
@@ -46,11 +52,12 @@ def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, 
 
 def _markdown(summary: dict[str, Any], run: dict[str, Any]) -> str:
     lines = [f"# Scores: {run.get('model')}", "", f"Source: `{run.get('source')}`; adapter: {run.get('adapter', {}).get('adapter')}.", "",
-             "| subset | mode | n | acc | pairwise_acc | mean loss plausible | mean loss implausible |", "|---|---|---:|---:|---:|---:|---:|"]
+             "| subset | mode | n | acc | pairwise_acc | acc_sum | acc_bytes | mean loss plausible | mean loss implausible |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for subset, modes in summary.items():
         for mode, figures in mode_figures(modes).items():
-            lines.append(f"| {subset} | {mode} | {figures['n']} | {figures['acc']:.4f} | {figures['pairwise_acc']:.4f} | "
-                         f"{figures['mean_loss_plausible']:.4f} | {figures['mean_loss_implausible']:.4f} |")
+            lines.append(f"| {subset} | {mode} | {figures['n']} | {figures['acc']:.4f} | {figures['pairwise_acc']:.4f} | {figures['acc_sum']:.4f} | "
+                         f"{figures['acc_bytes']:.4f} | {figures['mean_loss_plausible']:.4f} | {figures['mean_loss_implausible']:.4f} |")
     for key, spoken in DEGRADATIONS.items():
         degraded = [(s, m[key]) for s, m in summary.items() if key in m]
         if not degraded:
@@ -63,8 +70,6 @@ def _markdown(summary: dict[str, Any], run: dict[str, Any]) -> str:
 
 
 def write_summary(output: Path, modes: tuple[str, ...]) -> dict[str, Any]:
-    from s2sbench.scorer.run import RUN_FILE, read_scores
-
     grouped = read_scores(output)
     summary = summarize(grouped, modes)
     run = json.loads((output / RUN_FILE).read_text()) if (output / RUN_FILE).is_file() else {}

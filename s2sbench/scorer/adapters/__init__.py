@@ -35,6 +35,11 @@ class ScoreItem:
 class CandidateScore:
     loss: float  # mean token NLL of the candidate given the context
     n_tokens: int
+    logprob: float | None = None  # the summed log-likelihood (None: -loss * n_tokens)
+
+    @property
+    def summed(self) -> float:
+        return self.logprob if self.logprob is not None else -self.loss * self.n_tokens
 
 
 @dataclass(frozen=True)

@@ -65,10 +65,7 @@ class AudioFlamingo3(Qwen2Audio):
             warnings.warn(f"{item.id}: context audio is {seconds:.1f} s; {self.family} hears only {limit} s", stacklevel=2)
         text = prompt.speech_prefix + self.audio_token
         inputs = self.processor(text=[text], audio=[samples], sampling_rate=SAMPLE_RATE, return_tensors="pt")
-        ids = inputs["input_ids"]
-        bos = self._bos()
-        if bos:
-            ids = torch.cat([torch.tensor([bos]), ids], dim=1)
+        ids = torch.tensor([self.start.restart(inputs["input_ids"][0].tolist())])
         return {
             "input_ids": ids.to(self.device),
             "attention_mask": torch.ones_like(ids).to(self.device),

@@ -42,6 +42,7 @@ class Cascade:
         self.recognizer = load_recognizer(self.asr_spec)
         self.lm = CausalLM(replace(spec, model=lm))
         self.spec = spec
+        self.heard: dict[tuple[str, str], ScoreItem] = {}  # (id, mode) -> the item as the LM read it, for --log-samples
 
     def identity(self) -> dict[str, Any]:
         return {"adapter": "cascade", "model": self.spec.model, "asr": self.recognizer.identity(), "lm": self.lm.identity()}
@@ -52,7 +53,9 @@ class Cascade:
     def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
         if mode not in self.modes:
             raise EngineError(f"cascade cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
-        return self.lm.score_batch(self.as_text(items, mode), "t2t", prompt)
+        texts = self.as_text(items, mode)
+        self.heard.update(((text.id, mode), text) for text in texts)
+        return self.lm.score_batch(texts, "t2t", prompt)
 
     def as_text(self, items: list[ScoreItem], mode: str) -> list[ScoreItem]:
         """``items`` as the LM reads them: in s2t the context is its clip's transcript, in s2s the

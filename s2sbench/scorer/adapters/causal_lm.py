@@ -15,6 +15,7 @@ from typing import Any
 
 from s2sbench.errors import EngineError
 from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
+from s2sbench.scorer.adapters.tokens import SequenceStart
 
 
 def resolve_device_dtype(spec: AdapterSpec):
@@ -113,7 +114,7 @@ def _score_continuations(decoder, head, last_logits, cache, prefix_mask, continu
         count = len(continuation) - 1
         total = first_log_probs[row] + log_probs_rest[offset : offset + count].sum()
         offset += count
-        scores.append(CandidateScore(loss=float(-total / len(continuation)), n_tokens=len(continuation)))
+        scores.append(CandidateScore(loss=float(-total / len(continuation)), n_tokens=len(continuation), logprob=float(total)))
     return scores
 
 
@@ -124,21 +125,19 @@ class CausalLM:
         self.spec = spec
         self.device, self.dtype = resolve_device_dtype(spec)
         self.model, self.tokenizer = load_causal_lm(spec.model, self.device, self.dtype)
+        self.start = SequenceStart.of(self.tokenizer, spec.options.get("bos", "auto"))
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 
     def identity(self) -> dict[str, Any]:
-        return {"adapter": "causal-lm", "model": self.spec.model, "dtype": str(self.dtype).replace("torch.", ""), "device": self.device}
+        return {"adapter": "causal-lm", "model": self.spec.model, "dtype": str(self.dtype).replace("torch.", ""), "device": self.device, "bos": self.start.as_dict()}
 
     # Tokenization: each part separately, so a candidate's tokens never merge with the context's.
     def encode_parts(self, context: str, candidates: list[str], prompt: Prompt) -> tuple[list[int], list[list[int]]]:
-        bos = [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
-        prefix = bos + self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"]
+        prefix = self.start.before(self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"])
         continuations = [self.tokenizer(prompt.separator + text, add_special_tokens=False)["input_ids"] for text in candidates]
         if any(not text.strip() or not ids for text, ids in zip(candidates, continuations)):
             raise EngineError("a candidate is empty (an empty transcript?); there is nothing to score")
-        # An empty context (a silent clip's transcript, no BOS token): start from a document
-        # boundary, as lm-evaluation-harness does, so the candidates are scored unconditioned.
-        return prefix or [self.tokenizer.eos_token_id], continuations
+        return prefix, continuations  # an empty context starts from a document boundary: see tokens.py
 
     def _encode_item(self, item: ScoreItem, prompt: Prompt) -> tuple[list[int], list[list[int]]]:
         try:
@@ -172,7 +171,7 @@ class CausalLM:
                 ids = torch.tensor([context + continuation], device=self.device)
                 logits = self.model(input_ids=ids).logits[0, len(context) - 1 : -1].float()
                 nll = -torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(continuation, device=self.device).unsqueeze(1)).sum()
-                scores.append(CandidateScore(loss=float(nll / len(continuation)), n_tokens=len(continuation)))
+                scores.append(CandidateScore(loss=float(nll / len(continuation)), n_tokens=len(continuation), logprob=-float(nll)))
         return scores
 
 

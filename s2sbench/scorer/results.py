@@ -1,0 +1,128 @@
+"""The files of a results directory, read and written here only.
+
+- ``run.json``: what the run is (:data:`RECORDED_ONLY` keys describe it without defining it).
+- ``scores.jsonl`` (or ``scores.shard-K-of-N.jsonl``, K counted from 1): one line per item, mode and
+  candidate, an item's lines appended in one write with the last one marked ``"last"``.
+- ``samples.jsonl`` (``--log-samples``): per item and mode, the texts scored and their scores.
+
+Summaries (:mod:`.summary`) and reports (:mod:`.compare`) read scores through :func:`read_scores`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from s2sbench._io import repair_tail, write_lines_atomic
+from s2sbench.errors import S2SBenchError
+from s2sbench.items import name_problem
+from s2sbench.scorer.adapters import Prompt, ScoreItem
+
+SCORES_FILE = "scores.jsonl"
+SAMPLES_FILE = "samples.jsonl"
+RUN_FILE = "run.json"
+# run.json keys that describe a run without defining it: a resumed run may differ in them (a newer
+# package, the adapter's device) and still add to the same results. Other weights may not.
+RECORDED_ONLY = ("adapter", "versions", "prompts")
+
+
+def same_run(run: dict[str, Any]) -> dict[str, Any]:
+    """The keys of a run.json that must agree for two runs to share a results directory."""
+    return {key: value for key, value in run.items() if key not in RECORDED_ONLY}
+
+
+def scores_file(shard: tuple[int, int]) -> str:
+    """The scores file of a shard, named as ``--shard`` counts (from 1): scores.shard-001-of-004.jsonl."""
+    index, count = shard
+    return SCORES_FILE if count == 1 else f"scores.shard-{index + 1:03d}-of-{count:03d}.jsonl"
+
+
+def scored_pairs(path: Path) -> set[tuple[str, str]]:
+    """(item id, mode) pairs already complete in a scores file.
+
+    An item's lines are appended in one write, so a kill can only tear the file's tail: whatever
+    follows the last complete item (a torn line, or the first lines of an item whose last line is
+    missing) is cut, and that item is scored again without a duplicate line.
+    """
+    if not path.is_file():
+        return set()
+    done: set[tuple[str, str]] = set()
+    offset = complete = 0
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            offset += len(line)
+            if not line.endswith(b"\n"):
+                break
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise S2SBenchError(f"{path}:{number}: not a JSON line (the file was changed by hand?)") from None
+            if record.get("last"):
+                done.add((record["id"], record["mode"]))
+                complete = offset
+    if complete < path.stat().st_size:
+        os.truncate(path, complete)
+    return done
+
+
+def sample_record(adapter: Any, item: ScoreItem, mode: str, prompt: Prompt, results: list) -> dict[str, Any]:
+    """What ``--log-samples`` keeps of one item in one mode: the text before the candidates as the
+    model read it (audio as ``<audio: PATH>``; the cascade's transcripts), each candidate as scored
+    (with its separator), and the scores."""
+    heard = getattr(adapter, "heard", {}).pop((item.id, mode), None)
+    if heard is not None:  # a cascade: the LM read transcripts
+        context, candidates = prompt.text_prefix + heard.context, heard.candidates
+    elif mode == "t2t":
+        context, candidates = prompt.text_prefix + item.context, item.candidates
+    else:
+        context = f"{prompt.speech_prefix}<audio: {item.context_audio}>"
+        candidates = [f"<audio: {path}>" for path in item.candidate_audio or []] if mode == "s2s" else item.candidates
+    return {"id": item.id, "subset": item.subset, "mode": mode, "answer": item.answer, "context": context,
+            "candidates": [prompt.separator + text for text in candidates], "losses": [r.loss for r in results],
+            "logprobs": [r.summed for r in results], "n_tokens": [r.n_tokens for r in results]}
+
+
+def keep_samples_of(path: Path, done: set[tuple[str, str]]) -> None:
+    """Keep in the samples file one line per (item, mode) already scored: a kill may have left a
+    sample whose scores were never written (that item is scored, and logged, again)."""
+    if not path.is_file():
+        return
+    repair_tail(path)
+    seen: set[tuple[str, str]] = set()
+
+    def kept() -> Iterator[str]:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line)
+                key = (record["id"], record["mode"])
+                if key in done and key not in seen:
+                    seen.add(key)
+                    yield line
+
+    write_lines_atomic(path, kept())
+
+
+def read_scores(output: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """(id, mode) -> {"subset", "answer", "losses", "n_tokens", "logprobs", "n_bytes"} (each by candidate)
+    from every scores file in ``output``. Files written before the summed log-likelihood and byte
+    count were kept have neither; their acc_sum and acc_bytes are not known."""
+    grouped: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"losses": {}, "n_tokens": {}, "logprobs": {}, "n_bytes": {}})
+    for path in sorted(Path(output).glob("scores*.jsonl")):
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                record = json.loads(line)
+                problem = name_problem(record.get("subset"))  # it names a result_<subset>.jsonl file
+                if problem:
+                    raise S2SBenchError(f"{path}:{number}: subset: {problem}")
+                entry = grouped[(record["id"], record["mode"])]
+                entry["subset"], entry["answer"] = record["subset"], record["answer"]
+                entry["losses"][record["candidate"]] = record["loss"]
+                entry["n_tokens"][record["candidate"]] = record["n_tokens"]
+                if "logprob" in record and "n_bytes" in record:
+                    entry["logprobs"][record["candidate"]] = record["logprob"]
+                    entry["n_bytes"][record["candidate"]] = record["n_bytes"]
+    return grouped

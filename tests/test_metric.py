@@ -88,3 +88,45 @@ def test_degradation_of_every_convention():
     result = degradation(text, speech, resamples=200)
     assert (result["acc"], result["acc_sum"], result["acc_bytes"]) == (0.5, 0.0, 0.5)
     assert result["acc_sum_ci"] == [0.0, 0.0]
+
+
+def test_bootstrap_interval_equals_a_naive_loop_over_the_same_draws():
+    """The vectorized bootstrap against the plain definition: per draw, the paired difference of the
+    resampled items (the draws from NumPy's frozen RandomState, seed 0)."""
+    import random
+
+    import numpy as np
+
+    rng = random.Random(1)
+    text = [ItemOutcome.from_losses([rng.random() for _ in range(4)], rng.randrange(4)) for _ in range(37)]
+    speech = [ItemOutcome.from_losses([rng.random() for _ in range(4)], o.wins % 4) for o in text]
+    result = degradation(text, speech, resamples=300, seed=0)
+    draws = np.random.RandomState(0).randint(0, 37, size=(300, 37))
+    naive_acc = sorted(sum(text[i].correct - speech[i].correct for i in draw) / 37 for draw in draws.tolist())
+    naive_pairs = sorted(sum(text[i].wins - speech[i].wins for i in draw) / sum(text[i].pairs for i in draw) for draw in draws.tolist())
+    assert result["acc_ci"] == pytest.approx([naive_acc[int(0.025 * 299)], naive_acc[math.ceil(0.975 * 299)]], abs=1e-12)
+    assert result["pairwise_acc_ci"] == pytest.approx([naive_pairs[int(0.025 * 299)], naive_pairs[math.ceil(0.975 * 299)]], abs=1e-12)
+    assert degradation(text, speech, resamples=300, seed=0) == result  # the same numbers on every run
+
+
+def test_breakdowns_by_hand():
+    from s2sbench.scorer.breakdowns import MIN_ITEMS, breakdowns, flips, quartile_edges, quartile_label
+
+    right, wrong = ItemOutcome.from_losses([1.0, 2.0], 0), ItemOutcome.from_losses([2.0, 1.0], 0)
+    # 12 items by voice "a": right in text, 6 wrong from speech; 3 by voice "b": right in both.
+    ids = [f"i{n}" for n in range(15)]
+    text = dict.fromkeys(ids, right)
+    speech = {item: (wrong if n < 6 else right) for n, item in enumerate(ids)}
+    facets = {item: {"voice": "a" if n < 12 else "b", "words": n + 1, "asr_error": "(0, 0.1]" if n < 3 else "0", "category": None}
+              for n, item in enumerate(ids)}
+    result = breakdowns(text, speech, facets)
+    assert set(result) == {"voice", "words", "asr_error"}  # no category: no bucket
+    assert result["voice"]["a"]["n"] == 12 and result["voice"]["a"]["acc"] == pytest.approx(6 / 12) and "acc_ci" in result["voice"]["a"]
+    assert result["voice"]["b"] == {"n": 3, "acc_t2t": 1.0, "acc_speech": 1.0, "acc": 0.0, "too_few": True} and 3 < MIN_ITEMS
+    assert quartile_edges(list(range(1, 16))) == [4, 8, 12]
+    assert [quartile_label(v, [4, 8, 12]) for v in (1, 4, 5, 12, 13)] == ["<= 4", "<= 4", "(4, 8]", "(8, 12]", "> 12"]
+    words = result["words"]
+    assert [words[label]["n"] for label in ("<= 4", "(4, 8]", "(8, 12]", "> 12")] == [4, 4, 4, 3]
+    assert words["<= 4"]["acc"] == 1.0 and words["(4, 8]"]["acc"] == 0.5 and words["> 12"]["acc"] == 0.0
+    # 6 flips, 3 of them on a misheard clip; 3 of 15 items misheard in all
+    assert flips(text, speech, facets) == {"items": 15, "right_to_wrong": 6, "right_to_wrong_misheard": 0.5, "all_misheard": 0.2}

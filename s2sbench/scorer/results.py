@@ -122,6 +122,8 @@ def read_scores(output: Path) -> dict[tuple[str, str], dict[str, Any]]:
                 entry["subset"], entry["answer"] = record["subset"], record["answer"]
                 entry["losses"][record["candidate"]] = record["loss"]
                 entry["n_tokens"][record["candidate"]] = record["n_tokens"]
+                if "facets" in record:
+                    entry["facets"] = record["facets"]
                 if "logprob" in record and "n_bytes" in record:
                     entry["logprobs"][record["candidate"]] = record["logprob"]
                     entry["n_bytes"][record["candidate"]] = record["n_bytes"]

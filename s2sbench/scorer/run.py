@@ -152,7 +152,7 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
                     lines = [
                         json.dumps({"id": item.id, "subset": item.subset, "mode": mode, "candidate": k, "answer": item.answer,
                                     "loss": r.loss, "n_tokens": r.n_tokens, "logprob": r.summed, "n_bytes": len(item.candidates[k].encode("utf-8")),
-                                    **({"last": True} if k == len(results) - 1 else {})})
+                                    **({"facets": item.facets} if k == 0 and item.facets else {}), **({"last": True} if k == len(results) - 1 else {})})
                         for k, r in enumerate(results)
                     ]
                     if options.log_samples:  # before the scores: a kill between the two leaves a sample that the re-run replaces

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench._io import write_atomic
+from s2sbench.scorer.breakdowns import breakdowns, flips
 from s2sbench.scorer.metric import ItemOutcome, degradation, mode_summary
 from s2sbench.scorer.results import RUN_FILE, read_scores
 
@@ -25,14 +26,21 @@ from s2sbench.scorer.results import RUN_FILE, read_scores
 DEGRADATIONS = {"degradation": "s2t", "degradation_s2s": "s2s"}
 
 
+# Subset entries beside the modes: the degradation's breakdown by facet and its flips (breakdowns.py).
+ANALYSES = ("breakdowns", "flips")
+
+
 def mode_figures(subset_summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A subset's per-mode figures, without its degradation entries."""
-    return {key: value for key, value in subset_summary.items() if key not in DEGRADATIONS}
+    """A subset's per-mode figures, without its degradation entries and analyses."""
+    return {key: value for key, value in subset_summary.items() if key not in DEGRADATIONS and key not in ANALYSES}
 
 
 def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, ...]) -> dict[str, Any]:
     outcomes: dict[str, dict[str, dict[str, ItemOutcome]]] = defaultdict(lambda: defaultdict(dict))
+    facets: dict[str, dict[str, Any]] = {}
     for (item_id, mode), entry in grouped.items():
+        if entry.get("facets"):
+            facets[item_id] = entry["facets"]
         candidates = sorted(entry["losses"])
         losses = [entry["losses"][k] for k in candidates]
         complete = len(entry.get("logprobs", {})) == len(candidates)
@@ -47,6 +55,11 @@ def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, 
             if "t2t" in by_mode and spoken in by_mode:
                 shared = sorted(set(by_mode["t2t"]) & set(by_mode[spoken]))
                 summary[subset][key] = degradation([by_mode["t2t"][i] for i in shared], [by_mode[spoken][i] for i in shared])
+        if facets and "t2t" in by_mode and "s2t" in by_mode:
+            summary[subset]["breakdowns"] = breakdowns(by_mode["t2t"], by_mode["s2t"], facets)
+            flipped = flips(by_mode["t2t"], by_mode["s2t"], facets)
+            if flipped is not None:
+                summary[subset]["flips"] = flipped
     return summary
 
 
@@ -66,6 +79,17 @@ def _markdown(summary: dict[str, Any], run: dict[str, Any]) -> str:
         for subset, d in degraded:
             lines.append(f"| {subset} | {d['n']} | {d['acc']:+.4f} | [{d['acc_ci'][0]:+.4f}, {d['acc_ci'][1]:+.4f}] | {d['pairwise_acc']:+.4f} | "
                          f"[{d['pairwise_acc_ci'][0]:+.4f}, {d['pairwise_acc_ci'][1]:+.4f}] | {d['mcnemar_p']:.4g} |")
+    for subset, figures in summary.items():
+        for facet, buckets in figures.get("breakdowns", {}).items():
+            lines += ["", f"## {subset}: degradation (t2t - s2t) by {facet.replace('_', ' ')}", "", "| bucket | n | acc t2t | acc s2t | degradation | 95% CI |",
+                      "|---|---:|---:|---:|---:|---|"]
+            for label, b in buckets.items():
+                interval = "too few items" if b.get("too_few") else f"[{b['acc_ci'][0]:+.4f}, {b['acc_ci'][1]:+.4f}]"
+                lines.append(f"| {label} | {b['n']} | {b['acc_t2t']:.4f} | {b['acc_speech']:.4f} | {b['acc']:+.4f} | {interval} |")
+        flipped = figures.get("flips")
+        if flipped and flipped["right_to_wrong"]:
+            lines += ["", f"{subset}: of the {flipped['right_to_wrong']} items right from text and wrong from speech, "
+                      f"{flipped['right_to_wrong_misheard']:.0%} had a context clip the recognizer got wrong (all items: {flipped['all_misheard']:.0%})."]
     return "\n".join(lines) + "\n"
 
 

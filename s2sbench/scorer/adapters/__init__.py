@@ -29,6 +29,7 @@ class ScoreItem:
     answer: int
     context_audio: str | None = None
     candidate_audio: list[str] | None = None
+    facets: dict[str, Any] | None = None  # what the item is besides its texts, for breakdowns (inputs.item_facets)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,90 @@
+"""Where the degradation comes from: the paired t2t - s2t figures again, per bucket of items.
+
+Each item carries *facets* (:func:`s2sbench.scorer.inputs.item_facets`): its category (a CMMLU or
+MMLU subject), its context clip's voice, duration and validation error, and its context's length in
+words. For every facet, the items both modes scored are grouped into buckets (a duration or a
+length by the quartiles of the subset's items; a validation error as ``0``, ``(0, 0.1]``,
+``(0.1, max]`` and ``failed``, the last only with ``--include-failed``) and each bucket gets the
+degradation of :func:`s2sbench.scorer.metric.degradation`, interval included. A bucket of fewer than
+:data:`MIN_ITEMS` items gets its point figures and ``"too_few": true``, no interval: with ten items a
+95% interval spans most of [-1, 1] and says nothing.
+
+Buckets are not experiments: a long context is also a long clip, and a voice may be worse on long
+texts, so two facets can show one cause. :func:`flips` asks the question most degradations start
+with: of the items right from text and wrong from speech, how many had a clip the recognizer
+already got wrong, against how many among all items.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from s2sbench.scorer.metric import ItemOutcome, degradation
+
+MIN_ITEMS = 10
+FACETS = ("category", "voice", "duration", "asr_error", "words")
+QUARTILED = ("duration", "words")
+
+
+def quartile_edges(values: Sequence[float]) -> list[float]:
+    """The 25th, 50th and 75th percentiles of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return [ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * q // 4) - 1))] for q in (1, 2, 3)]
+
+
+def quartile_label(value: float, edges: Sequence[float]) -> str:
+    low, middle, high = (f"{edge:g}" for edge in edges)
+    if value <= edges[0]:
+        return f"<= {low}"
+    if value <= edges[1]:
+        return f"({low}, {middle}]"
+    if value <= edges[2]:
+        return f"({middle}, {high}]"
+    return f"> {high}"
+
+
+def _share(outcomes: Sequence[ItemOutcome]) -> float:
+    return sum(o.correct for o in outcomes) / len(outcomes)
+
+
+def bucket_figures(text: Sequence[ItemOutcome], speech: Sequence[ItemOutcome]) -> dict[str, Any]:
+    figures: dict[str, Any] = {"n": len(text), "acc_t2t": _share(text), "acc_speech": _share(speech)}
+    if len(text) < MIN_ITEMS:
+        return {**figures, "acc": figures["acc_t2t"] - figures["acc_speech"], "too_few": True}
+    return {**figures, **degradation(text, speech)}
+
+
+def breakdowns(text: dict[str, ItemOutcome], speech: dict[str, ItemOutcome], facets: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """facet -> bucket -> degradation figures, over the items scored in both modes."""
+    shared = [item for item in text if item in speech and facets.get(item)]
+    result: dict[str, dict[str, Any]] = {}
+    for facet in FACETS:
+        values = {item: facets[item].get(facet) for item in shared if facets[item].get(facet) is not None}
+        if not values:
+            continue
+        if facet in QUARTILED:
+            edges = quartile_edges(list(values.values()))
+            values = {item: quartile_label(value, edges) for item, value in values.items()}
+        groups: dict[str, list[str]] = defaultdict(list)
+        for item, label in values.items():
+            groups[str(label)].append(item)
+        result[facet] = {label: bucket_figures([text[i] for i in items], [speech[i] for i in items]) for label, items in sorted(groups.items())}
+    return result
+
+
+def flips(text: dict[str, ItemOutcome], speech: dict[str, ItemOutcome], facets: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """Of the items right in t2t and wrong from speech, the share whose context clip the recognizer
+    did not get exactly (validation error above 0), beside that share among all items."""
+    known = [item for item in text if item in speech and (facets.get(item) or {}).get("asr_error") is not None]
+    if not known:
+        return None
+    misheard = {item for item in known if facets[item]["asr_error"] != "0"}
+    flipped = [item for item in known if text[item].correct and not speech[item].correct]
+    return {
+        "items": len(known),
+        "right_to_wrong": len(flipped),
+        "right_to_wrong_misheard": sum(item in misheard for item in flipped) / len(flipped) if flipped else float("nan"),
+        "all_misheard": len(misheard) / len(known),
+    }

@@ -126,6 +126,7 @@ def test_breakdowns_by_hand():
     assert quartile_edges(list(range(1, 16))) == [4, 8, 12]
     assert [quartile_label(v, [4, 8, 12]) for v in (1, 4, 5, 12, 13)] == ["<= 4", "<= 4", "(4, 8]", "(8, 12]", "> 12"]
     words = result["words"]
+    assert list(words) == ["<= 4", "(4, 8]", "(8, 12]", "> 12"] and list(result["asr_error"]) == ["0", "(0, 0.1]"]  # in the order of their values
     assert [words[label]["n"] for label in ("<= 4", "(4, 8]", "(8, 12]", "> 12")] == [4, 4, 4, 3]
     assert words["<= 4"]["acc"] == 1.0 and words["(4, 8]"]["acc"] == 0.5 and words["> 12"]["acc"] == 0.0
     # 6 flips, 3 of them on a misheard clip; 3 of 15 items misheard in all

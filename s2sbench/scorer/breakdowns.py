@@ -26,6 +26,7 @@ from s2sbench.scorer.metric import ItemOutcome, degradation
 MIN_ITEMS = 10
 FACETS = ("category", "voice", "duration", "asr_error", "words")
 QUARTILED = ("duration", "words")
+ASR_ORDER = {"0": 0, "(": 1, "f": 2}  # "0", then "(0, 0.1]" and "(0.1, max]" (ordered by text), then "failed"
 
 
 def quartile_edges(values: Sequence[float]) -> list[float]:
@@ -64,13 +65,20 @@ def breakdowns(text: dict[str, ItemOutcome], speech: dict[str, ItemOutcome], fac
         values = {item: facets[item].get(facet) for item in shared if facets[item].get(facet) is not None}
         if not values:
             continue
+        rank = {item: str(value) for item, value in values.items()}  # buckets in the order of their values
         if facet in QUARTILED:
             edges = quartile_edges(list(values.values()))
+            rank = {item: f"{min(3, sum(value > edge for edge in edges))}" for item, value in values.items()}
             values = {item: quartile_label(value, edges) for item, value in values.items()}
+        elif facet == "asr_error":
+            rank = {item: f"{ASR_ORDER.get(str(value)[:1], 9)}{value}" for item, value in values.items()}
         groups: dict[str, list[str]] = defaultdict(list)
+        order: dict[str, str] = {}
         for item, label in values.items():
             groups[str(label)].append(item)
-        result[facet] = {label: bucket_figures([text[i] for i in items], [speech[i] for i in items]) for label, items in sorted(groups.items())}
+            order[str(label)] = rank[item]
+        result[facet] = {label: bucket_figures([text[i] for i in groups[label]], [speech[i] for i in groups[label]])
+                         for label in sorted(groups, key=lambda label: (order[label], label))}
     return result
 
 

@@ -14,7 +14,6 @@ import hashlib
 import heapq
 import json
 import os
-import platform
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,7 +21,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -42,6 +40,7 @@ from s2sbench.synth import TTSSpec
 from s2sbench.synth.postprocess import AudioOptions
 from s2sbench.validate.asr import ASRSpec
 from s2sbench.validate.report import write_reports
+from s2sbench.versions import package_versions
 
 SPEAK_CHOICES = ("context", "all")
 EXECUTORS = ("local", "ray")
@@ -253,16 +252,6 @@ def _speak(options: BuildOptions, context: BuildContext, scan: SourceScan, plan:
 UPLOAD_EVERY_SECONDS = 60.0  # a URL build uploads its items this often
 
 
-def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in VERSIONED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
 def _parameters(options: BuildOptions, profile: LanguageProfile, tts: TTSSpec, voices: tuple, identity: dict, validation: dict | None) -> dict[str, Any]:
     """What determines the build's content; a change starts items.jsonl anew (clips are reused)."""
     return {
@@ -361,7 +350,7 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
             "created": previous.get("created", now) if previous.get("fingerprint") == fingerprint else now,
             "updated": now,
             **parameters,
-            "versions": package_versions(),
+            "versions": package_versions(VERSIONED_PACKAGES),
             "counts": {"source_items": scan.total, "duplicates_dropped": scan.duplicates, "skipped_rows": len(scan.skipped)},
             "skipped_rows": scan.skipped,
         }

@@ -411,3 +411,25 @@ def test_unknown_step_is_a_clear_error():
 
     with pytest.raises(ProfileError, match="unknown normalizer step 'shout'"):
         chain(["shout"])
+
+
+def test_a_crafted_measurement_record_cannot_point_a_clip_outside_the_build(flaky_engines, measurements, tmp_path: Path):
+    import hashlib
+
+    output = tmp_path / "b"
+    options = {"source": "sample:en", "output": output, "tts": "scrambled-first", "limit": 1, "speak": "context", "retries": 2}
+    build(BuildOptions(**options))
+    outside = tmp_path / "secret.wav"
+    outside.write_bytes((output / read_items(output)[0]["audio"]["context"]).read_bytes())  # audio, and outside the build
+    crafted = "../" + outside.name
+    [record_path] = list((output / ".verdicts").rglob("*.json"))
+    record = json.loads(record_path.read_text())
+    record["measured"][crafted] = {"sha256": hashlib.sha256(outside.read_bytes()).hexdigest(), "measurement": record["measured"][record["attempts"][1]["path"]]["measurement"]}
+    record["attempts"][1]["path"] = crafted
+    record_path.write_text(json.dumps(record))
+
+    build(BuildOptions(**options, max_error=5.0))
+
+    item = read_items(output)[0]
+    assert item["audio"]["context"] != crafted and crafted not in json.dumps(item)
+    assert item["validation"]["context"]["tries"] == 1  # the first attempt passes at 5.0; the crafted one was not taken

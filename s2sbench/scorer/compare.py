@@ -8,13 +8,12 @@ two rows never compare different questions. Models are named short: a local path
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import S2SBenchError
-from s2sbench.scorer.results import RUN_FILE, read_scores
+from s2sbench.scorer.results import read_run, read_scores
 from s2sbench.scorer.summary import DEGRADATIONS, mode_figures, summarize
 
 METRICS = ("acc", "pairwise_acc", "acc_sum", "acc_bytes")
@@ -34,10 +33,9 @@ def _runs(directories: list[Path]) -> list[dict[str, Any]]:
     runs = []
     for directory in directories:
         directory = Path(directory)
-        run_path = directory / RUN_FILE
-        if not run_path.is_file() or not any(directory.glob("scores*.jsonl")):
+        run = read_run(directory)
+        if run is None or not any(directory.glob("scores*.jsonl")):
             raise S2SBenchError(f"{directory}: not a results directory with scores; run s2s score first")
-        run = json.loads(run_path.read_text(encoding="utf-8"))
         runs.append({"directory": directory, "model": model_name(str(run.get("model", "?"))), "modes": tuple(run.get("modes", ())),
                      "scores": read_scores(directory)})
     return runs

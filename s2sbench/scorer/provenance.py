@@ -13,25 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
 from dataclasses import asdict
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 WHOLE_HASH_BYTES = 256 * 2**20
 SAMPLE_BYTES = 16 * 2**20
 SCORE_PACKAGES = ("s2sbench", "torch", "transformers", "tokenizers", "accelerate", "gguf", "numpy", "faster-whisper", "ctranslate2", "datasets", "soundfile")
-
-
-def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in SCORE_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
 
 
 def file_digest(path: Path) -> str:

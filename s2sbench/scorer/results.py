@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from s2sbench._io import repair_tail, write_lines_atomic
+from s2sbench._io import repair_tail, write_atomic, write_lines_atomic
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import name_problem
 from s2sbench.scorer.adapters import Prompt, ScoreItem
@@ -28,6 +28,16 @@ RUN_FILE = "run.json"
 # run.json keys that describe a run without defining it: a resumed run may differ in them (a newer
 # package, the adapter's device) and still add to the same results. Other weights may not.
 RECORDED_ONLY = ("adapter", "versions", "prompts")
+
+
+def read_run(output: Path) -> dict[str, Any] | None:
+    """The run.json of a results directory, or None when it has none."""
+    path = Path(output) / RUN_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def write_run(output: Path, run: dict[str, Any]) -> None:
+    write_atomic(Path(output) / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
 
 
 def same_run(run: dict[str, Any]) -> dict[str, Any]:

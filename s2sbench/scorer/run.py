@@ -19,26 +19,29 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from s2sbench._io import DirectoryLock, append_json, write_atomic
+from s2sbench._io import DirectoryLock, append_json
 from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, adapter_modes, load_adapter, resolve_adapter
 from s2sbench.scorer.adapters.tokens import BOS_POLICIES
 from s2sbench.scorer.inputs import build_prompt_profile, load_score_items
-from s2sbench.scorer.provenance import package_versions, prompt_texts, weights_identity
+from s2sbench.scorer.provenance import SCORE_PACKAGES, prompt_texts, weights_identity
 from s2sbench.scorer.results import (
     RECORDED_ONLY,
     RUN_FILE,
     SAMPLES_FILE,
     SCORES_FILE,
     keep_samples_of,
+    read_run,
     same_run,
     sample_record,
     scored_pairs,
     scores_file,
+    write_run,
 )
 from s2sbench.scorer.summary import write_summary
+from s2sbench.versions import package_versions
 
 MODES = ("t2t", "s2t", "s2s")  # s2s: spoken candidates too, for adapters that hear them (the cascade)
 DEFAULT_MODES = ("t2t", "s2t")
@@ -123,14 +126,14 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
         raise S2SBenchError(f"adapter {adapter.identity()['adapter']} cannot score mode(s) {', '.join(unsupported)} (it scores {', '.join(adapter.modes)})")
     run = {"source": options.source, "config": options.config, "split": options.split, "model": options.model, "modes": list(options.modes),
            "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit,
-           "seed": options.seed, "bos": options.bos, "weights": weights_identity(options.model), "versions": package_versions()}
-    previous = json.loads((output / RUN_FILE).read_text()) if (output / RUN_FILE).is_file() else None
+           "seed": options.seed, "bos": options.bos, "weights": weights_identity(options.model), "versions": package_versions(SCORE_PACKAGES)}
+    previous = read_run(output)
     scores_path = output / scores_file(shard)
     if previous is not None and same_run(previous) != same_run(run):
         changed = sorted(key for key in {**previous, **run} if key not in RECORDED_ONLY and previous.get(key) != run.get(key))
         raise S2SBenchError(f"{output}: holds results of another run ({previous.get('model')} on {previous.get('source')}; "
                             f"differs in {', '.join(changed)}); choose another -o")
-    write_atomic(output / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
+    write_run(output, run)
     done = scored_pairs(scores_path)
     if options.log_samples:
         keep_samples_of(output / SAMPLES_FILE, done)
@@ -165,7 +168,7 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
         os.close(descriptor)
     if prompts:
         run["prompts"] = prompt_texts(prompts)
-        write_atomic(output / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
+        write_run(output, run)
     _done_marker(output, shard).touch()
     if shard[0] != 0:
         return {}
@@ -232,8 +235,8 @@ def merge(output: Path, allow_partial: bool = False) -> dict[str, Any]:
     """Write the summary from the shard files in ``output``; every shard must have finished unless
     ``allow_partial`` (a summary of some shards is a summary of other items than the run's)."""
     output = Path(output)
-    run_path = output / RUN_FILE
-    if not run_path.is_file():
+    run = read_run(output)
+    if run is None:
         raise S2SBenchError(f"{output}: not a results directory (no {RUN_FILE})")
     counts = {int(match[1]) for path in output.glob("scores.shard-*-of-*.jsonl") if (match := SHARD_NAME.fullmatch(path.name))}
     if len(counts) > 1:
@@ -246,4 +249,4 @@ def merge(output: Path, allow_partial: bool = False) -> dict[str, Any]:
     elif not (output / SCORES_FILE).is_file():
         raise S2SBenchError(f"{output}: no scores to merge")
     with DirectoryLock(output, "results directory"):
-        return write_summary(output, tuple(json.loads(run_path.read_text())["modes"]))
+        return write_summary(output, tuple(run["modes"]))

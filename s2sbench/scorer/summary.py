@@ -20,7 +20,7 @@ from typing import Any
 from s2sbench._io import write_atomic
 from s2sbench.scorer.breakdowns import breakdowns, flips
 from s2sbench.scorer.metric import ItemOutcome, degradation, mode_summary
-from s2sbench.scorer.results import RUN_FILE, read_scores
+from s2sbench.scorer.results import read_run, read_scores
 
 # Summary key -> the spoken mode compared with t2t on the same items.
 DEGRADATIONS = {"degradation": "s2t", "degradation_s2s": "s2s"}
@@ -96,7 +96,7 @@ def _markdown(summary: dict[str, Any], run: dict[str, Any]) -> str:
 def write_summary(output: Path, modes: tuple[str, ...]) -> dict[str, Any]:
     grouped = read_scores(output)
     summary = summarize(grouped, modes)
-    run = json.loads((output / RUN_FILE).read_text()) if (output / RUN_FILE).is_file() else {}
+    run = read_run(output) or {}
     write_atomic(output / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     write_atomic(output / "summary.md", _markdown(summary, run))
     per_subset: dict[str, list[str]] = defaultdict(list)

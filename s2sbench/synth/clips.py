@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,11 @@ def clip_key(payload: dict[str, Any]) -> str:
 
 def clip_relative_path(key: str, audio_format: str) -> str:
     return f"audio/{key[:2]}/{key}.{audio_format}"
+
+
+# Every path clip_relative_path makes, and nothing else (a path read back from a build's own files,
+# such as its measurement cache, is used only when it has this form).
+CLIP_PATH = re.compile(r"audio/([0-9a-f]{2})/\1[0-9a-f]{30}\.(?:" + "|".join(map(re.escape, AUDIO_FORMATS)) + ")")
 
 
 @dataclass

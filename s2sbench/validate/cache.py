@@ -23,7 +23,7 @@ import json
 from typing import Any
 
 from s2sbench.storage import ClipStore
-from s2sbench.synth.clips import clip_key
+from s2sbench.synth.clips import CLIP_PATH, clip_key
 from s2sbench.validate.verdicts import ClipValidator
 
 CACHE_DIR = ".verdicts"
@@ -92,6 +92,8 @@ class MeasuredClips:
         if measured:
             self._save(relative, record)
         for earlier in record["attempts"][len(attempts):most]:
+            if not isinstance(earlier, dict) or not CLIP_PATH.fullmatch(str(earlier.get("path"))):
+                return  # not a clip path this build makes: a damaged (or crafted) record is not followed
             known = record["measured"].get(earlier["path"])
             data = self.store.read(earlier["path"])
             if known is None or data is None or hashlib.sha256(data).hexdigest() != known.get("sha256"):

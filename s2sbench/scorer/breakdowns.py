@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from s2sbench.scorer.metric import ItemOutcome, degradation
+from s2sbench.scorer.metric import ItemOutcome, degradation, share
 
 MIN_ITEMS = 10
 FACETS = ("category", "voice", "duration", "asr_error", "words")
@@ -46,12 +46,8 @@ def quartile_label(value: float, edges: Sequence[float]) -> str:
     return f"> {high}"
 
 
-def _share(outcomes: Sequence[ItemOutcome]) -> float:
-    return sum(o.correct for o in outcomes) / len(outcomes)
-
-
 def bucket_figures(text: Sequence[ItemOutcome], speech: Sequence[ItemOutcome]) -> dict[str, Any]:
-    figures: dict[str, Any] = {"n": len(text), "acc_t2t": _share(text), "acc_speech": _share(speech)}
+    figures: dict[str, Any] = {"n": len(text), "acc_t2t": share(text), "acc_speech": share(speech)}
     if len(text) < MIN_ITEMS:
         return {**figures, "acc": figures["acc_t2t"] - figures["acc_speech"], "too_few": True}
     return {**figures, **degradation(text, speech)}

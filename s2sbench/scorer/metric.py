@@ -67,7 +67,8 @@ class ItemOutcome:
 ACCURACIES = {"acc": "correct", "acc_sum": "correct_sum", "acc_bytes": "correct_bytes"}
 
 
-def _share(outcomes: Sequence[ItemOutcome], field: str) -> float:
+def share(outcomes: Sequence[ItemOutcome], field: str = "correct") -> float:
+    """The share of ``outcomes`` right by ``field`` (an ItemOutcome field of ACCURACIES); NaN when unknown."""
     values = [getattr(o, field) for o in outcomes]
     return sum(values) / len(values) if values and None not in values else float("nan")
 
@@ -77,10 +78,10 @@ def mode_summary(outcomes: Sequence[ItemOutcome]) -> dict[str, float | int]:
     pairs = sum(o.pairs for o in outcomes)
     return {
         "n": n,
-        "acc": _share(outcomes, "correct"),
+        "acc": share(outcomes, "correct"),
         "pairwise_acc": sum(o.wins for o in outcomes) / pairs if pairs else float("nan"),
-        "acc_sum": _share(outcomes, "correct_sum"),
-        "acc_bytes": _share(outcomes, "correct_bytes"),
+        "acc_sum": share(outcomes, "correct_sum"),
+        "acc_bytes": share(outcomes, "correct_bytes"),
         "mean_loss_plausible": sum(o.plausible_loss for o in outcomes) / n if n else float("nan"),
         "mean_loss_implausible": sum(o.implausible_loss for o in outcomes) / n if n else float("nan"),
     }

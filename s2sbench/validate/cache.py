@@ -30,6 +30,11 @@ CACHE_DIR = ".verdicts"
 ATTEMPT_FIELDS = ("voice", "rate", "seed")  # what the build records of an attempt besides its path
 
 
+def _digest(data: bytes | None) -> str | None:
+    """What a measurement is keyed by besides its path: the clip's bytes (None: no clip)."""
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
 class MeasuredClips:
     """Measurements of one build's clips by one validator's recognizer, normalizer and limits."""
 
@@ -60,7 +65,7 @@ class MeasuredClips:
         """The clip's measurement, from the record when its content is the one measured; and
         whether it was measured now."""
         data = self.store.read(path)
-        digest = hashlib.sha256(data).hexdigest() if data is not None else None
+        digest = _digest(data)
         known = record["measured"].get(path)
         if known is not None and digest is not None and known.get("sha256") == digest:
             return known["measurement"], False
@@ -96,7 +101,7 @@ class MeasuredClips:
                 return  # not a clip path this build makes: a damaged (or crafted) record is not followed
             known = record["measured"].get(earlier["path"])
             data = self.store.read(earlier["path"])
-            if known is None or data is None or hashlib.sha256(data).hexdigest() != known.get("sha256"):
+            if known is None or data is None or _digest(data) != known.get("sha256"):
                 return  # gone or changed: the build makes (or measures) it again as a new attempt
             attempts.append({"path": earlier["path"], "created": False, **{k: earlier[k] for k in ATTEMPT_FIELDS},
                              "verdict": self.validator.judge(known["measurement"])})

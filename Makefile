@@ -62,6 +62,7 @@ bench: setup
 	PYTHONPATH=. $(BIN)/python benchmarks/synth.py
 	PYTHONPATH=. $(BIN)/python benchmarks/validate.py
 	PYTHONPATH=. $(BIN)/python benchmarks/score.py
+	PYTHONPATH=. $(BIN)/python benchmarks/build.py
 	PYTHONPATH=. $(BIN)/python benchmarks/executors.py
 	PYTHONPATH=. $(BIN)/python benchmarks/langs.py
 

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from s2sbench import __version__
+from s2sbench.build.options import DEFAULT_BATCH_SIZE
 from s2sbench.errors import S2SBenchError, user_message
 from s2sbench.licenses import DataLicense
 from s2sbench.synth.postprocess import AUDIO_FORMATS, AudioOptions
@@ -167,7 +168,7 @@ def build(
     tts_actors: Annotated[int | None, typer.Option("--tts-actors", metavar="N", help="Most TTS actors on Ray (autoscaling from 1; default: what the cluster fits).", min=1, rich_help_panel="Executor")] = None,
     asr_actors: Annotated[int | None, typer.Option("--asr-actors", metavar="N", help="Most ASR actors on Ray.", min=1, rich_help_panel="Executor")] = None,
     cpus_per_actor: Annotated[float | None, typer.Option("--cpus-per-actor", metavar="CPUS", help="CPUs reserved per Ray actor (default: 1, less on a cluster smaller than the pools).", min=0, rich_help_panel="Executor")] = None,
-    ray_batch_size: Annotated[int, typer.Option("--ray-batch-size", metavar="N", help="Items per batch handed to a Ray actor.", min=1, rich_help_panel="Executor")] = 4,
+    batch_size: Annotated[int, typer.Option("--batch-size", "--ray-batch-size", metavar="N", help="Items per batch: the recognizer hears a batch's new clips in one call; on Ray, what an actor gets at a time. Any size gives the same build.", min=1, rich_help_panel="Executor")] = DEFAULT_BATCH_SIZE,
 ) -> None:
     """Turn a text source into a spoken build directory (items.jsonl, audio/, build.json).
 
@@ -178,13 +179,13 @@ def build(
     \b
     Examples:
       s2s build sample:en -o builds/demo --limit 20
-      s2s build cloze_test_2018.csv -o builds/sc --workers 4
       s2s build mine.jsonl -o builds/mine --license cc-by-4.0 \\
         --map context=q,candidates=a|b,answer=gold
       s2s build sample:zh -l zh -o builds/zh --tts espeak --speak context
+      s2s build cloze_test_2018.csv -o builds/sc --device cuda --batch-size 32
     """
-    from s2sbench.pipeline import BuildOptions, RayOptions
-    from s2sbench.pipeline import build as run_build
+    from s2sbench.build import BuildOptions, RayOptions
+    from s2sbench.build import build as run_build
     from s2sbench.storage import is_url, mirror_directory
 
     if audio_format not in AUDIO_FORMATS:
@@ -208,13 +209,14 @@ def build(
         seed=seed,
         skip_bad_rows=skip_bad_rows,
         workers=workers,
+        batch_size=batch_size,
         device=device,
         validate=validate,
         asr=asr,
         max_error=max_error,
         retries=retries,
         executor=executor,
-        ray=RayOptions(ray_address, tts_gpus, asr_gpus, tts_actors, asr_actors, cpus_per_actor, ray_batch_size),
+        ray=RayOptions(ray_address, tts_gpus, asr_gpus, tts_actors, asr_actors, cpus_per_actor),
         license=data_license,
     )
     if executor == "ray" and workers > 1:
@@ -254,6 +256,7 @@ def validate(
     max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", metavar="FILE", help="A language profile file (default: the one the build used).")] = None,
     device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", help="Items whose clips the recognizer hears in one call.", min=1)] = DEFAULT_BATCH_SIZE,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
 ) -> None:
     """Re-check every clip of a build (optionally with another ASR) and update its verdicts in place.
@@ -264,6 +267,8 @@ def validate(
     Examples:
       s2s validate builds/demo --max-error 0.2   # judged again, not transcribed
       s2s validate builds/demo --asr transformers:openai/whisper-small
+      s2s validate builds/sc --asr faster-whisper:large-v3 --device cuda \\
+        --batch-size 32
     """
     from s2sbench.validate.revalidate import RevalidateOptions, validate_build
 
@@ -279,7 +284,7 @@ def validate(
             started = True
         bar.update(done, 0, 0)
 
-    revalidate = RevalidateOptions(asr=asr, max_error=max_error, device=device, profile=str(profile) if profile else None)
+    revalidate = RevalidateOptions(asr=asr, max_error=max_error, device=device, profile=str(profile) if profile else None, batch_size=batch_size)
     report = _run(bar, build_dir, lambda: validate_build(build_dir, revalidate, progress=update))
     _print_validation(report.clips_passed, report.clips_failed, report.items_failed, build_dir)
 

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from s2sbench.validate.asr import ASRSpec, TransformersASR, load_recognizer  # noqa: E402
+from s2sbench.validate.asr import ASRSpec, TransformersASR, load_recognizer, recognizer_identity  # noqa: E402
 from tests.models_whisper import build_tiny_whisper  # noqa: E402
 
 RATE = 16000
@@ -105,6 +105,7 @@ def test_parse_and_load_recognizer(tiny_whisper):
     recognizer = load_recognizer(spec)
     assert isinstance(recognizer, TransformersASR)
     assert len(recognizer.transcribe_batch(make_clips(2), "en")) == 2
+    assert recognizer_identity(spec) == recognizer.identity()  # what a Ray driver records without loading it
 
 
 def test_identity(recognizer, tiny_whisper):

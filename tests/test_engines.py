@@ -145,3 +145,16 @@ def test_voices_lists_what_each_engine_speaks(tiny_vits):
     if importlib.util.find_spec("piper") is not None:
         piper = runner.invoke(app, ["voices", "piper", "en"])
         assert piper.exit_code == 0 and "en_US-joe-medium" in piper.output
+
+
+def test_identities_read_without_a_model_equal_the_loaded_engines(tiny_vits: Path, whisper):
+    from s2sbench.synth import engine_identity
+    from s2sbench.validate.asr import recognizer_identity
+
+    specs = [TTSSpec("espeak"), TTSSpec("coqui", str(tiny_vits), device="cpu")]
+    if importlib.util.find_spec("piper") is not None:
+        specs.append(TTSSpec("piper", device="cpu"))
+    for spec in specs:
+        assert engine_identity(spec) == load_engine(spec).identity(), spec
+    assert recognizer_identity(whisper.spec) == whisper.identity()
+    assert whisper.identity()["weights"] == "offline-package"

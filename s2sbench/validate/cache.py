@@ -22,12 +22,12 @@ import io
 import json
 from typing import Any
 
+from s2sbench.build.records import ATTEMPT_FIELDS, Attempt, ClipCheck
 from s2sbench.storage import ClipStore
 from s2sbench.synth.clips import CLIP_PATH, clip_key
 from s2sbench.validate.verdicts import ClipValidator
 
 CACHE_DIR = ".verdicts"
-ATTEMPT_FIELDS = ("voice", "rate", "seed")  # what the build records of an attempt besides its path
 
 
 def _digest(data: bytes | None) -> str | None:
@@ -61,41 +61,62 @@ class MeasuredClips:
     def _save(self, relative: str, record: dict[str, Any]) -> None:
         self.store.write(relative, json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8"))
 
-    def _measurement(self, record: dict[str, Any], path: str, text: str, language: str) -> tuple[dict[str, Any], bool]:
-        """The clip's measurement, from the record when its content is the one measured; and
-        whether it was measured now."""
-        data = self.store.read(path)
-        digest = _digest(data)
-        known = record["measured"].get(path)
-        if known is not None and digest is not None and known.get("sha256") == digest:
-            return known["measurement"], False
-        measurement = self.validator.measure(io.BytesIO(data) if data is not None else self.store.open(path), text, language)
-        record["measured"][path] = {"sha256": digest, "measurement": measurement}
-        return measurement, True
+    def _measurements(self, clips: list[tuple[str, str, str, str]]) -> list[tuple[str, dict[str, Any], dict[str, Any], bool]]:
+        """For each ``(item id, text, language, clip path)``: its record's path, the record, the
+        clip's measurement and whether it was measured now. The clips whose content was not measured
+        before are measured together, one recognizer call per language
+        (:meth:`~s2sbench.validate.verdicts.ClipValidator.measure_batch`)."""
+        records: dict[str, dict[str, Any]] = {}  # one record object per file, however many clips share it
+        found: list[tuple[str, dict[str, Any] | None, str | None]] = []
+        unmeasured: list[int] = []
+        sources = []
+        for index, (item_id, text, language, path) in enumerate(clips):
+            relative = self._relative(item_id, text, language)
+            record = records.setdefault(relative, self._load(relative))
+            data = self.store.read(path)
+            digest = _digest(data)
+            known = record["measured"].get(path)
+            if known is not None and digest is not None and known.get("sha256") == digest:
+                found.append((relative, known["measurement"], digest))
+                continue
+            found.append((relative, None, digest))
+            unmeasured.append(index)
+            sources.append((io.BytesIO(data) if data is not None else self.store.open(path), text, language))
+        measured = dict(zip(unmeasured, self.validator.measure_batch(sources))) if sources else {}
+        results = []
+        for index, ((relative, known, digest), (_, _, _, path)) in enumerate(zip(found, clips)):
+            record = records[relative]
+            if index in measured:
+                record["measured"][path] = {"sha256": digest, "measurement": measured[index]}
+            results.append((relative, record, known if known is not None else measured[index], index in measured))
+        return results
 
-    def verdict(self, item_id: str, text: str, language: str, path: str) -> dict[str, Any]:
-        """The verdict on one clip of an item (``s2s validate``): measured unless it was before."""
-        relative = self._relative(item_id, text, language)
-        record = self._load(relative)
-        measurement, measured = self._measurement(record, path, text, language)
-        if measured:
-            self._save(relative, record)
-        return self.validator.judge(measurement)
+    def verdicts(self, clips: list[tuple[str, str, str, str]]) -> list[dict[str, Any]]:
+        """The verdicts on clips ``(item id, text, language, path)`` (``s2s validate``): each measured
+        unless it was before."""
+        verdicts = []
+        for relative, record, measurement, measured in self._measurements(clips):
+            if measured:
+                self._save(relative, record)
+            verdicts.append(self.validator.judge(measurement))
+        return verdicts
 
-    def check_attempts(self, item_id: str, text: str, language: str, attempts: list[dict[str, Any]], most: int) -> None:
-        """Give the last of a clip's ``attempts`` its verdict, then append (with verdicts) the later
+    def check_batch(self, clips: list[ClipCheck], most: int) -> None:
+        """Give the last attempt of each clip its verdict, then append (with verdicts) the later
         attempts an earlier run made, up to ``most`` attempts in all; see the module doc."""
-        relative = self._relative(item_id, text, language)
-        record = self._load(relative)
-        last = attempts[-1]
-        measurement, measured = self._measurement(record, last["path"], text, language)
-        last["verdict"] = self.validator.judge(measurement)
-        made = [{"path": a["path"], **{k: a.get(k) for k in ATTEMPT_FIELDS}} for a in attempts]
-        if record["attempts"][: len(made)] != made:  # another history (voices, engine): start it anew
-            record["attempts"] = made
-            measured = True
-        if measured:
-            self._save(relative, record)
+        requests = [(clip.item_id, clip.text, clip.language, clip.attempts[-1].path) for clip in clips]
+        for clip, (relative, record, measurement, measured) in zip(clips, self._measurements(requests)):
+            attempts = clip.attempts
+            attempts[-1].verdict = self.validator.judge(measurement)
+            made = [attempt.history() for attempt in attempts]
+            if record["attempts"][: len(made)] != made:  # another history (voices, engine): start it anew
+                record["attempts"] = made
+                measured = True
+            if measured:
+                self._save(relative, record)
+            self._take_later_attempts(record, attempts, most)
+
+    def _take_later_attempts(self, record: dict[str, Any], attempts: list[Attempt], most: int) -> None:
         for earlier in record["attempts"][len(attempts):most]:
             if not isinstance(earlier, dict) or not CLIP_PATH.fullmatch(str(earlier.get("path"))):
                 return  # not a clip path this build makes: a damaged (or crafted) record is not followed
@@ -103,5 +124,5 @@ class MeasuredClips:
             data = self.store.read(earlier["path"])
             if known is None or data is None or _digest(data) != known.get("sha256"):
                 return  # gone or changed: the build makes (or measures) it again as a new attempt
-            attempts.append({"path": earlier["path"], "created": False, **{k: earlier[k] for k in ATTEMPT_FIELDS},
-                             "verdict": self.validator.judge(known["measurement"])})
+            attempts.append(Attempt(earlier["path"], False, **{k: earlier[k] for k in ATTEMPT_FIELDS},
+                                    verdict=self.validator.judge(known["measurement"])))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s2sbench._io import append_json, repair_tail, write_atomic
+from s2sbench.build.options import DEFAULT_BATCH_SIZE
 from s2sbench.builddir import BuildDirectory
 from s2sbench.devices import check_device
 from s2sbench.errors import BuildDirectoryError
@@ -38,16 +39,20 @@ class RevalidateOptions:
     max_error: float | None = None
     device: str = "auto"
     profile: str | None = None  # default: the profile the build used
+    batch_size: int = DEFAULT_BATCH_SIZE  # items whose clips the recognizer hears in one call
 
 
-def _verdicts(item: Item, measured: MeasuredClips, clips: list[str]) -> dict:
-    """Verdicts of the item's ``clips`` (context first, then the spoken candidates)."""
-    context = measured.verdict(item.id, item.context, item.lang, clips[0])
-    candidates = None
-    if len(clips) > 1:
-        candidates = [measured.verdict(item.id, text, item.lang, path) for path, text in zip(clips[1:], item.candidates)]
-    verdicts = [context, *(candidates or [])]
-    return {"context": context, "candidates": candidates, "passed": all(v["passed"] for v in verdicts)}
+def _verdicts(items: list[tuple[Item, list[str]]], measured: MeasuredClips) -> list[dict]:
+    """Verdicts of each item's clips (context first, then the spoken candidates), every clip of the
+    batch heard in one recognizer call per language."""
+    requests = [(item.id, text, item.lang, path) for item, clips in items for path, text in zip(clips, [item.context, *item.candidates])]
+    verdicts = iter(measured.verdicts(requests))
+    validations = []
+    for _, clips in items:
+        context = next(verdicts)
+        candidates = [next(verdicts) for _ in clips[1:]] or None
+        validations.append({"context": context, "candidates": candidates, "passed": all(v["passed"] for v in [context, *(candidates or [])])})
+    return validations
 
 
 def _progress(path: Path, fingerprint: str) -> Iterator[dict]:
@@ -60,6 +65,17 @@ def _progress(path: Path, fingerprint: str) -> Iterator[dict]:
         for line in handle:
             if line.endswith("\n"):
                 yield json.loads(line)
+
+
+def _check(batch: list[tuple[Item, list[str]]], measured: MeasuredClips, progress_path: Path, checked: int, total: int,
+           progress: Callable[[int, int], None] | None) -> int:
+    """Verdicts for a batch of items, appended to the progress file item by item."""
+    for (item, _), validation in zip(batch, _verdicts(batch, measured) if batch else []):
+        append_json(progress_path, {"id": item.id, "validation": validation})
+        checked += 1
+        if progress:
+            progress(checked, total)
+    return checked
 
 
 def validate_build(root: str | Path, options: RevalidateOptions, progress: Callable[[int, int], None] | None = None) -> ValidationReport:
@@ -84,6 +100,7 @@ def validate_build(root: str | Path, options: RevalidateOptions, progress: Calla
         write_atomic(progress_path, json.dumps({"fingerprint": fingerprint}) + "\n")
     total = sum(1 for _ in directory.iter_items())
     checked = len(done)
+    batch: list[tuple[Item, list[str]]] = []
     for position, (number, item) in enumerate(directory.iter_numbered_items()):
         if position < len(done):
             continue
@@ -91,11 +108,11 @@ def validate_build(root: str | Path, options: RevalidateOptions, progress: Calla
         if not clips:
             raise BuildDirectoryError(f"{directory.items_path}:{number}: audio: the item has no clips to validate")
         # The paths as the item names them (checked above to stay inside): the keys of the measurements.
-        named = [item.audio["context"], *(item.audio.get("candidates") or [])]
-        append_json(progress_path, {"id": item.id, "validation": _verdicts(item, measured, named)})
-        checked += 1
-        if progress:
-            progress(checked, total)
+        batch.append((item, [item.audio["context"], *(item.audio.get("candidates") or [])]))
+        if len(batch) == options.batch_size:
+            checked = _check(batch, measured, progress_path, checked, total, progress)
+            batch = []
+    checked = _check(batch, measured, progress_path, checked, total, progress)
 
     def merged() -> Iterator[Item]:
         with open(progress_path, encoding="utf-8") as handle:

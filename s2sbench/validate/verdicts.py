@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
+
 from s2sbench.profiles import LanguageProfile
 from s2sbench.validate.asr import Recognizer
 from s2sbench.validate.checks import SignalLimits, check_signal
@@ -56,6 +58,14 @@ class Thresholds:
         return {"metric": self.metric, "max_error": self.max_error, "normalizer": list(self.normalizer), "chars_per_second": list(self.limits.chars_per_second)}
 
 
+def transcribe_all(recognizer: Recognizer, clips: list[tuple[np.ndarray, int]], language: str) -> list[str]:
+    """Texts of ``clips`` in one batched call where the recognizer has one, else clip by clip."""
+    batched = getattr(recognizer, "transcribe_batch", None)
+    if batched is not None:
+        return batched(clips, language)
+    return [recognizer.transcribe(samples, rate, language) for samples, rate in clips]
+
+
 class ClipValidator:
     """Checks clips of one language against one set of thresholds with one recognizer."""
 
@@ -72,20 +82,34 @@ class ClipValidator:
     def measure(self, path: Path | BinaryIO, text: str, language: str) -> dict[str, Any]:
         """What the clip is, before any threshold on the error: its transcript, error and signal
         reasons (a re-run with another ``max_error`` judges it again without transcribing it)."""
-        reference = self.normalize(text)
-        signal = check_signal(path, len(remove_spaces(reference)) or len(text), self.thresholds.limits)
-        transcript = ""
-        if signal.samples is not None and "silent" not in signal.reasons:
-            transcript = self.recognizer.transcribe(signal.samples, signal.sample_rate, language)
-        hypothesis = self.normalize(transcript)
-        return {
-            "asr": transcript,
-            "reference": reference,
-            "hypothesis": hypothesis,
-            "error": error_rate(self.thresholds.metric, reference, hypothesis),
-            "signal": list(signal.reasons),
-            "duration": round(signal.duration, 3),
-        }
+        return self.measure_batch([(path, text, language)])[0]
+
+    def measure_batch(self, clips: list[tuple[Path | BinaryIO, str, str]]) -> list[dict[str, Any]]:
+        """:meth:`measure` of several clips ``(path or file, text, language)``: the signal checks one
+        by one, then one recognizer call per language for every clip that has a signal."""
+        references = [self.normalize(text) for _, text, _ in clips]
+        signals = [check_signal(path, len(remove_spaces(reference)) or len(text), self.thresholds.limits)
+                   for (path, text, _), reference in zip(clips, references)]
+        transcripts = [""] * len(clips)
+        heard: dict[str, list[int]] = {}  # language -> the clips to recognize
+        for index, ((_, _, language), signal) in enumerate(zip(clips, signals)):
+            if signal.samples is not None and "silent" not in signal.reasons:
+                heard.setdefault(language, []).append(index)
+        for language, indices in heard.items():
+            audio = [(signals[i].samples, signals[i].sample_rate) for i in indices]
+            for index, transcript in zip(indices, transcribe_all(self.recognizer, audio, language)):
+                transcripts[index] = transcript
+        return [
+            {
+                "asr": transcript,
+                "reference": reference,
+                "hypothesis": (hypothesis := self.normalize(transcript)),
+                "error": error_rate(self.thresholds.metric, reference, hypothesis),
+                "signal": list(signal.reasons),
+                "duration": round(signal.duration, 3),
+            }
+            for transcript, reference, signal in zip(transcripts, references, signals)
+        ]
 
     def judge(self, measured: dict[str, Any]) -> dict[str, Any]:
         """The verdict on a clip :meth:`measure` measured, under this validator's thresholds."""

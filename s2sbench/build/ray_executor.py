@@ -1,4 +1,4 @@
-"""``s2s build --executor ray``: the build's stages (:mod:`s2sbench.stages`) on Ray Data.
+"""``s2s build --executor ray``: the build's batch stages (:mod:`.stages`) on Ray Data.
 
 The items stream out of one read task that reads the source on the cluster, so nothing is
 collected on the driver; they flow through ``map_batches`` over actor pools, each actor loading its
@@ -9,13 +9,12 @@ model once:
 and come back to the driver, which appends each finished item to ``items.jsonl`` as the local
 executor does. The speak and check pools take their own GPU fractions and autoscale from one actor
 up to ``*_actors`` (default: as many sets of one actor per pool as the cluster holds). Ray restarts killed actors and retries their
-batches; an engine error on one item is recorded with the item (see :mod:`s2sbench.stages`).
+batches; an engine error on one item is recorded with the item (see :mod:`.stages`).
 Items arrive out of source order; the build puts ``items.jsonl`` back in source order at the end.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import socket
@@ -32,9 +31,10 @@ try:
 except ImportError as exc:  # the CLI imports this module only for --executor ray
     raise S2SBenchError("--executor ray needs Ray Data: pip install 's2sbench[ray]'") from exc
 
+from s2sbench.build.options import RayOptions
+from s2sbench.build.records import BuiltItem, FailedItem, ItemWork
+from s2sbench.build.stages import Checker, Speaker, SpeakPlan, Stages, check_batch, finish, is_pending, new_work, speak_batch
 from s2sbench.items import Item
-from s2sbench.pipeline import RayOptions
-from s2sbench.stages import Checker, FailedItem, ItemSpeaker, Speaker, SpeakPlan, finish, is_pending, new_work
 
 ROWS_PER_BLOCK = 16  # work records per block read from the source
 READ_CPUS = 0.25  # the read task parses text; it should never hold a whole core from the actors
@@ -58,7 +58,7 @@ class _ItemSource(Datasource):
 
             rows: list[dict[str, str]] = []
             for item in items():
-                rows.append({"work": json.dumps(new_work(item, plan), ensure_ascii=False)})
+                rows.append({"work": new_work(item, plan).to_json()})
                 if len(rows) == ROWS_PER_BLOCK:
                     yield pa.Table.from_pylist(rows)
                     rows = []
@@ -72,40 +72,49 @@ class _ItemSource(Datasource):
 
 
 class _Stage:
-    """An actor: applies ``step`` to every work record of a batch. The plan is a class attribute
-    of a subclass made per build (:func:`_bound`), so the stages take no constructor arguments."""
+    """An actor: applies ``step`` to each batch of work records. The plan is a class attribute of
+    a subclass made per build (:func:`_bound`), so the stages take no constructor arguments."""
 
     plan: SpeakPlan
 
-    def step(self, work: dict[str, Any]) -> dict[str, Any]:
+    def step(self, works: list[ItemWork]) -> None:
         raise NotImplementedError
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
-        return {"work": [json.dumps(self.step(json.loads(record)), ensure_ascii=False) for record in batch["work"]]}
+        works = [ItemWork.from_json(record) for record in batch["work"]]
+        self.step(works)
+        return {"work": [work.to_json() for work in works]}
 
 
 class SpeakStage(_Stage):
     def __init__(self):
-        self.step = Speaker(self.plan).speak_pending
+        self.speaker = Speaker(self.plan)
+
+    def step(self, works: list[ItemWork]) -> None:
+        speak_batch(self.speaker, works)
 
 
 class CheckStage(_Stage):
     def __init__(self):
-        self.step = Checker(self.plan).check_pending
+        self.checker = Checker(self.plan)
+
+    def step(self, works: list[ItemWork]) -> None:
+        check_batch(self.checker, works)
 
 
 class RetryStage(_Stage):
     """Retries of the clips that failed their check: few, so one pool holds both models."""
 
     def __init__(self):
-        self.item_speaker: ItemSpeaker | None = None
+        self.stages: Stages | None = None
 
-    def step(self, work: dict[str, Any]) -> dict[str, Any]:
-        if not is_pending(work, self.plan):
-            return work  # most items: their clips passed, no model needed
-        if self.item_speaker is None:
-            self.item_speaker = ItemSpeaker(self.plan)
-        return self.item_speaker.run(work)
+    def step(self, works: list[ItemWork]) -> None:
+        pending = [work for work in works if is_pending(work, self.plan)]
+        if not pending:
+            return  # most batches: their clips passed, no model needed
+        if self.stages is None:
+            self.stages = Stages(self.plan)
+        self.stages.run(pending)
 
 
 def default_cpus_per_actor(cluster_cpus: float, pools: int) -> float:
@@ -154,7 +163,7 @@ def _connect(options: RayOptions) -> bool:
     return True
 
 
-def speak_on_ray(items: Callable[[], Iterable[Item]], plan: SpeakPlan, options: RayOptions) -> Iterator[tuple[Item, int, int] | FailedItem]:
+def speak_on_ray(items: Callable[[], Iterable[Item]], plan: SpeakPlan, options: RayOptions, batch_size: int) -> Iterator[BuiltItem | FailedItem]:
     """Run the stages for the items ``items()`` yields (called on the cluster; must be picklable)."""
     started = _connect(options)
     try:
@@ -177,13 +186,25 @@ def speak_on_ray(items: Callable[[], Iterable[Item]], plan: SpeakPlan, options: 
         for stage, gpus, actors in stages:
             dataset = dataset.map_batches(
                 _bound(stage, plan),
-                batch_size=options.batch_size,
+                batch_size=batch_size,
                 compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors or fitting),
                 num_cpus=cpus,
                 num_gpus=gpus or None,
             )  # Ray Data's actor defaults restart a killed actor and retry its batch
         for row in dataset.iter_rows():
-            yield finish(json.loads(row["work"]), plan)
+            yield finish(ItemWork.from_json(row["work"]), plan)
     finally:
         if started:
             ray.shutdown()
+
+
+class RayExecutor:
+    """The :class:`~.executors.Executor` on a Ray cluster."""
+
+    def __init__(self, plan: SpeakPlan, options: RayOptions, batch_size: int):
+        self.plan = plan
+        self.options = options
+        self.batch_size = batch_size
+
+    def run(self, items: Callable[[], Iterable[Item]]) -> Iterator[BuiltItem | FailedItem]:
+        return speak_on_ray(items, self.plan, self.options, self.batch_size)

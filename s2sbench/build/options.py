@@ -1,0 +1,76 @@
+"""What ``s2s build`` takes (:class:`BuildOptions`, :class:`RayOptions`) and tells (:class:`BuildSummary`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from s2sbench.licenses import DataLicense
+from s2sbench.synth.postprocess import AudioOptions
+
+SPEAK_CHOICES = ("context", "all")
+EXECUTORS = ("local", "ray")
+# Items per batch: the recognizer hears all of a batch's new clips in one call (and a Ray actor gets
+# one batch at a time). 8 items are 24 to 40 clips: enough to fill a GPU's batch, little memory.
+DEFAULT_BATCH_SIZE = 8
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """How the build uses a Ray cluster. Actor counts are autoscaling maxima (None: no limit)."""
+
+    address: str | None = None  # "auto", "ray://host:10001", ...; None: RAY_ADDRESS or a local cluster
+    tts_gpus: float = 0.0  # GPUs per TTS actor (fractions share a GPU)
+    asr_gpus: float = 0.0  # GPUs per ASR actor
+    tts_actors: int | None = None
+    asr_actors: int | None = None
+    cpus_per_actor: float | None = None  # default: 1, or less when the cluster is smaller than the pools
+
+
+@dataclass
+class BuildOptions:
+    """Everything ``s2s build`` takes. Only ``source`` and ``output`` are required."""
+
+    source: str
+    output: Path | str  # a directory, or an fsspec URL (s3://bucket/builds/x) that workers can write
+    format: str | None = None
+    lang: str = "en"
+    profile: str | None = None  # a profile file; default: the bundled profile of ``lang``
+    subset: str | None = None
+    column_map: str | None = None
+    template: str | None = None
+    tts: str | None = None  # ENGINE[:MODEL]; default: the profile's engine and model
+    voices: list[str] = field(default_factory=list)
+    speak: str = "all"
+    audio: AudioOptions = field(default_factory=AudioOptions)
+    limit: int | None = None
+    seed: int | None = None
+    skip_bad_rows: bool = False
+    workers: int = 1
+    batch_size: int = DEFAULT_BATCH_SIZE
+    device: str = "auto"
+    validate: bool = True
+    asr: str | None = None  # ENGINE:MODEL; default: the profile's
+    max_error: float | None = None  # default: the profile's threshold
+    retries: int = 2
+    executor: str = "local"  # or "ray"
+    ray: RayOptions = field(default_factory=RayOptions)
+    license: DataLicense | None = None  # the source text's licence, recorded in build.json for push
+
+
+@dataclass
+class BuildSummary:
+    output: Path | str
+    items: int  # items in the finished build
+    items_added: int  # items written by this run
+    clips_synthesized: int
+    clips_reused: int
+    duplicates: int
+    skipped_rows: int
+    subsets: dict[str, int]
+    seconds: float
+    clips_passed: int = 0
+    clips_failed: int = 0
+    items_failed: int = 0  # items with a clip that failed validation
+    item_errors: int = 0  # items not built (an engine error), listed in failed.jsonl; a re-run retries them
+    items_remade: int = 0  # items built before whose clips were missing or unreadable: made again

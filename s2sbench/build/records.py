@@ -1,0 +1,94 @@
+"""The records that move between a build's stages, typed.
+
+An item to build becomes an :class:`ItemWork`: one :class:`ClipJob` per clip to make (the context,
+then each spoken candidate), each with the :class:`Attempt` s made so far. Speaking appends an
+attempt; checking gives the last attempt its verdict (and may append the later attempts an earlier
+run made, see :mod:`s2sbench.validate.cache`). A finished work becomes a :class:`BuiltItem`, or a
+:class:`FailedItem` when an engine could not handle it. Records cross process boundaries (worker
+processes, Ray actors) as JSON, so a record means the same wherever it is read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from s2sbench.items import Item
+
+# What the build records of an attempt besides its path, and keeps in the measurement cache.
+ATTEMPT_FIELDS = ("voice", "rate", "seed")
+
+
+@dataclass
+class Attempt:
+    """One clip made for one try: the clip's path in the build, and its verdict once checked."""
+
+    path: str
+    created: bool  # made by this run (False: the clip existed)
+    voice: str | None = None
+    rate: float | None = None  # None for an adopted recording
+    seed: int | None = None
+    verdict: dict[str, Any] | None = None
+
+    def history(self) -> dict[str, Any]:
+        """The attempt as the measurement cache keeps it: which clip, made how."""
+        return {"path": self.path, **{name: getattr(self, name) for name in ATTEMPT_FIELDS}}
+
+
+@dataclass
+class ClipJob:
+    """One clip of an item: the text to speak (or a recording to adopt) and its attempts."""
+
+    text: str
+    recording: str | None = None  # an absolute path: the stages may run in another directory
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+@dataclass
+class ClipCheck:
+    """A clip whose last attempt awaits its verdict."""
+
+    item_id: str
+    text: str
+    language: str
+    attempts: list[Attempt]  # the clip's own list: the check appends to it
+
+
+@dataclass
+class ItemWork:
+    """An item on its way through the stages. An engine error is kept here, never raised, so one
+    text an engine cannot speak does not stop a build."""
+
+    item: Item
+    clips: list[ClipJob]
+    error: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"item": self.item.to_dict(), "clips": [asdict(clip) for clip in self.clips], "error": self.error}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ItemWork:
+        record = json.loads(text)
+        clips = [ClipJob(clip["text"], clip["recording"], [Attempt(**attempt) for attempt in clip["attempts"]]) for clip in record["clips"]]
+        return cls(Item.from_dict(record["item"]), clips, record["error"])
+
+
+@dataclass
+class BuiltItem:
+    """A finished item with its clips (and verdicts), and how many of its clips this run made."""
+
+    item: Item
+    synthesized: int
+    reused: int
+
+
+@dataclass
+class FailedItem:
+    """An item an engine could not handle, with the error; ``failed.jsonl`` lists these."""
+
+    id: str
+    error: str
+
+    def as_record(self) -> dict[str, str]:
+        return {"id": self.id, "error": self.error}

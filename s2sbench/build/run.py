@@ -1,0 +1,287 @@
+"""``s2s build``: read a source, speak and check every item, write a build directory; resumable.
+
+:func:`build` wires the parts: check the options, plan the engines, scan the source
+(:mod:`.source`), open the build directory (a changed parameter starts ``items.jsonl`` anew, while
+every clip whose key is unchanged is reused), then let an executor (:mod:`.executors`) run the
+batch stages (:mod:`.stages`) over the pending items, appending each finished item to
+``items.jsonl``. At the end the items are put in source order and the reports written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from s2sbench._io import DirectoryLock
+from s2sbench.build.executors import Executor, LocalExecutor
+from s2sbench.build.options import EXECUTORS, SPEAK_CHOICES, BuildOptions, BuildSummary
+from s2sbench.build.records import FailedItem
+from s2sbench.build.source import SourceScan, pending_items_in, scan_source, selected_items
+from s2sbench.build.stages import SpeakPlan, ValidationPlan, loaded_stages
+from s2sbench.builddir import BUILD_FILE, ITEMS_FILE, BuildDirectory
+from s2sbench.builders import BuildContext
+from s2sbench.builders.table import parse_column_map
+from s2sbench.devices import check_device
+from s2sbench.errors import S2SBenchError
+from s2sbench.licenses import DataLicense
+from s2sbench.profiles import LanguageProfile, bundled_profiles, load_profile
+from s2sbench.storage import SMALL_FILES, ClipStore, clip_store, is_url, mirror_directory, pull_small_files, push_small_files
+from s2sbench.synth import TTSSpec, engine_identity
+from s2sbench.validate.asr import ASRSpec, recognizer_identity
+from s2sbench.validate.report import write_reports
+from s2sbench.validate.verdicts import Thresholds
+from s2sbench.versions import package_versions
+
+VERSIONED_PACKAGES = ("s2sbench", "numpy", "soundfile", "soxr", "pydub", "espeakng-loader", "coqui-tts", "torch", "piper-tts", "datasets")
+UPLOAD_EVERY_SECONDS = 60.0  # a URL build uploads its items this often
+
+Progress = Callable[[int, int, int], None]
+
+
+def resolve_tts(options: BuildOptions, profile: LanguageProfile) -> TTSSpec:
+    """The TTS spec from ``--tts`` or the profile; a bare engine name takes the profile's model."""
+    spec = TTSSpec.parse(options.tts or profile.tts_engine, language=profile.tts_languages.get((options.tts or profile.tts_engine).split(":")[0]), device=options.device)
+    if spec.model is None and spec.engine != "espeak" and profile.model_for(spec.engine):
+        spec = TTSSpec(spec.engine, profile.model_for(spec.engine), spec.language, spec.device)
+    return spec
+
+
+def _check_options(options: BuildOptions) -> None:
+    """What can be refused before anything is read or loaded."""
+    if not is_url(options.output) and Path(options.output).exists() and not Path(options.output).is_dir():
+        raise S2SBenchError(f"-o {options.output}: a file, not a build directory")
+    check_device(options.device)
+    if options.speak not in SPEAK_CHOICES:
+        raise S2SBenchError(f"--speak must be one of {', '.join(SPEAK_CHOICES)}, not {options.speak!r}")
+    if options.executor not in EXECUTORS:
+        raise S2SBenchError(f"--executor must be one of {', '.join(EXECUTORS)}, not {options.executor!r}")
+    if options.batch_size < 1:
+        raise S2SBenchError(f"--batch-size must be at least 1, not {options.batch_size}")
+    if options.profile is None and options.lang not in bundled_profiles():
+        # A generic profile would build with another language's threshold and normalizer, silently.
+        raise S2SBenchError(f"--lang {options.lang}: no bundled language profile (bundled: {', '.join(bundled_profiles())}); "
+                            f"make one with `s2s langs new {options.lang} -o profiles/{options.lang}.toml` and pass it with --profile")
+
+
+def _plan(options: BuildOptions, profile: LanguageProfile) -> SpeakPlan:
+    tts = resolve_tts(options, profile)
+    voices = tuple(options.voices or profile.voices_for(tts.engine) or [None])
+    validation = None
+    if options.validate:
+        asr = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device)
+        profile_ref = str(Path(options.profile).absolute()) if options.profile else options.lang  # workers reload it
+        validation = ValidationPlan(asr, profile_ref, options.max_error, options.retries)
+    # An absolute root, so Ray workers started elsewhere write to the same directory.
+    root = str(options.output) if is_url(options.output) else str(Path(options.output).absolute())
+    return SpeakPlan(root, tts, voices, options.speak, options.audio, validation)
+
+
+def _load_engines(plan: SpeakPlan) -> None:
+    """Load the engines of a local build now, so that a missing engine or an unknown voice fails
+    before any work (a Ray build loads them in its actors, not on the driver)."""
+    stages = loaded_stages(plan)
+    check_voice = getattr(stages.speaker.maker.engine, "check_voice", None)
+    for voice in plan.voices if check_voice else ():
+        check_voice(voice)  # an unknown voice fails here, not item by item into failed.jsonl
+
+
+def _parameters(options: BuildOptions, profile: LanguageProfile, plan: SpeakPlan) -> dict[str, Any]:
+    """What determines the build's content; a change starts items.jsonl anew (clips are reused).
+    The engines' identities are read without loading a model."""
+    validation = None
+    if plan.validation is not None:
+        thresholds = Thresholds.from_profile(load_profile(plan.validation.profile), plan.audio.sample_rate, plan.validation.max_error)
+        validation = {"asr": recognizer_identity(plan.validation.asr), **thresholds.as_dict(), "retries": options.retries}
+    return {
+        "source": {
+            "spec": options.source,
+            "format": options.format,
+            "lang": options.lang,
+            "subset": options.subset,
+            "map": options.column_map,
+            "template": options.template,
+            "limit": options.limit,
+            "seed": options.seed,
+            "skip_bad_rows": options.skip_bad_rows,
+        },
+        "profile": {"code": profile.code, "path": profile.path, "sha256": profile.digest},
+        "tts": {"spec": str(plan.tts), **engine_identity(plan.tts), "voices": list(plan.voices)},
+        "speak": options.speak,
+        "audio": options.audio.as_dict(),
+        "validation": validation,
+    }
+
+
+def _verdicts_from(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """What made a build's verdicts (recognizer and thresholds), from its manifest's ``validation``."""
+    validation = manifest.get("validation")
+    return {k: v for k, v in validation.items() if k != "retries"} if validation else None
+
+
+def drop_items_with_unusable_clips(directory: BuildDirectory, store: ClipStore) -> int:
+    """Take out of items.jsonl the items with a clip that is gone or is not audio (deleted, truncated
+    to nothing, overwritten): they are pending again, and the run makes their clips anew."""
+    broken = {item.id for item in directory.iter_items() if item.audio and not all(
+        store.usable(path) for path in [item.audio["context"], *(item.audio.get("candidates") or [])])}
+    if broken:
+        directory.rewrite_items(item for item in directory.iter_items() if item.id not in broken)
+    return len(broken)
+
+
+def _executor(options: BuildOptions, plan: SpeakPlan) -> Executor:
+    if options.executor == "ray":
+        from s2sbench.build.ray_executor import RayExecutor
+
+        return RayExecutor(plan, options.ray, options.batch_size)
+    return LocalExecutor(plan, options.batch_size, options.workers)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _start_manifest(directory: BuildDirectory, options: BuildOptions, parameters: dict[str, Any], scan: SourceScan) -> dict[str, Any]:
+    """Open the build directory for this run: items start anew when the parameters (or the verdicts'
+    recognizer and thresholds, which `s2s validate` may have changed) differ from the last run's."""
+    directory.repair()
+    previous = directory.read_manifest()
+    fingerprint = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:16]
+    if previous.get("fingerprint") != fingerprint or not directory.items_path.is_file() or _verdicts_from(previous) != _verdicts_from(parameters):
+        directory.reset_items()  # matching clips are reused; no verdict is credited to the wrong recognizer
+    now = _now()
+    manifest = {
+        "s2sbench_build": 1,
+        "status": "running",
+        "fingerprint": fingerprint,
+        "created": previous.get("created", now) if previous.get("fingerprint") == fingerprint else now,
+        "updated": now,
+        **parameters,
+        "versions": package_versions(VERSIONED_PACKAGES),
+        "counts": {"source_items": scan.total, "duplicates_dropped": scan.duplicates, "skipped_rows": len(scan.skipped)},
+        "skipped_rows": scan.skipped,
+    }
+    recorded = options.license or DataLicense.from_dict(previous.get("license"))
+    if recorded is not None:  # not a parameter: giving it later changes no item
+        manifest["license"] = recorded.as_dict()
+    directory.write_manifest(manifest)
+    return manifest
+
+
+def build(options: BuildOptions, progress: Progress | None = None, on_start: Callable[[int], None] | None = None) -> BuildSummary:
+    """Build (or resume, or re-run for free) the build directory ``options.output``.
+
+    ``on_start(total)`` is called once the source is checked; ``progress(items, synthesized,
+    reused)`` after each finished item.
+    """
+    started = time.perf_counter()
+    _check_options(options)
+    profile = load_profile(options.profile or options.lang)
+    column_map = parse_column_map(options.column_map) if options.column_map else {}
+    context = BuildContext(lang=options.lang, profile=profile, subset=options.subset, column_map=column_map, template=options.template)
+    plan = _plan(options, profile)
+    scan = scan_source(options, context)
+    if scan.total == 0:
+        skipped = f" ({len(scan.skipped)} bad rows skipped)" if scan.skipped else ""
+        raise S2SBenchError(f"{options.source}: no items in this source{skipped}: an empty file, or a header alone?")
+    parameters = _parameters(options, profile, plan)
+    if options.executor == "local":
+        _load_engines(plan)
+
+    url = str(options.output) if is_url(options.output) else None
+    directory = BuildDirectory(mirror_directory(url) if url else options.output)
+    directory.root.mkdir(parents=True, exist_ok=True)
+    # One writer at a time: two builds appending to one items.jsonl would interleave their items.
+    with DirectoryLock(directory.root, "build directory"):
+        if url:
+            pull_small_files(url, directory)
+        manifest = _start_manifest(directory, options, parameters, scan)
+        if url:  # so that a crash before the end leaves a build that another machine resumes
+            push_small_files(directory, url, [BUILD_FILE])
+        remade = drop_items_with_unusable_clips(directory, clip_store(plan.root))
+        planned = min(scan.total, options.limit) if options.limit is not None else scan.total
+        if on_start:
+            on_start(planned)
+        counts, failures = _write_items(directory, url, manifest, options, context, scan, plan, planned, progress)
+        # Ray appends items as actors finish them, and a build may be resumed by either executor.
+        directory.sort_items(item.id for item in selected_items(options, context, scan))
+        directory.write_failures([failure.as_record() for failure in failures])
+        subsets = _finish_manifest(directory, manifest, failures)
+        report = write_reports(directory) if options.validate else None
+        if url:
+            push_small_files(directory, url, SMALL_FILES)
+    return BuildSummary(
+        output=url or directory.root,
+        items=sum(subsets.values()),
+        items_added=counts["added"],
+        clips_synthesized=counts["synthesized"],
+        clips_reused=counts["reused"],
+        duplicates=scan.duplicates,
+        skipped_rows=len(scan.skipped),
+        subsets=dict(subsets),
+        seconds=time.perf_counter() - started,
+        clips_passed=report.clips_passed if report else 0,
+        clips_failed=report.clips_failed if report else 0,
+        items_failed=report.items_failed if report else 0,
+        item_errors=len(failures),
+        items_remade=remade,
+    )
+
+
+def _write_items(directory: BuildDirectory, url: str | None, manifest: dict[str, Any], options: BuildOptions, context: BuildContext,
+                 scan: SourceScan, plan: SpeakPlan, planned: int, progress: Progress | None) -> tuple[Counter, list[FailedItem]]:
+    """Run the executor over the pending items, appending each finished one; an interruption is
+    recorded in build.json (and uploaded for a URL build) before it propagates."""
+    done = directory.item_ids()
+    counts: Counter = Counter()
+    failures: list[FailedItem] = []
+    finished = len(done)
+    if progress:
+        progress(finished, 0, 0)
+    uploaded = time.monotonic()
+    try:
+        if finished >= planned:
+            return counts, failures
+        items = partial(pending_items_in, os.getcwd(), options, context, scan, frozenset(done))  # runs on the cluster for Ray
+        for result in _executor(options, plan).run(items):
+            if isinstance(result, FailedItem):
+                failures.append(result)
+                continue
+            directory.append_item(result.item)
+            if url and time.monotonic() - uploaded > UPLOAD_EVERY_SECONDS:  # a crash loses little
+                push_small_files(directory, url, [ITEMS_FILE, BUILD_FILE])
+                uploaded = time.monotonic()
+            counts.update(added=1, synthesized=result.synthesized, reused=result.reused)
+            finished += 1
+            if progress:
+                progress(finished, counts["synthesized"], counts["reused"])
+    except BaseException:
+        manifest.update(status="interrupted", updated=_now())
+        directory.write_manifest(manifest)
+        if url:
+            push_small_files(directory, url, [ITEMS_FILE, BUILD_FILE])
+        raise
+    return counts, failures
+
+
+def _finish_manifest(directory: BuildDirectory, manifest: dict[str, Any], failures: list[FailedItem]) -> Counter:
+    """The final counts and status in build.json; the items per subset."""
+    subsets: Counter = Counter()
+    clips = 0
+    for item in directory.iter_items():
+        subsets[item.subset] += 1
+        clips += 1 + len(item.audio.get("candidates") or []) if item.audio else 0
+    manifest.update(
+        status="incomplete" if failures else "complete",
+        updated=_now(),
+        counts={**manifest["counts"], "items": sum(subsets.values()), "clips": clips, "subsets": dict(subsets), "item_errors": len(failures)},
+    )
+    directory.write_manifest(manifest)
+    return subsets

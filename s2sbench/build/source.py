@@ -1,0 +1,115 @@
+"""The build's source: check every row, drop exact duplicates, choose the ``--limit`` sample.
+
+The source is read twice, never held: :func:`scan_source` checks every row (so a malformed row
+stops the build before any audio is made), counts duplicates and chooses a seeded sample;
+:func:`selected_items` then streams the chosen items in source order. Only a digest per item is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from s2sbench.build.options import BuildOptions
+from s2sbench.builders import BuildContext, iter_source_items
+from s2sbench.errors import SourceRowError
+from s2sbench.items import Item, item_problems
+
+
+@dataclass
+class SourceScan:
+    total: int
+    duplicates: int
+    skipped: list[dict[str, Any]]
+    chosen: set[str] | None  # ids chosen by a seeded --limit; None means "the first N"
+
+
+def _content_digest(item: Item) -> bytes:
+    return hashlib.blake2b(json.dumps(item.content_key(), ensure_ascii=False).encode(), digest_size=16).digest()
+
+
+def _checked(stream: Iterator[Item | SourceRowError]) -> Iterator[Item | SourceRowError]:
+    """Items whose names and texts pass :func:`item_problems`; the others as the error of their row."""
+    for entry in stream:
+        if isinstance(entry, Item):
+            problems = item_problems(entry)
+            if problems:
+                field, problem = problems[0]
+                entry = SourceRowError(entry.source.get("file", "source"), entry.source.get("line"), field, problem)
+        yield entry
+
+
+def _unique_items(stream: Iterator[Item | SourceRowError], skip_bad_rows: bool, skipped: list[dict], duplicates: Counter) -> Iterator[Item]:
+    """Checked items with exact duplicates dropped; two different items with one id are an error."""
+    seen: set[bytes] = set()
+    lines: dict[str, int | None] = {}  # id -> the line that gave it
+    for entry in _checked(stream):
+        if isinstance(entry, SourceRowError):
+            if not skip_bad_rows:
+                raise entry
+            skipped.append(entry.as_record())
+            continue
+        digest = _content_digest(entry)
+        if digest in seen:
+            duplicates["dropped"] += 1
+            continue
+        if entry.id in lines:
+            first = lines[entry.id]
+            raise SourceRowError(entry.source.get("file", "source"), entry.source.get("line"), "id",
+                                 f"{entry.id!r} is also the id of {'line ' + str(first) if first is not None else 'an earlier row'}, with other content")
+        seen.add(digest)
+        lines[entry.id] = entry.source.get("line")
+        yield entry
+
+
+def scan_source(options: BuildOptions, context: BuildContext) -> SourceScan:
+    """First pass: check every row, count duplicates, choose the seeded sample."""
+    skipped: list[dict] = []
+    duplicates: Counter = Counter()
+    total = 0
+    sample: list[tuple[int, str]] = []  # max-heap by negated rank: the ``limit`` smallest ranks
+    for item in _unique_items(iter_source_items(options.source, options.format, context), options.skip_bad_rows, skipped, duplicates):
+        total += 1
+        if options.limit is not None and options.seed is not None:
+            rank = int(hashlib.sha256(f"{options.seed}:{item.id}".encode()).hexdigest()[:15], 16)
+            if len(sample) < options.limit:
+                heapq.heappush(sample, (-rank, item.id))
+            elif -sample[0][0] > rank:
+                heapq.heapreplace(sample, (-rank, item.id))
+    chosen = {item_id for _, item_id in sample} if options.seed is not None and options.limit is not None else None
+    return SourceScan(total, duplicates["dropped"], skipped, chosen)
+
+
+def selected_items(options: BuildOptions, context: BuildContext, scan: SourceScan) -> Iterator[Item]:
+    """Second pass: the chosen items, in source order."""
+    emitted = 0
+    for item in _unique_items(iter_source_items(options.source, options.format, context), True, [], Counter()):
+        if options.limit is not None and emitted >= options.limit:
+            return
+        if scan.chosen is not None and item.id not in scan.chosen:
+            continue
+        emitted += 1
+        yield item
+
+
+def pending_items(options: BuildOptions, context: BuildContext, scan: SourceScan, done: frozenset[str]) -> Iterator[Item]:
+    """The chosen items not yet in the build; module-level so Ray can run it on the cluster."""
+    return (item for item in selected_items(options, context, scan) if item.id not in done)
+
+
+def pending_items_in(directory: str, options: BuildOptions, context: BuildContext, scan: SourceScan, done: frozenset[str]) -> Iterator[Item]:
+    """:func:`pending_items` read from ``directory`` (the driver's working directory), so that a
+    relative source path, and the provenance recorded from it, is the same on a Ray worker."""
+    previous = os.getcwd()
+    if os.path.isdir(directory):
+        os.chdir(directory)
+    try:
+        yield from pending_items(options, context, scan, done)
+    finally:
+        os.chdir(previous)

@@ -325,8 +325,10 @@ def test_killed_validate_resumes_to_the_bytes_of_an_uninterrupted_run(small_buil
     shutil.copytree(small_build, cut)
     for copy in (whole, cut):  # without the build's measurements, so validate transcribes (and can be killed)
         shutil.rmtree(copy / ".verdicts")
-    validate_build(whole, RevalidateOptions(max_error=0.2))
-    command = [sys.executable, "-m", "s2sbench", "validate", str(cut), "--max-error", "0.2", "-q"]
+    validate_build(whole, RevalidateOptions(max_error=0.2))  # the default batch: all five items in one
+    # One item per batch, so that the progress file grows item by item and the kill lands mid-run;
+    # the bytes must equal the one-batch run's.
+    command = [sys.executable, "-m", "s2sbench", "validate", str(cut), "--max-error", "0.2", "--batch-size", "1", "-q"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     progress = cut / ".validate-progress.jsonl"
     deadline = time.monotonic() + 180

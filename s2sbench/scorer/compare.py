@@ -4,6 +4,12 @@ Runs are compared on the items they share: the figures are computed again from e
 scores on the items every directory scored (per subset and mode), with a note naming the counts
 when the runs covered different items (another ``--limit``, a failed item, a partial merge), so
 two rows never compare different questions. Models are named short: a local path by its last part.
+
+When one directory holds a cascade (``run.json`` model ``cascade:ASR+LM``) and another a speech LM
+scored from text and speech, a second table sets the cascade beside the LM on the items both
+scored (:func:`s2sbench.scorer.breakdowns.cascade_overlap`): both degradations, and how many of the
+LM's right-to-wrong items the cascade flipped too. A cascade hears only its recognizer's
+transcript, so a large overlap says the LM's loss is where a transcript is already wrong.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import S2SBenchError
+from s2sbench.scorer.breakdowns import cascade_overlap
 from s2sbench.scorer.results import read_run, read_scores
-from s2sbench.scorer.summary import DEGRADATIONS, mode_figures, summarize
+from s2sbench.scorer.summary import DEGRADATIONS, item_outcomes, mode_figures, summarize
 
 METRICS = ("acc", "pairwise_acc", "acc_sum", "acc_bytes")
 
@@ -36,7 +43,8 @@ def _runs(directories: list[Path]) -> list[dict[str, Any]]:
         run = read_run(directory)
         if run is None or not any(directory.glob("scores*.jsonl")):
             raise S2SBenchError(f"{directory}: not a results directory with scores; run s2s score first")
-        runs.append({"directory": directory, "model": model_name(str(run.get("model", "?"))), "modes": tuple(run.get("modes", ())),
+        model = str(run.get("model", "?"))
+        runs.append({"directory": directory, "model": model_name(model), "cascade": model.startswith("cascade:"), "modes": tuple(run.get("modes", ())),
                      "scores": read_scores(directory)})
     return runs
 
@@ -53,7 +61,8 @@ def shared_runs(directories: list[Path]) -> tuple[list[dict[str, Any]], list[str
         counts = ", ".join(f"{run['directory']}: {len({item for item, _ in run['scores']})}" for run in runs)
         notes.append(f"note: the runs scored different items ({counts}); each mode is compared on the {len({item for item, _ in shared})} items all its runs scored")
     for run in runs:
-        run["summary"] = summarize({key: entry for key, entry in run["scores"].items() if key in shared}, run["modes"])
+        run["shared"] = {key: entry for key, entry in run["scores"].items() if key in shared}
+        run["summary"] = summarize(run["shared"], run["modes"])
         run["candidates"] = {entry["subset"]: len(entry["losses"]) for entry in run["scores"].values()}
     return runs, notes
 
@@ -70,7 +79,47 @@ def compare_results(directories: list[Path], metric: str = "acc") -> str:
                 drop = drops.get(mode)
                 cell = f"{drop[metric]:+.4f} [{drop[f'{metric}_ci'][0]:+.4f}, {drop[f'{metric}_ci'][1]:+.4f}]" if drop and metric in drop else ""
                 lines.append(f"| {run['directory']} | {run['model']} | {subset} | {mode} | {figures['n']} | {figures[metric]:.4f} | {cell} |")
+    overlaps = cascade_overlaps(runs, metric)
+    if overlaps:
+        lines += ["", f"Cascade beside speech LM, on the items both scored from text and speech (degradation of {metric}; "
+                      f"right->wrong by {overlaps[0][3]['flips_by']}):", *CASCADE_HEADER]
+        lines += [cascade_row(model, cascade, subset, overlap, metric) for model, cascade, subset, overlap in overlaps]
     return "\n".join(lines)
+
+
+CASCADE_HEADER = ("| speech LM | cascade | subset | n | LM degradation [95% CI] | cascade degradation [95% CI] | LM right->wrong "
+                  "| of them, cascade too | cascade right->wrong, all items |", "|---|---|---|---:|---|---|---:|---|---|")
+
+
+def cascade_overlaps(runs: list[dict[str, Any]], metric: str = "acc") -> list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]]:
+    """(speech LM run, cascade run, subset, :func:`cascade_overlap`) for every cascade beside every
+    other run that scored t2t and s2t, on the items :func:`shared_runs` kept."""
+    found = []
+    outcomes = {id(run): item_outcomes(run["shared"])[0] for run in runs}
+    for cascade in (run for run in runs if run["cascade"]):
+        for model in (run for run in runs if not run["cascade"]):
+            for subset in sorted(set(outcomes[id(model)]) & set(outcomes[id(cascade)])):
+                mine, theirs = outcomes[id(model)][subset], outcomes[id(cascade)][subset]
+                if all(mode in by_mode for by_mode in (mine, theirs) for mode in ("t2t", "s2t")):
+                    overlap = cascade_overlap((mine["t2t"], mine["s2t"]), (theirs["t2t"], theirs["s2t"]), metric)
+                    if overlap is not None:
+                        found.append((model, cascade, subset, overlap))
+    return found
+
+
+def _with_interval(figures: dict[str, Any], metric: str) -> str:
+    if metric not in figures:
+        return "unknown"
+    low, high = figures[f"{metric}_ci"]
+    return f"{figures[metric]:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
+def cascade_row(model: dict[str, Any], cascade: dict[str, Any], subset: str, overlap: dict[str, Any], metric: str) -> str:
+    share = "" if overlap["model_right_to_wrong"] == 0 else f" ({overlap['also_cascade_share']:.0%})"
+    return (f"| {model['directory']} ({model['model']}) | {cascade['directory']} ({cascade['model']}) | {subset} | {overlap['n']} "
+            f"| {_with_interval(overlap['model_degradation'], metric)} | {_with_interval(overlap['cascade_degradation'], metric)} "
+            f"| {overlap['model_right_to_wrong']} | {overlap['also_cascade']}{share} "
+            f"| {overlap['cascade_right_to_wrong']} of {overlap['n']} ({overlap['cascade_share_all']:.0%}) |")
 
 
 def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -35,8 +35,12 @@ def mode_figures(subset_summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {key: value for key, value in subset_summary.items() if key not in DEGRADATIONS and key not in ANALYSES}
 
 
-def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, ...]) -> dict[str, Any]:
-    outcomes: dict[str, dict[str, dict[str, ItemOutcome]]] = defaultdict(lambda: defaultdict(dict))
+Outcomes = dict[str, dict[str, dict[str, ItemOutcome]]]  # subset -> mode -> item id -> outcome
+
+
+def item_outcomes(grouped: dict[tuple[str, str], dict[str, Any]]) -> tuple[Outcomes, dict[str, dict[str, Any]]]:
+    """Each scored (item, mode) of :func:`read_scores` as an ItemOutcome, and each item's facets."""
+    outcomes: Outcomes = defaultdict(lambda: defaultdict(dict))
     facets: dict[str, dict[str, Any]] = {}
     for (item_id, mode), entry in grouped.items():
         if entry.get("facets"):
@@ -47,6 +51,11 @@ def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, 
         logprobs = [entry["logprobs"][k] for k in candidates] if complete else None
         n_bytes = [entry["n_bytes"][k] for k in candidates] if complete else None
         outcomes[entry["subset"]][mode][item_id] = ItemOutcome.from_losses(losses, entry["answer"], logprobs, n_bytes)
+    return outcomes, facets
+
+
+def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, ...]) -> dict[str, Any]:
+    outcomes, facets = item_outcomes(grouped)
     summary: dict[str, Any] = {}
     for subset in sorted(outcomes):
         by_mode = outcomes[subset]

@@ -360,7 +360,7 @@ def score(
 def report(
     results: Annotated[list[Path], typer.Argument(metavar="RESULTS", help="Results directories made by s2s score.")],
     metric: Annotated[str, typer.Option("--metric", metavar="METRIC", help="acc (lowest mean NLL, S2SBench), pairwise_acc, acc_sum (highest summed log-likelihood, lm-eval's acc) or acc_bytes (per byte, lm-eval's acc_bytes).")] = "acc",
-    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG; and the degradation per breakdown bucket to PNG's NAME-breakdowns.png.")] = None,
 ) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset.
 
@@ -375,7 +375,7 @@ def report(
     typer.echo(_run(_Progress(enabled=False), Path("."), lambda: compare_results(results, metric)))
     if plot is not None:
         drawn = _run(_Progress(enabled=False), Path("."), lambda: plot_results(results, plot, metric))
-        typer.echo(f"plot: {plot}" if drawn else "plot: matplotlib is not installed")
+        typer.echo("\n".join(f"plot: {path}" for path in drawn) if drawn else "plot: matplotlib is not installed")
 
 
 def _parse_size(text: str) -> int:

@@ -18,10 +18,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+from s2sbench._io import write_atomic
 from s2sbench.errors import S2SBenchError
 from s2sbench.scorer.breakdowns import cascade_overlap
+from s2sbench.scorer.figures import breakdown_png, png, pyplot
 from s2sbench.scorer.results import read_run, read_scores
-from s2sbench.scorer.summary import DEGRADATIONS, item_outcomes, mode_figures, summarize
+from s2sbench.scorer.summary import DEGRADATIONS, candidates_per_subset, item_outcomes, mode_figures, summarize
 
 METRICS = ("acc", "pairwise_acc", "acc_sum", "acc_bytes")
 
@@ -63,7 +65,7 @@ def shared_runs(directories: list[Path]) -> tuple[list[dict[str, Any]], list[str
     for run in runs:
         run["shared"] = {key: entry for key, entry in run["scores"].items() if key in shared}
         run["summary"] = summarize(run["shared"], run["modes"])
-        run["candidates"] = {entry["subset"]: len(entry["losses"]) for entry in run["scores"].values()}
+        run["candidates"] = candidates_per_subset(run["scores"])
     return runs, notes
 
 
@@ -135,17 +137,35 @@ def chance(metric: str, candidates: int) -> float:
     return 0.5 if metric == "pairwise_acc" else 1 / candidates
 
 
-def plot_results(directories: list[Path], path: Path, metric: str = "acc") -> bool:
-    """Grouped bars of ``metric`` per (subset, mode), one bar per run, on the shared items, with 95%
-    Wilson intervals over the items and each subset's chance level. False without matplotlib."""
-    try:
-        import matplotlib
+def breakdowns_path(path: Path) -> Path:
+    """Where ``s2s report --plot PNG`` draws the breakdowns: beside PNG, ``NAME-breakdowns.png``."""
+    return path.with_name(f"{path.stem}-breakdowns{path.suffix or '.png'}")
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
+
+def plot_results(directories: list[Path], path: Path, metric: str = "acc") -> list[Path]:
+    """Draw ``metric`` per (subset, mode) to ``path`` (:func:`results_png`) and, where the runs hold
+    breakdowns, the degradation per bucket to :func:`breakdowns_path` (:func:`figures.breakdown_png`).
+    The paths written; none without matplotlib."""
     runs, _ = shared_runs(directories)
+    bars = results_png(runs, metric)
+    if bars is None:
+        return []
+    write_atomic(path, bars)
+    written = [path]
+    if any(figures.get("breakdowns") for run in runs for figures in run["summary"].values()):
+        drawn = breakdown_png([(f"{run['model']} ({run['directory'].name})", run["summary"], run["candidates"]) for run in runs], metric)
+        if drawn is not None:
+            write_atomic(breakdowns_path(path), drawn)
+            written.append(breakdowns_path(path))
+    return written
+
+
+def results_png(runs: list[dict[str, Any]], metric: str = "acc") -> bytes | None:
+    """Grouped bars of ``metric`` per (subset, mode), one bar per run of :func:`shared_runs`, with 95%
+    Wilson intervals over the items and each subset's chance level. None without matplotlib."""
+    plt = pyplot()
+    if plt is None:
+        return None
     groups = sorted({(subset, mode) for run in runs for subset, modes in run["summary"].items() for mode in mode_figures(modes)})
     width = 0.8 / max(len(runs), 1)
     figure, axis = plt.subplots(figsize=(max(6, 1.4 * len(groups)), 4.2))
@@ -172,6 +192,4 @@ def plot_results(directories: list[Path], path: Path, metric: str = "acc") -> bo
     axis.set_ylim(0, 1)
     axis.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return True
+    return png(figure)

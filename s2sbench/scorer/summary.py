@@ -5,6 +5,7 @@
 "pairwise_acc_ci", "acc_sum", "acc_sum_ci", "acc_bytes", "acc_bytes_ci", "mcnemar_p", "n"}}}``
 (the accuracy conventions: :mod:`s2sbench.scorer.metric`); degradation is computed on the items scored in both t2t and s2t. With s2s
 scored too, ``"degradation_s2s"`` holds the same figures for t2t - s2s.
+``summary.png`` (with matplotlib) draws the degradation per breakdown bucket (:mod:`.figures`).
 ``result_<subset>.jsonl`` has one line per item, mode and candidate in S2SBench's terms
 (``uttid``, ``key`` A/B/..., ``answer``, ``loss``, ``ppl``).
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 from s2sbench._io import write_atomic
 from s2sbench.scorer.breakdowns import breakdowns, flips
+from s2sbench.scorer.figures import breakdown_png
 from s2sbench.scorer.metric import ItemOutcome, degradation, mode_summary
 from s2sbench.scorer.results import read_run, read_scores
 
@@ -102,12 +104,20 @@ def _markdown(summary: dict[str, Any], run: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def candidates_per_subset(grouped: dict[tuple[str, str], dict[str, Any]]) -> dict[str, int]:
+    """How many candidates each subset's items have (its chance level is one in that many)."""
+    return {entry["subset"]: len(entry["losses"]) for entry in grouped.values()}
+
+
 def write_summary(output: Path, modes: tuple[str, ...]) -> dict[str, Any]:
     grouped = read_scores(output)
     summary = summarize(grouped, modes)
     run = read_run(output) or {}
     write_atomic(output / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     write_atomic(output / "summary.md", _markdown(summary, run))
+    figure = breakdown_png([(str(run.get("model")), summary, candidates_per_subset(grouped))])
+    if figure is not None:
+        write_atomic(output / "summary.png", figure)
     per_subset: dict[str, list[str]] = defaultdict(list)
     for (item_id, mode), entry in sorted(grouped.items()):
         for k in sorted(entry["losses"]):

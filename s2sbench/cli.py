@@ -361,21 +361,29 @@ def report(
     results: Annotated[list[Path], typer.Argument(metavar="RESULTS", help="Results directories made by s2s score.")],
     metric: Annotated[str, typer.Option("--metric", metavar="METRIC", help="acc (lowest mean NLL, S2SBench), pairwise_acc, acc_sum (highest summed log-likelihood, lm-eval's acc) or acc_bytes (per byte, lm-eval's acc_bytes).")] = "acc",
     plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG; and the degradation per breakdown bucket to PNG's NAME-breakdowns.png.")] = None,
+    html_page: Annotated[Path | None, typer.Option("--html", metavar="HTML", help="Also write one self-contained page (no server, no network) with the tables, the figures and each run's summary.")] = None,
 ) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset.
+
+    A cascade (cascade:ASR+LM) beside a speech LM gets a table of its own: both degradations
+    on the items both scored, and how many of the LM's right-to-wrong items the cascade flipped too.
 
     \b
     Examples:
       s2s report results/smol
       s2s report results/qwen2a results/cascade --plot compare.png
+      s2s report results/qwen2a results/cascade --html report.html
       s2s report results/smol --metric acc_sum       # lm-eval's acc
     """
-    from s2sbench.scorer.compare import compare_results, plot_results
+    from s2sbench.scorer.compare import compare_results, html_report, plot_results
 
     typer.echo(_run(_Progress(enabled=False), Path("."), lambda: compare_results(results, metric)))
     if plot is not None:
         drawn = _run(_Progress(enabled=False), Path("."), lambda: plot_results(results, plot, metric))
         typer.echo("\n".join(f"plot: {path}" for path in drawn) if drawn else "plot: matplotlib is not installed")
+    if html_page is not None:
+        _run(_Progress(enabled=False), Path("."), lambda: html_report(results, html_page, metric))
+        typer.echo(f"page: {html_page}")
 
 
 def _parse_size(text: str) -> int:

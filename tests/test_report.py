@@ -3,12 +3,21 @@ the one-page HTML reports, on small results directories built by hand."""
 
 from __future__ import annotations
 
+import base64
+import html
+import importlib.util
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
+from s2sbench.errors import BuildDirectoryError
 from s2sbench.scorer.compare import cascade_overlaps, compare_results, shared_runs
+from s2sbench.validate.report import WORST_CLIPS
+from s2sbench.webpage import MAX_CLIP_BYTES
+from tests.browser import open_page
 
 RIGHT, WRONG = {0: 1.0, 1: 2.0}, {0: 2.0, 1: 1.0}  # answer 0: right when candidate 0 has the lower loss
 
@@ -122,3 +131,93 @@ def test_report_plot_draws_the_breakdowns_of_every_run(tmp_path: Path):
     # Runs without facets: the bars alone.
     bare = CliRunner().invoke(app, ["report", str(results_dir(tmp_path / "b", "m", {"t2t": [1, 0], "s2t": [0, 0]})), "--plot", str(tmp_path / "q.png")])
     assert bare.exit_code == 0 and "q-breakdowns" not in bare.output and not (tmp_path / "q-breakdowns.png").exists()
+
+
+# The one-page HTML reports, opened in a real headless Chromium (tests/browser.py).
+
+CLIP = re.compile(r'<audio controls preload="auto" data-clip="([^"]+)" src="data:audio/(?:wav|flac);base64,([^"]+)"></audio>')
+
+
+def test_the_build_report_page_plays_its_worst_clips_in_a_browser(sample_en_build: Path):
+    import soundfile
+
+    page = sample_en_build / "report.html"
+    text = page.read_text(encoding="utf-8")
+    clips = json.loads((sample_en_build / "validation.json").read_text())["clips"]
+    embedded = CLIP.findall(text)
+    assert len(embedded) == min(WORST_CLIPS, len(clips)) == text.count("<audio ")
+    for name, data in embedded:  # each player holds its clip's own bytes, whole
+        assert base64.b64decode(data) == (sample_en_build / html.unescape(name)).read_bytes()
+    assert {html.unescape(name) for name, _ in embedded} <= {clip["path"] for clip in clips}
+    assert page.stat().st_size < WORST_CLIPS * MAX_CLIP_BYTES * 4 / 3 + 2**20
+    seen = open_page(page)
+    assert seen["errors"] == [] and seen["console"] == [], seen
+    assert [player["clip"] for player in seen["audio"]] == [html.unescape(name) for name, _ in embedded]
+    for player in seen["audio"]:
+        assert player["ok"] and player["readyState"] >= 3, player
+        assert player["duration"] == pytest.approx(soundfile.info(str(sample_en_build / player["clip"])).duration, abs=0.01)
+    assert len(seen["images"]) == 1 and seen["images"][0] > 300  # validation.png, decoded
+
+
+def test_the_browser_check_fails_on_a_broken_clip_a_script_error_and_a_network_load(sample_en_build: Path, tmp_path: Path):
+    text = (sample_en_build / "report.html").read_text(encoding="utf-8")
+    name, data = CLIP.search(text).groups()
+    variants = {
+        "clip": text.replace(data, base64.b64encode(b"RIFF\0\0\0\0WAVEnot a clip" * 40).decode(), 1),
+        "script": text.replace("</body>", '<script nonce="probe">undefinedFunction();</script></body>'),
+        "network": text.replace("</body>", '<img src="http://127.0.0.1:9/x.png"></body>'),
+    }
+    seen = {}
+    for variant, broken in variants.items():
+        (tmp_path / variant).mkdir()
+        (tmp_path / variant / "report.html").write_text(broken, encoding="utf-8")
+        seen[variant] = open_page(tmp_path / variant / "report.html")
+    first = seen["clip"]["audio"][0]
+    assert first["clip"] == html.unescape(name) and not first["ok"] and first["readyState"] == 0, first
+    assert f"load error: AUDIO {html.unescape(name)}" in seen["clip"]["errors"] and all(p["ok"] for p in seen["clip"]["audio"][1:])
+    assert any("ReferenceError: undefinedFunction" in error for error in seen["script"]["errors"]) and seen["script"]["console"]
+    assert any(error.startswith("blocked by policy: img-src http://127.0.0.1:9/x.png") for error in seen["network"]["errors"]), seen["network"]
+
+
+def test_texts_from_the_build_are_escaped_in_report_html(sample_en_build: Path, tmp_path: Path):
+    from s2sbench.builddir import BuildDirectory
+    from s2sbench.validate.report import write_reports
+
+    copy = tmp_path / "build"
+    shutil.copytree(sample_en_build, copy)
+    hostile, heard = '<script>alert("x")</script> & <b>bold</b> | pipe', "<img src=x onerror=alert(1)>"
+    items = [json.loads(line) for line in (copy / "items.jsonl").read_text().splitlines()]
+    items[0]["context"] = hostile
+    items[0]["validation"]["context"].update(error=0.99, asr=heard)  # the worst clip: shown with its texts
+    (copy / "items.jsonl").write_text("".join(json.dumps(item) + "\n" for item in items))
+    write_reports(BuildDirectory(copy))
+    text = (copy / "report.html").read_text(encoding="utf-8")
+    assert hostile not in text and heard not in text
+    assert html.escape(hostile) in text and html.escape(heard) in text
+    assert "\\| pipe" in (copy / "validation.md").read_text()  # the Markdown table holds too
+    seen = open_page(copy / "report.html")
+    assert seen["errors"] == [] and seen["console"] == [] and len(seen["images"]) == 1, seen  # no <img> from the transcript
+    # A clip that is a link to a file outside the build is refused, naming the line and field.
+    (tmp_path / "outside.wav").write_bytes((copy / items[0]["audio"]["context"]).read_bytes())
+    (copy / items[0]["audio"]["context"]).unlink()
+    (copy / items[0]["audio"]["context"]).symlink_to(tmp_path / "outside.wav")
+    with pytest.raises(BuildDirectoryError, match=r"items\.jsonl:1: audio\.context: .* leaves the directory"):
+        write_reports(BuildDirectory(copy))
+
+
+def test_report_html_holds_the_tables_and_figures_of_the_results(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from s2sbench.cli import app
+
+    lm = results_dir(tmp_path / "lm", "org/<i>lm&co", {"t2t": [1] * 24, "s2t": [k % 2 == 0 for k in range(24)]}, faceted(24))
+    cascade = results_dir(tmp_path / "c", "cascade:a+b", {"t2t": [1] * 24, "s2t": [k % 3 != 0 for k in range(24)]}, faceted(24))
+    result = CliRunner().invoke(app, ["report", str(lm), str(cascade), "--html", str(tmp_path / "out.html")])
+    assert result.exit_code == 0 and f"page: {tmp_path / 'out.html'}" in result.output, result.output
+    text = (tmp_path / "out.html").read_text(encoding="utf-8")
+    assert "<i>" not in text and "org/&lt;i&gt;lm&amp;co" in text
+    assert "Cascade beside speech LM" in text and text.count("degradation (t2t - s2t) by voice") == 2  # each run's breakdowns
+    seen = open_page(tmp_path / "out.html")
+    assert seen["errors"] == [] and seen["console"] == [] and seen["audio"] == [], seen
+    figures = 2 if importlib.util.find_spec("matplotlib") else 0  # the bars and the breakdowns
+    assert len(seen["images"]) == figures and all(width > 500 for width in seen["images"])

@@ -12,38 +12,16 @@ text accuracy. Without matplotlib there are no figures (it comes with the ``asr`
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
+from s2sbench.plotting import png, pyplot
 from s2sbench.scorer.breakdowns import FACETS
 
 # One series: a label, a run's summary (summary.json), and the candidates per item of each subset.
 Series = tuple[str, dict[str, Any], dict[str, int]]
 PANEL_SIZE = (4.6, 3.3)  # inches per panel
 COLUMNS = 3
-
-
-def pyplot() -> Any | None:
-    """matplotlib's pyplot on the file-only Agg backend, or None when matplotlib is not installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    return plt
-
-
-def png(figure: Any) -> bytes:
-    """A figure as PNG bytes (the caller writes them atomically), closing it."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
-    return buffer.getvalue()
 
 
 def _panels(series: list[Series]) -> list[tuple[str, str, list[str]]]:

@@ -21,6 +21,7 @@ from s2sbench.scorer.breakdowns import FACETS
 # One series: a label, a run's summary (summary.json), and the candidates per item of each subset.
 Series = tuple[str, dict[str, Any], dict[str, int]]
 PANEL_SIZE = (4.6, 3.3)  # inches per panel
+INCHES_PER_BUCKET = 0.3  # a panel is at least this wide per bucket
 COLUMNS = 3
 
 
@@ -60,7 +61,10 @@ def breakdown_png(series: list[Series], metric: str = "acc") -> bytes | None:
         return None
     columns = min(COLUMNS, len(panels))
     rows = math.ceil(len(panels) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(PANEL_SIZE[0] * columns, PANEL_SIZE[1] * rows), squeeze=False)
+    # A facet of many buckets (CMMLU's 67 subjects) widens every panel rather than crowding its labels.
+    most = max(len(labels) for _, _, labels in panels)
+    width_each = max(PANEL_SIZE[0], INCHES_PER_BUCKET * most)
+    figure, axes = plt.subplots(rows, columns, figsize=(width_each * columns, PANEL_SIZE[1] * rows), squeeze=False)
     width = 0.7 / max(len(series), 1)
     for axis, (subset, facet, labels) in zip(axes.flat, panels):
         counts: dict[str, int] = {}
@@ -84,7 +88,7 @@ def breakdown_png(series: list[Series], metric: str = "acc") -> bytes | None:
                     axis.hlines(ceiling, x - width / 2, x + width / 2, colors=colour, linestyles="dashed", linewidth=1)
         axis.axhline(0, color="grey", linewidth=1)
         axis.set_xticks(range(len(labels)), [f"{label}\nn={counts.get(label, 0)}" for label in labels], fontsize=7,
-                        rotation=0 if len(labels) <= 4 else 30)
+                        rotation=0 if len(labels) <= 4 else 30 if len(labels) <= 8 else 90)
         axis.set_xlim(-0.6, len(labels) - 0.4)
         axis.set_ylim(-1.05, 1.05)
         axis.set_title(f"{subset}: by {facet.replace('_', ' ')}" if facet != "all items" else f"{subset}: all items", fontsize=9)

@@ -172,7 +172,8 @@ def build(
     """Turn a text source into a spoken build directory (items.jsonl, audio/, build.json).
 
     Every clip is validated by an ASR round trip unless --no-validate; the report is written to
-    validation.md/.json/.png in the build directory. Re-running the same command synthesizes
+    validation.md/.json/.png and report.html (one page, the worst clips playable) in the build
+    directory. Re-running the same command synthesizes
     nothing that exists; an interrupted build resumes, whichever executor made the first part.
 
     \b
@@ -244,7 +245,7 @@ def build(
 def _print_validation(passed: int, failed: int, items_failed: int, root: Path | str) -> None:
     rate = passed / max(passed + failed, 1)
     typer.echo(f"  validation: {passed}/{passed + failed} clips passed ({rate:.1%}); {items_failed} items with a failing clip")
-    typer.echo(f"  report: {root}/validation.md")
+    typer.echo(f"  report: {root}/validation.md; with the worst clips playable: {root}/report.html")
 
 
 @app.command()

@@ -130,9 +130,10 @@ def worst_first(report: ValidationReport) -> list[dict]:
     return [record for _, _, record in sorted(report.worst, key=lambda entry: entry[:2], reverse=True)]
 
 
-def validation_sections(report: ValidationReport) -> list[Section]:
+def validation_sections(report: ValidationReport, players: list[str] | None = None) -> list[Section]:
     """The tables of ``validation.md`` (and of ``report.html``): pass rates, reasons, the error
-    distribution, the worst clips and the items with a failing clip."""
+    distribution, the worst clips and the items with a failing clip. ``players``: for the page, an
+    ``<audio>`` player per worst clip (:func:`worst_first` order), a column of the worst clips."""
     sections: list[Section] = [(f"Pass rate by {title}", _rate_table(title, report.by[axis])) for axis, title in (("subset", "subset"), ("voice", "voice"), ("part", "part"))]
     reasons = Table(["reason", "clips"], "lr")
     for reason, count in report.reasons.most_common():
@@ -147,6 +148,8 @@ def validation_sections(report: ValidationReport) -> list[Section]:
     for record in worst_first(report):
         part = record["part"] if record["index"] is None else f"candidate {record['index']}"
         worst.add(f"{float(record.get('error', 1.0)):.2f}", record["id"], part, ", ".join(record.get("reasons", [])), record["text"], record.get("asr", ""))
+    if players is not None:
+        worst.markup_header, worst.markup = "clip", players
     sections.append((f"All {shown} clips, worst first" if shown == report.clips else f"The {shown} worst clips", worst))
     sections.append((f"Items with a failing clip ({len(report.failed_items)})", ", ".join(f"`{i}`" for i in report.failed_items) or "(none)"))
     return sections
@@ -181,13 +184,12 @@ def build_page(directory: BuildDirectory, report: ValidationReport, figure: byte
     """``report.html``: the build's facts, the validation figure and tables, and the worst clips
     with players (:mod:`s2sbench.webpage`)."""
     manifest = directory.read_manifest()
-    sections = validation_sections(report)
-    worst = next(table for _, table in sections if isinstance(table, Table) and table.headers[:2] == ["error", "id"])
-    worst.markup_header = "clip"
+    players = []
     for record in worst_first(report):
         field = "audio.context" if record["index"] is None else f"audio.candidates[{record['index']}]"
         path = inside(directory.root, record["path"], f"{record['where']}: {field}")
-        worst.markup.append(audio_player(path, record["path"]))
+        players.append(audio_player(path, record["path"]))
+    sections = validation_sections(report, players)
     body = [f"<p>{escape(line.replace('**', '').replace('`', ''))}</p>" for line in header_lines(report, manifest.get("validation") or {})]
     body += ["<h2>Build</h2>", to_html(facts({key: manifest[key] for key in BUILD_FACTS if key in manifest}))]
     if figure is not None:

@@ -408,7 +408,7 @@ def build(options: BuildOptions, progress: Callable[[int, int, int], None] | Non
             counts={**manifest["counts"], "items": sum(subsets.values()), "clips": clip_count, "subsets": dict(subsets), "item_errors": len(failures)},
         )
         directory.write_manifest(manifest)
-        report = write_reports(directory) if options.validate else None
+        report = write_reports(directory, clip_store(url) if url else None) if options.validate else None
         if url:
             push_small_files(directory, url, SMALL_FILES)
         return BuildSummary(

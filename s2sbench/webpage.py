@@ -44,17 +44,16 @@ def image(png: bytes, alt: str) -> str:
     return f'<figure><img alt="{escape(alt)}" src="{data_uri(png, "image/png")}"></figure>'
 
 
-def audio_player(path: Path, name: str) -> str:
-    """An ``<audio>`` player holding the clip at ``path`` (already checked to be inside its build),
-    or a note when the clip is missing or larger than :data:`MAX_CLIP_BYTES`. ``name``: the clip's
-    path as the build records it, shown and kept in ``data-clip``."""
-    if not path.is_file():
+def audio_player(data: bytes | None, name: str) -> str:
+    """An ``<audio>`` player holding the clip ``data``, or a note when the clip is missing or larger
+    than :data:`MAX_CLIP_BYTES`. ``name``: the clip's path as the build records it (checked to stay
+    inside the build), shown and kept in ``data-clip``; its suffix gives the type."""
+    if data is None:
         return f"(missing: {escape(name)})"
-    size = path.stat().st_size
-    if size > MAX_CLIP_BYTES:
-        return f"(not embedded, {size / 2**20:.1f} MiB: {escape(name)})"
-    mime = AUDIO_TYPES.get(path.suffix.lower(), "audio/wav")
-    return f'<audio controls preload="auto" data-clip="{escape(name)}" src="{data_uri(path.read_bytes(), mime)}"></audio>'
+    if len(data) > MAX_CLIP_BYTES:
+        return f"(not embedded, {len(data) / 2**20:.1f} MiB: {escape(name)})"
+    mime = AUDIO_TYPES.get(Path(name).suffix.lower(), "audio/wav")
+    return f'<audio controls preload="auto" data-clip="{escape(name)}" src="{data_uri(data, mime)}"></audio>'
 
 
 def facts(values: dict[str, Any], prefix: str = "") -> Table:

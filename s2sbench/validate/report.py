@@ -20,6 +20,7 @@ from s2sbench._io import atomic_file, inside, write_atomic
 from s2sbench.builddir import BuildDirectory
 from s2sbench.items import Item
 from s2sbench.plotting import png, pyplot
+from s2sbench.storage import ClipStore
 from s2sbench.tables import Section, Table, markdown_sections, to_html
 from s2sbench.webpage import audio_player, escape, facts, image, page, sections_html
 
@@ -180,15 +181,17 @@ def _plot(report: ValidationReport) -> bytes | None:
 BUILD_FACTS = ("status", "created", "updated", "source", "tts", "speak", "audio", "validation", "counts")  # build.json sections shown
 
 
-def build_page(directory: BuildDirectory, report: ValidationReport, figure: bytes | None) -> str:
+def build_page(directory: BuildDirectory, report: ValidationReport, figure: bytes | None, clips: ClipStore | None = None) -> str:
     """``report.html``: the build's facts, the validation figure and tables, and the worst clips
-    with players (:mod:`s2sbench.webpage`)."""
+    with players (:mod:`s2sbench.webpage`). ``clips``: where the clips are (a URL build's store; by
+    default the build directory)."""
     manifest = directory.read_manifest()
+    clips = clips or ClipStore(directory.root)
     players = []
     for record in worst_first(report):
         field = "audio.context" if record["index"] is None else f"audio.candidates[{record['index']}]"
-        path = inside(directory.root, record["path"], f"{record['where']}: {field}")
-        players.append(audio_player(path, record["path"]))
+        inside(directory.root, record["path"], f"{record['where']}: {field}")  # a path leaving the build is refused, not read
+        players.append(audio_player(clips.read(record["path"]), record["path"]))
     sections = validation_sections(report, players)
     body = [f"<p>{escape(line.replace('**', '').replace('`', ''))}</p>" for line in header_lines(report, manifest.get("validation") or {})]
     body += ["<h2>Build</h2>", to_html(facts({key: manifest[key] for key in BUILD_FACTS if key in manifest}))]
@@ -198,8 +201,9 @@ def build_page(directory: BuildDirectory, report: ValidationReport, figure: byte
     return page(f"Build report: {directory.root.name}", body)
 
 
-def write_reports(directory: BuildDirectory) -> ValidationReport:
-    """Write validation.json, validation.md and validation.png; returns the aggregates."""
+def write_reports(directory: BuildDirectory, clips: ClipStore | None = None) -> ValidationReport:
+    """Write validation.json, validation.md, validation.png and report.html; returns the aggregates.
+    ``clips``: where a URL build's clips are (its directory is a local mirror without them)."""
     settings = directory.read_manifest().get("validation") or {}
     json_path = directory.root / "validation.json"
     with atomic_file(json_path) as handle:
@@ -220,5 +224,5 @@ def write_reports(directory: BuildDirectory) -> ValidationReport:
     figure = _plot(report)
     if figure is not None:
         write_atomic(directory.root / "validation.png", figure)
-    write_atomic(directory.root / "report.html", build_page(directory, report, figure))
+    write_atomic(directory.root / "report.html", build_page(directory, report, figure, clips))
     return report

@@ -173,7 +173,8 @@ def build(
     """Turn a text source into a spoken build directory (items.jsonl, audio/, build.json).
 
     Every clip is validated by an ASR round trip unless --no-validate; the report is written to
-    validation.md/.json/.png in the build directory. Re-running the same command synthesizes
+    validation.md/.json/.png and report.html (one page, the worst clips playable) in the build
+    directory. Re-running the same command synthesizes
     nothing that exists; an interrupted build resumes, whichever executor made the first part.
 
     \b
@@ -246,7 +247,7 @@ def build(
 def _print_validation(passed: int, failed: int, items_failed: int, root: Path | str) -> None:
     rate = passed / max(passed + failed, 1)
     typer.echo(f"  validation: {passed}/{passed + failed} clips passed ({rate:.1%}); {items_failed} items with a failing clip")
-    typer.echo(f"  report: {root}/validation.md")
+    typer.echo(f"  report: {root}/validation.md; with the worst clips playable: {root}/report.html")
 
 
 @app.command()
@@ -365,22 +366,30 @@ def score(
 def report(
     results: Annotated[list[Path], typer.Argument(metavar="RESULTS", help="Results directories made by s2s score.")],
     metric: Annotated[str, typer.Option("--metric", metavar="METRIC", help="acc (lowest mean NLL, S2SBench), pairwise_acc, acc_sum (highest summed log-likelihood, lm-eval's acc) or acc_bytes (per byte, lm-eval's acc_bytes).")] = "acc",
-    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG; and the degradation per breakdown bucket to PNG's NAME-breakdowns.png.")] = None,
+    html_page: Annotated[Path | None, typer.Option("--html", metavar="HTML", help="Also write one self-contained page (no server, no network) with the tables, the figures and each run's summary.")] = None,
 ) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset.
+
+    A cascade (cascade:ASR+LM) beside a speech LM gets a table of its own: both degradations
+    on the items both scored, and how many of the LM's right-to-wrong items the cascade flipped too.
 
     \b
     Examples:
       s2s report results/smol
       s2s report results/qwen2a results/cascade --plot compare.png
+      s2s report results/qwen2a results/cascade --html report.html
       s2s report results/smol --metric acc_sum       # lm-eval's acc
     """
-    from s2sbench.scorer.compare import compare_results, plot_results
+    from s2sbench.scorer.compare import compare_results, html_report, plot_results
 
     typer.echo(_run(_Progress(enabled=False), Path("."), lambda: compare_results(results, metric)))
     if plot is not None:
         drawn = _run(_Progress(enabled=False), Path("."), lambda: plot_results(results, plot, metric))
-        typer.echo(f"plot: {plot}" if drawn else "plot: matplotlib is not installed")
+        typer.echo("\n".join(f"plot: {path}" for path in drawn) if drawn else "plot: matplotlib is not installed")
+    if html_page is not None:
+        _run(_Progress(enabled=False), Path("."), lambda: html_report(results, html_page, metric))
+        typer.echo(f"page: {html_page}")
 
 
 def _parse_size(text: str) -> int:

@@ -131,7 +131,7 @@ def mirror_directory(url: str) -> Path:
 
 
 # A URL build keeps these in a local mirror (the driver appends and renames) and uploads them.
-SMALL_FILES = (ITEMS_FILE, BUILD_FILE, FAILURES_FILE, "validation.json", "validation.md", "validation.png")
+SMALL_FILES = (ITEMS_FILE, BUILD_FILE, FAILURES_FILE, "validation.json", "validation.md", "validation.png", "report.html")
 
 
 def pull_small_files(url: str, directory: BuildDirectory) -> None:

@@ -80,6 +80,8 @@ def test_validated_url_build_checks_clips_read_from_the_url(memory_fs, tmp_path)
     assert (remote.clips_passed, remote.clips_failed) == (local.clips_passed, local.clips_failed) != (0, 0)
     assert url_snapshot(memory_fs, "memory://bucket/v") == local_snapshot(tmp_path / "local")
     assert memory_fs.isfile("memory://bucket/v/validation.md")
+    page = memory_fs.cat_file("memory://bucket/v/report.html").decode()  # its players hold the clips read from the URL
+    assert page.count("<audio ") == remote.clips_passed + remote.clips_failed and "(missing: " not in page
 
 
 def test_an_interrupted_url_build_resumes_on_another_machine(memory_fs):

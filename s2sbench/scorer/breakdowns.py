@@ -12,7 +12,9 @@ degradation of :func:`s2sbench.scorer.metric.degradation`, interval included. A 
 Buckets are not experiments: a long context is also a long clip, and a voice may be worse on long
 texts, so two facets can show one cause. :func:`flips` asks the question most degradations start
 with: of the items right from text and wrong from speech, how many had a clip the recognizer
-already got wrong, against how many among all items.
+already got wrong, against how many among all items. :func:`cascade_overlap` asks it of a cascade
+scored on the same items: of a speech LM's right-to-wrong items, how many the cascade (whose only
+speech is its recognizer's transcript) flipped too, against the cascade's flips among all items.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from s2sbench.scorer.metric import ItemOutcome, degradation, share
+from s2sbench.scorer.metric import ACCURACIES, ItemOutcome, degradation, share
 
 MIN_ITEMS = 10
 FACETS = ("category", "voice", "duration", "asr_error", "words")
@@ -91,4 +93,41 @@ def flips(text: dict[str, ItemOutcome], speech: dict[str, ItemOutcome], facets: 
         "right_to_wrong": len(flipped),
         "right_to_wrong_misheard": sum(item in misheard for item in flipped) / len(flipped) if flipped else float("nan"),
         "all_misheard": len(misheard) / len(known),
+    }
+
+
+def _right_to_wrong(text: dict[str, ItemOutcome], speech: dict[str, ItemOutcome], items: Sequence[str], field: str) -> set[str]:
+    return {item for item in items if getattr(text[item], field) and not getattr(speech[item], field)}
+
+
+def cascade_overlap(model: tuple[dict[str, ItemOutcome], dict[str, ItemOutcome]], cascade: tuple[dict[str, ItemOutcome], dict[str, ItemOutcome]],
+                    figure: str = "acc") -> dict[str, Any] | None:
+    """A speech LM's (t2t, s2t) outcomes beside a cascade's, on the items both scored in both modes.
+
+    ``model_degradation`` and ``cascade_degradation``: :func:`degradation` of each on those items.
+    ``model_right_to_wrong``: the LM's items right in t2t and wrong in s2t (by ``figure``'s per-item
+    outcome; ``acc``'s for ``pairwise_acc``, which has none); ``also_cascade``: how many of them the
+    cascade flipped too, and ``also_cascade_share`` that as a share; ``cascade_share_all``: the
+    cascade's right-to-wrong items among all shared items, the share to expect by chance alone.
+    None when no item was scored by both in both modes.
+    """
+    items = sorted(set(model[0]) & set(model[1]) & set(cascade[0]) & set(cascade[1]))
+    if not items:
+        return None
+    field = ACCURACIES.get(figure, "correct")
+    if any(getattr(outcome[item], field) is None for outcome in (*model, *cascade) for item in items):
+        field = "correct"  # scores without summed log-likelihoods: flips by acc
+    flipped = _right_to_wrong(*model, items, field)
+    cascade_flipped = _right_to_wrong(*cascade, items, field)
+    both = len(flipped & cascade_flipped)
+    return {
+        "n": len(items),
+        "flips_by": next(name for name, known in ACCURACIES.items() if known == field),
+        "model_degradation": degradation([model[0][i] for i in items], [model[1][i] for i in items]),
+        "cascade_degradation": degradation([cascade[0][i] for i in items], [cascade[1][i] for i in items]),
+        "model_right_to_wrong": len(flipped),
+        "also_cascade": both,
+        "also_cascade_share": both / len(flipped) if flipped else float("nan"),
+        "cascade_right_to_wrong": len(cascade_flipped),
+        "cascade_share_all": len(cascade_flipped) / len(items),
     }

@@ -4,6 +4,14 @@ Runs are compared on the items they share: the figures are computed again from e
 scores on the items every directory scored (per subset and mode), with a note naming the counts
 when the runs covered different items (another ``--limit``, a failed item, a partial merge), so
 two rows never compare different questions. Models are named short: a local path by its last part.
+
+When one directory holds a cascade (``run.json`` model ``cascade:ASR+LM``) and another a speech LM
+scored from text and speech, a second table sets the cascade beside the LM on the items both
+scored (:func:`s2sbench.scorer.breakdowns.cascade_overlap`): both degradations, and how many of the
+LM's right-to-wrong items the cascade flipped too. A cascade hears only its recognizer's
+transcript, so a large overlap says the LM's loss is where a transcript is already wrong.
+``--plot`` draws the figures, ``--html`` puts the tables, the figures and each run's summary on
+one self-contained page.
 """
 
 from __future__ import annotations
@@ -12,9 +20,15 @@ import math
 from pathlib import Path
 from typing import Any
 
+from s2sbench._io import write_atomic
 from s2sbench.errors import S2SBenchError
+from s2sbench.plotting import png, pyplot
+from s2sbench.scorer.breakdowns import cascade_overlap
+from s2sbench.scorer.figures import breakdown_png
 from s2sbench.scorer.results import read_run, read_scores
-from s2sbench.scorer.summary import DEGRADATIONS, mode_figures, summarize
+from s2sbench.scorer.summary import DEGRADATIONS, candidates_per_subset, item_outcomes, mode_figures, summarize, summary_sections
+from s2sbench.tables import Section, Table, markdown_sections
+from s2sbench.webpage import escape, image, page, sections_html
 
 METRICS = ("acc", "pairwise_acc", "acc_sum", "acc_bytes")
 
@@ -36,7 +50,8 @@ def _runs(directories: list[Path]) -> list[dict[str, Any]]:
         run = read_run(directory)
         if run is None or not any(directory.glob("scores*.jsonl")):
             raise S2SBenchError(f"{directory}: not a results directory with scores; run s2s score first")
-        runs.append({"directory": directory, "model": model_name(str(run.get("model", "?"))), "modes": tuple(run.get("modes", ())),
+        model = str(run.get("model", "?"))
+        runs.append({"directory": directory, "model": model_name(model), "cascade": model.startswith("cascade:"), "modes": tuple(run.get("modes", ())),
                      "scores": read_scores(directory)})
     return runs
 
@@ -53,24 +68,73 @@ def shared_runs(directories: list[Path]) -> tuple[list[dict[str, Any]], list[str
         counts = ", ".join(f"{run['directory']}: {len({item for item, _ in run['scores']})}" for run in runs)
         notes.append(f"note: the runs scored different items ({counts}); each mode is compared on the {len({item for item, _ in shared})} items all its runs scored")
     for run in runs:
-        run["summary"] = summarize({key: entry for key, entry in run["scores"].items() if key in shared}, run["modes"])
-        run["candidates"] = {entry["subset"]: len(entry["losses"]) for entry in run["scores"].values()}
+        run["shared"] = {key: entry for key, entry in run["scores"].items() if key in shared}
+        run["summary"] = summarize(run["shared"], run["modes"])
+        run["candidates"] = candidates_per_subset(run["scores"])
     return runs, notes
 
 
 def compare_results(directories: list[Path], metric: str = "acc") -> str:
+    """The report's text: :func:`comparison_sections` as Markdown."""
+    check_metric(metric)
+    return "\n".join(markdown_sections(comparison_sections(*shared_runs(directories), metric)))
+
+
+def check_metric(metric: str) -> None:
     if metric not in METRICS:
         raise S2SBenchError(f"--metric must be one of {', '.join(METRICS)}, not {metric!r}")
-    runs, notes = shared_runs(directories)
-    lines = [*notes, f"| results | model | subset | mode | n | {metric} | degradation {metric} from t2t [95% CI] |", "|---|---|---|---|---:|---:|---|"]
+
+
+def comparison_sections(runs: list[dict[str, Any]], notes: list[str], metric: str = "acc") -> list[Section]:
+    """The notes, the table of every run on the shared items, and the cascade beside each speech LM."""
+    table = Table(["results", "model", "subset", "mode", "n", metric, f"degradation {metric} from t2t [95% CI]"], "llllrrl")
     for run in runs:
         for subset, modes in run["summary"].items():
             drops = {spoken: modes[key] for key, spoken in DEGRADATIONS.items() if key in modes}
             for mode, figures in mode_figures(modes).items():
                 drop = drops.get(mode)
-                cell = f"{drop[metric]:+.4f} [{drop[f'{metric}_ci'][0]:+.4f}, {drop[f'{metric}_ci'][1]:+.4f}]" if drop and metric in drop else ""
-                lines.append(f"| {run['directory']} | {run['model']} | {subset} | {mode} | {figures['n']} | {figures[metric]:.4f} | {cell} |")
-    return "\n".join(lines)
+                table.add(run["directory"], run["model"], subset, mode, figures["n"], f"{figures[metric]:.4f}", _with_interval(drop, metric) if drop else "")
+    sections: list[Section] = [*((None, note) for note in notes), (None, table)]
+    overlaps = cascade_overlaps(runs, metric)
+    if overlaps:
+        beside = Table(["speech LM", "cascade", "subset", "n", "LM degradation [95% CI]", "cascade degradation [95% CI]", "LM right->wrong",
+                        "of them, cascade too", "cascade right->wrong, all items"], "lllrllrll")
+        for model, cascade, subset, overlap in overlaps:
+            beside.add(*cascade_cells(model, cascade, subset, overlap, metric))
+        sections.append((f"Cascade beside speech LM, on the items both scored from text and speech (degradation of {metric}; "
+                         f"right->wrong by {overlaps[0][3]['flips_by']})", beside))
+    return sections
+
+
+def cascade_overlaps(runs: list[dict[str, Any]], metric: str = "acc") -> list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]]:
+    """(speech LM run, cascade run, subset, :func:`cascade_overlap`) for every cascade beside every
+    other run that scored t2t and s2t, on the items :func:`shared_runs` kept."""
+    found = []
+    outcomes = {id(run): item_outcomes(run["shared"])[0] for run in runs}
+    for cascade in (run for run in runs if run["cascade"]):
+        for model in (run for run in runs if not run["cascade"]):
+            for subset in sorted(set(outcomes[id(model)]) & set(outcomes[id(cascade)])):
+                mine, theirs = outcomes[id(model)][subset], outcomes[id(cascade)][subset]
+                if all(mode in by_mode for by_mode in (mine, theirs) for mode in ("t2t", "s2t")):
+                    overlap = cascade_overlap((mine["t2t"], mine["s2t"]), (theirs["t2t"], theirs["s2t"]), metric)
+                    if overlap is not None:
+                        found.append((model, cascade, subset, overlap))
+    return found
+
+
+def _with_interval(figures: dict[str, Any], metric: str) -> str:
+    if metric not in figures:
+        return "unknown"
+    low, high = figures[f"{metric}_ci"]
+    return f"{figures[metric]:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
+def cascade_cells(model: dict[str, Any], cascade: dict[str, Any], subset: str, overlap: dict[str, Any], metric: str) -> list[object]:
+    share = "" if overlap["model_right_to_wrong"] == 0 else f" ({overlap['also_cascade_share']:.0%})"
+    return [f"{model['directory']} ({model['model']})", f"{cascade['directory']} ({cascade['model']})", subset, overlap["n"],
+            _with_interval(overlap["model_degradation"], metric), _with_interval(overlap["cascade_degradation"], metric),
+            overlap["model_right_to_wrong"], f"{overlap['also_cascade']}{share}",
+            f"{overlap['cascade_right_to_wrong']} of {overlap['n']} ({overlap['cascade_share_all']:.0%})"]
 
 
 def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -86,17 +150,58 @@ def chance(metric: str, candidates: int) -> float:
     return 0.5 if metric == "pairwise_acc" else 1 / candidates
 
 
-def plot_results(directories: list[Path], path: Path, metric: str = "acc") -> bool:
-    """Grouped bars of ``metric`` per (subset, mode), one bar per run, on the shared items, with 95%
-    Wilson intervals over the items and each subset's chance level. False without matplotlib."""
-    try:
-        import matplotlib
+def breakdowns_path(path: Path) -> Path:
+    """Where ``s2s report --plot PNG`` draws the breakdowns: beside PNG, ``NAME-breakdowns.png``."""
+    return path.with_name(f"{path.stem}-breakdowns{path.suffix or '.png'}")
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
+
+def plot_results(directories: list[Path], path: Path, metric: str = "acc") -> list[Path]:
+    """Draw ``metric`` per (subset, mode) to ``path`` (:func:`results_png`) and, where the runs hold
+    breakdowns, the degradation per bucket to :func:`breakdowns_path` (:func:`runs_breakdown_png`).
+    The paths written; none without matplotlib."""
     runs, _ = shared_runs(directories)
+    bars = results_png(runs, metric)
+    if bars is None:
+        return []
+    write_atomic(path, bars)
+    written = [path]
+    drawn = runs_breakdown_png(runs, metric)
+    if drawn is not None:
+        write_atomic(breakdowns_path(path), drawn)
+        written.append(breakdowns_path(path))
+    return written
+
+
+def runs_breakdown_png(runs: list[dict[str, Any]], metric: str = "acc") -> bytes | None:
+    """:func:`figures.breakdown_png` of the runs of :func:`shared_runs`; None when none of them has
+    breakdowns (scores without facets) or without matplotlib."""
+    if not any(figures.get("breakdowns") for run in runs for figures in run["summary"].values()):
+        return None
+    return breakdown_png([(f"{run['model']} ({run['directory'].name})", run["summary"], run["candidates"]) for run in runs], metric)
+
+
+def html_report(directories: list[Path], path: Path, metric: str = "acc") -> None:
+    """``s2s report --html``: one self-contained page (:mod:`s2sbench.webpage`) with the comparison
+    and cascade tables, both figures (when matplotlib is installed), and each run's summary tables
+    on the shared items."""
+    check_metric(metric)
+    runs, notes = shared_runs(directories)
+    body = sections_html(comparison_sections(runs, notes, metric))
+    for figure, alt in ((results_png(runs, metric), f"{metric} per subset and mode"), (runs_breakdown_png(runs, metric), "degradation per breakdown bucket")):
+        if figure is not None:
+            body.append(image(figure, alt))
+    for run in runs:
+        body.append(f"<h2>{escape(run['directory'])}: {escape(run['model'])}</h2>")
+        body += sections_html(summary_sections(run["summary"]), level=3)
+    write_atomic(path, page(f"Scores: {', '.join(dict.fromkeys(run['model'] for run in runs))}", body))
+
+
+def results_png(runs: list[dict[str, Any]], metric: str = "acc") -> bytes | None:
+    """Grouped bars of ``metric`` per (subset, mode), one bar per run of :func:`shared_runs`, with 95%
+    Wilson intervals over the items and each subset's chance level. None without matplotlib."""
+    plt = pyplot()
+    if plt is None:
+        return None
     groups = sorted({(subset, mode) for run in runs for subset, modes in run["summary"].items() for mode in mode_figures(modes)})
     width = 0.8 / max(len(runs), 1)
     figure, axis = plt.subplots(figsize=(max(6, 1.4 * len(groups)), 4.2))
@@ -123,6 +228,4 @@ def plot_results(directories: list[Path], path: Path, metric: str = "acc") -> bo
     axis.set_ylim(0, 1)
     axis.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return True
+    return png(figure)

@@ -5,6 +5,7 @@
 "pairwise_acc_ci", "acc_sum", "acc_sum_ci", "acc_bytes", "acc_bytes_ci", "mcnemar_p", "n"}}}``
 (the accuracy conventions: :mod:`s2sbench.scorer.metric`); degradation is computed on the items scored in both t2t and s2t. With s2s
 scored too, ``"degradation_s2s"`` holds the same figures for t2t - s2s.
+``summary.png`` (with matplotlib) draws the degradation per breakdown bucket (:mod:`.figures`).
 ``result_<subset>.jsonl`` has one line per item, mode and candidate in S2SBench's terms
 (``uttid``, ``key`` A/B/..., ``answer``, ``loss``, ``ppl``).
 """
@@ -19,8 +20,10 @@ from typing import Any
 
 from s2sbench._io import write_atomic
 from s2sbench.scorer.breakdowns import breakdowns, flips
+from s2sbench.scorer.figures import breakdown_png
 from s2sbench.scorer.metric import ItemOutcome, degradation, mode_summary
 from s2sbench.scorer.results import read_run, read_scores
+from s2sbench.tables import Section, Table, markdown_sections
 
 # Summary key -> the spoken mode compared with t2t on the same items.
 DEGRADATIONS = {"degradation": "s2t", "degradation_s2s": "s2s"}
@@ -35,8 +38,12 @@ def mode_figures(subset_summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {key: value for key, value in subset_summary.items() if key not in DEGRADATIONS and key not in ANALYSES}
 
 
-def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, ...]) -> dict[str, Any]:
-    outcomes: dict[str, dict[str, dict[str, ItemOutcome]]] = defaultdict(lambda: defaultdict(dict))
+Outcomes = dict[str, dict[str, dict[str, ItemOutcome]]]  # subset -> mode -> item id -> outcome
+
+
+def item_outcomes(grouped: dict[tuple[str, str], dict[str, Any]]) -> tuple[Outcomes, dict[str, dict[str, Any]]]:
+    """Each scored (item, mode) of :func:`read_scores` as an ItemOutcome, and each item's facets."""
+    outcomes: Outcomes = defaultdict(lambda: defaultdict(dict))
     facets: dict[str, dict[str, Any]] = {}
     for (item_id, mode), entry in grouped.items():
         if entry.get("facets"):
@@ -47,6 +54,11 @@ def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, 
         logprobs = [entry["logprobs"][k] for k in candidates] if complete else None
         n_bytes = [entry["n_bytes"][k] for k in candidates] if complete else None
         outcomes[entry["subset"]][mode][item_id] = ItemOutcome.from_losses(losses, entry["answer"], logprobs, n_bytes)
+    return outcomes, facets
+
+
+def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, ...]) -> dict[str, Any]:
+    outcomes, facets = item_outcomes(grouped)
     summary: dict[str, Any] = {}
     for subset in sorted(outcomes):
         by_mode = outcomes[subset]
@@ -63,34 +75,46 @@ def summarize(grouped: dict[tuple[str, str], dict[str, Any]], modes: tuple[str, 
     return summary
 
 
-def _markdown(summary: dict[str, Any], run: dict[str, Any]) -> str:
-    lines = [f"# Scores: {run.get('model')}", "", f"Source: `{run.get('source')}`; adapter: {run.get('adapter', {}).get('adapter')}.", "",
-             "| subset | mode | n | acc | pairwise_acc | acc_sum | acc_bytes | mean loss plausible | mean loss implausible |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for subset, modes in summary.items():
-        for mode, figures in mode_figures(modes).items():
-            lines.append(f"| {subset} | {mode} | {figures['n']} | {figures['acc']:.4f} | {figures['pairwise_acc']:.4f} | {figures['acc_sum']:.4f} | "
-                         f"{figures['acc_bytes']:.4f} | {figures['mean_loss_plausible']:.4f} | {figures['mean_loss_implausible']:.4f} |")
+def summary_sections(summary: dict[str, Any]) -> list[Section]:
+    """The tables of ``summary.md`` (and of the HTML reports): figures per mode, the degradations,
+    the breakdowns and the flips."""
+    modes = Table(["subset", "mode", "n", "acc", "pairwise_acc", "acc_sum", "acc_bytes", "mean loss plausible", "mean loss implausible"], "llrrrrrrr")
+    for subset, figures_by_mode in summary.items():
+        for mode, f in mode_figures(figures_by_mode).items():
+            modes.add(subset, mode, f["n"], f"{f['acc']:.4f}", f"{f['pairwise_acc']:.4f}", f"{f['acc_sum']:.4f}", f"{f['acc_bytes']:.4f}",
+                      f"{f['mean_loss_plausible']:.4f}", f"{f['mean_loss_implausible']:.4f}")
+    sections: list[Section] = [(None, modes)]
     for key, spoken in DEGRADATIONS.items():
         degraded = [(s, m[key]) for s, m in summary.items() if key in m]
         if not degraded:
             continue
-        lines += ["", f"## Degradation (t2t - {spoken}, same items)", "", "| subset | n | acc | 95% CI | pairwise_acc | 95% CI | McNemar p |", "|---|---:|---:|---|---:|---|---:|"]
+        table = Table(["subset", "n", "acc", "95% CI", "pairwise_acc", "95% CI", "McNemar p"], "lrrlrlr")
         for subset, d in degraded:
-            lines.append(f"| {subset} | {d['n']} | {d['acc']:+.4f} | [{d['acc_ci'][0]:+.4f}, {d['acc_ci'][1]:+.4f}] | {d['pairwise_acc']:+.4f} | "
-                         f"[{d['pairwise_acc_ci'][0]:+.4f}, {d['pairwise_acc_ci'][1]:+.4f}] | {d['mcnemar_p']:.4g} |")
+            table.add(subset, d["n"], f"{d['acc']:+.4f}", f"[{d['acc_ci'][0]:+.4f}, {d['acc_ci'][1]:+.4f}]", f"{d['pairwise_acc']:+.4f}",
+                      f"[{d['pairwise_acc_ci'][0]:+.4f}, {d['pairwise_acc_ci'][1]:+.4f}]", f"{d['mcnemar_p']:.4g}")
+        sections.append((f"Degradation (t2t - {spoken}, same items)", table))
     for subset, figures in summary.items():
         for facet, buckets in figures.get("breakdowns", {}).items():
-            lines += ["", f"## {subset}: degradation (t2t - s2t) by {facet.replace('_', ' ')}", "", "| bucket | n | acc t2t | acc s2t | degradation | 95% CI |",
-                      "|---|---:|---:|---:|---:|---|"]
+            table = Table(["bucket", "n", "acc t2t", "acc s2t", "degradation", "95% CI"], "lrrrrl")
             for label, b in buckets.items():
                 interval = "too few items" if b.get("too_few") else f"[{b['acc_ci'][0]:+.4f}, {b['acc_ci'][1]:+.4f}]"
-                lines.append(f"| {label} | {b['n']} | {b['acc_t2t']:.4f} | {b['acc_speech']:.4f} | {b['acc']:+.4f} | {interval} |")
+                table.add(label, b["n"], f"{b['acc_t2t']:.4f}", f"{b['acc_speech']:.4f}", f"{b['acc']:+.4f}", interval)
+            sections.append((f"{subset}: degradation (t2t - s2t) by {facet.replace('_', ' ')}", table))
         flipped = figures.get("flips")
         if flipped and flipped["right_to_wrong"]:
-            lines += ["", f"{subset}: of the {flipped['right_to_wrong']} items right from text and wrong from speech, "
-                      f"{flipped['right_to_wrong_misheard']:.0%} had a context clip the recognizer got wrong (all items: {flipped['all_misheard']:.0%})."]
-    return "\n".join(lines) + "\n"
+            sections.append((None, f"{subset}: of the {flipped['right_to_wrong']} items right from text and wrong from speech, "
+                             f"{flipped['right_to_wrong_misheard']:.0%} had a context clip the recognizer got wrong (all items: {flipped['all_misheard']:.0%})."))
+    return sections
+
+
+def _markdown(summary: dict[str, Any], run: dict[str, Any]) -> str:
+    lines = [f"# Scores: {run.get('model')}", "", f"Source: `{run.get('source')}`; adapter: {run.get('adapter', {}).get('adapter')}.", ""]
+    return "\n".join(lines + markdown_sections(summary_sections(summary))) + "\n"
+
+
+def candidates_per_subset(grouped: dict[tuple[str, str], dict[str, Any]]) -> dict[str, int]:
+    """How many candidates each subset's items have (its chance level is one in that many)."""
+    return {entry["subset"]: len(entry["losses"]) for entry in grouped.values()}
 
 
 def write_summary(output: Path, modes: tuple[str, ...]) -> dict[str, Any]:
@@ -99,6 +123,9 @@ def write_summary(output: Path, modes: tuple[str, ...]) -> dict[str, Any]:
     run = read_run(output) or {}
     write_atomic(output / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     write_atomic(output / "summary.md", _markdown(summary, run))
+    figure = breakdown_png([(str(run.get("model")), summary, candidates_per_subset(grouped))])
+    if figure is not None:
+        write_atomic(output / "summary.png", figure)
     per_subset: dict[str, list[str]] = defaultdict(list)
     for (item_id, mode), entry in sorted(grouped.items()):
         for k in sorted(entry["losses"]):

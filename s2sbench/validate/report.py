@@ -1,4 +1,6 @@
-"""The validation report of a build directory: ``validation.json``, ``validation.md``, ``validation.png``.
+"""The validation report of a build directory: ``validation.json``, ``validation.md``, ``validation.png``,
+and ``report.html``, all of it on one self-contained page (:mod:`s2sbench.webpage`) with the worst
+clips playable in it.
 
 Computed by streaming ``items.jsonl`` once: counts per subset, voice and part (context or
 candidate), reason codes, the error distribution, and the worst clips. ``validation.json`` also
@@ -12,12 +14,15 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from s2sbench._io import atomic_file, write_atomic
+from s2sbench._io import atomic_file, inside, write_atomic
 from s2sbench.builddir import BuildDirectory
 from s2sbench.items import Item
+from s2sbench.plotting import png, pyplot
+from s2sbench.storage import ClipStore
+from s2sbench.tables import Section, Table, markdown_sections, to_html
+from s2sbench.webpage import audio_player, escape, facts, image, page, sections_html
 
 WORST_CLIPS = 20
 ERROR_BINS = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
@@ -70,7 +75,7 @@ def _bin_labels() -> list[str]:
 def collect(directory: BuildDirectory, clip_lines: Any | None = None) -> ValidationReport:
     report = ValidationReport()
     sequence = 0
-    for item in directory.iter_items():
+    for number, item in directory.iter_numbered_items():
         if not item.validation:
             continue
         if item.validation.get("passed"):
@@ -90,7 +95,7 @@ def collect(directory: BuildDirectory, clip_lines: Any | None = None) -> Validat
             path = item.audio["context"] if index is None else item.audio["candidates"][index]
             record = {"id": item.id, "subset": item.subset, "part": part, "index": index, "path": path, "voice": voice, "text": text, **verdict}
             sequence += 1
-            entry = (error, -sequence, record)
+            entry = (error, -sequence, {**record, "where": f"{directory.items_path}:{number}"})  # for report.html to name a bad path
             if len(report.worst) < WORST_CLIPS:
                 heapq.heappush(report.worst, entry)
             elif entry > report.worst[0]:
@@ -100,54 +105,68 @@ def collect(directory: BuildDirectory, clip_lines: Any | None = None) -> Validat
     return report
 
 
-def _rate_table(title: str, table: dict[str, Counter]) -> list[str]:
-    lines = [f"| {title} | clips | passed | failed | pass rate |", "|---|---:|---:|---:|---:|"]
+def _rate_table(title: str, table: dict[str, Counter]) -> Table:
+    rates = Table([title, "clips", "passed", "failed", "pass rate"], "lrrrr")
     for key in sorted(table):
         passed, failed = table[key]["passed"], table[key]["failed"]
-        lines.append(f"| {key} | {passed + failed} | {passed} | {failed} | {passed / max(passed + failed, 1):.1%} |")
-    return lines
+        rates.add(key, passed + failed, passed, failed, f"{passed / max(passed + failed, 1):.1%}")
+    return rates
 
 
-def _markdown(report: ValidationReport, settings: dict[str, Any]) -> str:
+def header_lines(report: ValidationReport, settings: dict[str, Any]) -> list[str]:
+    """What was checked and how much passed, above the tables."""
     asr = settings.get("asr") or {}
-    lines = [
-        "# Validation report",
-        "",
+    return [
         f"ASR round trip with {asr.get('engine')} `{asr.get('model')}`; metric {settings.get('metric')}, "
         f"threshold {settings.get('max_error')}, normalizer {' > '.join(map(str, settings.get('normalizer', [])))}, "
         f"retries {settings.get('retries', 0)}.",
-        "",
         f"**{report.clips_passed} of {report.clips} clips passed ({report.pass_rate:.1%})**; "
         f"{report.items_failed} of {report.items_passed + report.items_failed} items have a failing clip "
         "(kept in items.jsonl with their verdicts, excluded from push by default).",
-        "",
     ]
-    for axis, title in (("subset", "subset"), ("voice", "voice"), ("part", "part")):
-        lines += [f"## Pass rate by {title}", "", *_rate_table(title, report.by[axis]), ""]
-    lines += ["## Reasons", "", "| reason | clips |", "|---|---:|"]
-    lines += [f"| {reason} | {count} |" for reason, count in report.reasons.most_common()] or ["| (none) | 0 |"]
-    lines += ["", "## Error distribution", "", "| subset | " + " | ".join(_bin_labels()) + " |", "|---|" + "---:|" * len(_bin_labels())]
+
+
+def worst_first(report: ValidationReport) -> list[dict]:
+    """The worst clips' records, the highest error first."""
+    return [record for _, _, record in sorted(report.worst, key=lambda entry: entry[:2], reverse=True)]
+
+
+def validation_sections(report: ValidationReport, players: list[str] | None = None) -> list[Section]:
+    """The tables of ``validation.md`` (and of ``report.html``): pass rates, reasons, the error
+    distribution, the worst clips and the items with a failing clip. ``players``: for the page, an
+    ``<audio>`` player per worst clip (:func:`worst_first` order), a column of the worst clips."""
+    sections: list[Section] = [(f"Pass rate by {title}", _rate_table(title, report.by[axis])) for axis, title in (("subset", "subset"), ("voice", "voice"), ("part", "part"))]
+    reasons = Table(["reason", "clips"], "lr")
+    for reason, count in report.reasons.most_common():
+        reasons.add(reason, count)
+    sections.append(("Reasons", reasons if reasons.rows else Table(["reason", "clips"], "lr", [["(none)", "0"]])))
+    distribution = Table(["subset", *_bin_labels()], "l" + "r" * len(_bin_labels()))
     for subset, errors in sorted(report.errors_by_subset.items()):
-        lines.append(f"| {subset} | " + " | ".join(str(c) for c in _histogram(errors)) + " |")
+        distribution.add(subset, *_histogram(errors))
+    sections.append(("Error distribution", distribution))
     shown = min(WORST_CLIPS, len(report.worst))
-    heading = f"All {shown} clips, worst first" if shown == report.clips else f"The {shown} worst clips"
-    lines += ["", f"## {heading}", "", "| error | id | part | reasons | reference | transcript |", "|---:|---|---|---|---|---|"]
-    for error, _, record in sorted(report.worst, reverse=True):
+    worst = Table(["error", "id", "part", "reasons", "reference", "transcript"], "rlllll")
+    for record in worst_first(report):
         part = record["part"] if record["index"] is None else f"candidate {record['index']}"
-        cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-        lines.append(f"| {error:.2f} | {record['id']} | {part} | {', '.join(record.get('reasons', []))} | {cell(record['text'])} | {cell(record.get('asr', ''))} |")
-    lines += ["", f"## Items with a failing clip ({len(report.failed_items)})", "", ", ".join(f"`{i}`" for i in report.failed_items) or "(none)"]
+        worst.add(f"{float(record.get('error', 1.0)):.2f}", record["id"], part, ", ".join(record.get("reasons", [])), record["text"], record.get("asr", ""))
+    if players is not None:
+        worst.markup_header, worst.markup = "clip", players
+    sections.append((f"All {shown} clips, worst first" if shown == report.clips else f"The {shown} worst clips", worst))
+    sections.append((f"Items with a failing clip ({len(report.failed_items)})", ", ".join(f"`{i}`" for i in report.failed_items) or "(none)"))
+    return sections
+
+
+def _markdown(report: ValidationReport, settings: dict[str, Any]) -> str:
+    first, second = header_lines(report, settings)
+    lines = ["# Validation report", "", first, "", second, "", *markdown_sections(validation_sections(report), escape=True)]
     return "\n".join(lines) + "\n"
 
 
-def _plot(report: ValidationReport, path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
+def _plot(report: ValidationReport) -> bytes | None:
+    """A histogram of the clips' ASR errors per subset as PNG bytes; None without matplotlib."""
+    plt = pyplot()
+    if plt is None:
+        return None
     subsets = sorted(report.errors_by_subset)
     figure, axes = plt.subplots(len(subsets) or 1, 1, figsize=(7, 2.4 * max(len(subsets), 1)), squeeze=False)
     for axis, subset in zip(axes[:, 0], subsets):
@@ -156,14 +175,35 @@ def _plot(report: ValidationReport, path: Path) -> bool:
         axis.set_xlabel("error (capped at 1)")
         axis.set_ylabel("clips")
     figure.tight_layout()
-    with atomic_file(path, "wb") as handle:
-        figure.savefig(handle, format="png", dpi=90)
-    plt.close(figure)
-    return True
+    return png(figure)
 
 
-def write_reports(directory: BuildDirectory) -> ValidationReport:
-    """Write validation.json, validation.md and validation.png; returns the aggregates."""
+BUILD_FACTS = ("status", "created", "updated", "source", "tts", "speak", "audio", "validation", "counts")  # build.json sections shown
+
+
+def build_page(directory: BuildDirectory, report: ValidationReport, figure: bytes | None, clips: ClipStore | None = None) -> str:
+    """``report.html``: the build's facts, the validation figure and tables, and the worst clips
+    with players (:mod:`s2sbench.webpage`). ``clips``: where the clips are (a URL build's store; by
+    default the build directory)."""
+    manifest = directory.read_manifest()
+    clips = clips or ClipStore(directory.root)
+    players = []
+    for record in worst_first(report):
+        field = "audio.context" if record["index"] is None else f"audio.candidates[{record['index']}]"
+        inside(directory.root, record["path"], f"{record['where']}: {field}")  # a path leaving the build is refused, not read
+        players.append(audio_player(clips.read(record["path"]), record["path"]))
+    sections = validation_sections(report, players)
+    body = [f"<p>{escape(line.replace('**', '').replace('`', ''))}</p>" for line in header_lines(report, manifest.get("validation") or {})]
+    body += ["<h2>Build</h2>", to_html(facts({key: manifest[key] for key in BUILD_FACTS if key in manifest}))]
+    if figure is not None:
+        body.append(image(figure, "ASR error per clip, by subset"))
+    body += sections_html(sections)
+    return page(f"Build report: {directory.root.name}", body)
+
+
+def write_reports(directory: BuildDirectory, clips: ClipStore | None = None) -> ValidationReport:
+    """Write validation.json, validation.md, validation.png and report.html; returns the aggregates.
+    ``clips``: where a URL build's clips are (its directory is a local mirror without them)."""
     settings = directory.read_manifest().get("validation") or {}
     json_path = directory.root / "validation.json"
     with atomic_file(json_path) as handle:
@@ -181,5 +221,8 @@ def write_reports(directory: BuildDirectory) -> ValidationReport:
         }
         handle.write("\n  ],\n" + json.dumps(summary, ensure_ascii=False, indent=2)[2:] + "\n")
     write_atomic(directory.root / "validation.md", _markdown(report, settings))
-    _plot(report, directory.root / "validation.png")
+    figure = _plot(report)
+    if figure is not None:
+        write_atomic(directory.root / "validation.png", figure)
+    write_atomic(directory.root / "report.html", build_page(directory, report, figure, clips))
     return report

@@ -62,6 +62,10 @@ def _histogram(errors: list[float]) -> list[int]:
     return counts
 
 
+def _mean(errors: list[float]) -> float | None:
+    return round(sum(errors) / len(errors), 4) if errors else None
+
+
 def _bin_labels() -> list[str]:
     pairs = zip(ERROR_BINS[:-1], ERROR_BINS[1:])
     return ["0"] + [f"({low:g}, {high:g}]" for low, high in pairs] + [f"> {ERROR_BINS[-1]:g}"]
@@ -174,6 +178,9 @@ def write_reports(directory: BuildDirectory) -> ValidationReport:
             "counts": {"clips": report.clips, "passed": report.clips_passed, "failed": report.clips_failed,
                        "items_passed": report.items_passed, "items_failed": report.items_failed},
             "pass_rate": round(report.pass_rate, 4),
+            # The mean ASR error over the clips: what a robustness variant (s2s augment) is measured by.
+            "mean_error": _mean([e for errors in report.errors_by_subset.values() for e in errors]),
+            "mean_error_by_subset": {s: _mean(e) for s, e in sorted(report.errors_by_subset.items())},
             "by": {axis: {k: dict(v) for k, v in table.items()} for axis, table in report.by.items()},
             "reasons": dict(report.reasons),
             "failed_items": report.failed_items,

@@ -414,6 +414,7 @@ def report(
     results: Annotated[list[Path], typer.Argument(metavar="RESULTS", help="Results directories made by s2s score.")],
     metric: Annotated[str, typer.Option("--metric", metavar="METRIC", help="acc (lowest mean NLL, S2SBench), pairwise_acc, acc_sum (highest summed log-likelihood, lm-eval's acc) or acc_bytes (per byte, lm-eval's acc_bytes).")] = "acc",
     plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG.")] = None,
+    curve: Annotated[bool, typer.Option("--curve", help="Results of a build and its variants (s2s augment): the metric and degradation against SNR and speed.")] = False,
 ) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset.
 
@@ -422,7 +423,13 @@ def report(
       s2s report results/smol
       s2s report results/qwen2a results/cascade --plot compare.png
       s2s report results/smol --metric acc_sum       # lm-eval's acc
+      s2s report results/clean results/snr10 results/snr0 --curve
     """
+    if curve:
+        from s2sbench.scorer.curve import curve_table
+
+        typer.echo(_run(_Progress(enabled=False), Path("."), lambda: curve_table(results, metric)))
+        return
     from s2sbench.scorer.compare import compare_results, plot_results
 
     typer.echo(_run(_Progress(enabled=False), Path("."), lambda: compare_results(results, metric)))

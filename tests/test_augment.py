@@ -230,3 +230,42 @@ def test_a_clip_path_leaving_the_parent_is_refused(spoken_build: Path, tmp_path:
 def test_bad_options_are_one_line(arguments: list[str], message: str, spoken_build: Path, tmp_path: Path):
     one_line_error(runner.invoke(app, ["augment", str(spoken_build), "-o", str(tmp_path / "out"), *arguments]), message)
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- s2s report --curve
+
+
+def test_report_curve_orders_variants_by_snr_on_the_same_items(spoken_build: Path, tmp_path: Path):
+    """A real cascade (Whisper base + a tiny LM) scores a build and two of its noise variants; the
+    curve has one row per variant, clean first then the SNR falling, the same items and the same
+    text accuracy in every row (the text is not augmented), and degradation = t2t - spoken."""
+    from tests.models import build_tiny_causal_lm, sample_texts
+
+    lm = build_tiny_causal_lm(tmp_path / "lm", sample_texts())
+    augment(AugmentOptions(build=spoken_build, output=tmp_path / "v", noise_snr=(-5, 10), validate=False))
+    sources = {"clean": spoken_build, "snr10": tmp_path / "v" / "snr10", "snr-5": tmp_path / "v" / "snr-5"}
+    results = []
+    for name, source in sources.items():
+        scored = runner.invoke(app, ["score", str(source), "-m", f"cascade:faster-whisper:base+{lm}", "--device", "cpu", "-o", str(tmp_path / name), "-q"])
+        assert scored.exit_code == 0, scored.output
+        results.append(tmp_path / name)
+    shown = runner.invoke(app, ["report", *map(str, reversed(results)), "--curve"])
+    assert shown.exit_code == 0, shown.output
+    rows = [line.split(" | ") for line in shown.output.splitlines() if line.startswith("| ") and "(s2t)" in line]
+    by_subset: dict[str, list[list[str]]] = {}
+    for row in rows:
+        by_subset.setdefault(row[0].strip("| "), []).append(row)
+    assert set(by_subset) == {"story", "question"}
+    for subset_rows in by_subset.values():
+        assert [row[1] for row in subset_rows] == ["clean", "snr10", "snr-5"]
+        assert len({row[4] for row in subset_rows}) == 1 and len({row[5] for row in subset_rows}) == 1  # n, t2t
+        for row in subset_rows:
+            # Printed to 4 places: 1e-4 covers the rounding of the three figures.
+            assert float(row[7].split(" ")[0]) == pytest.approx(float(row[5]) - float(row[6]), abs=2e-4)
+
+
+def test_report_curve_refuses_results_of_something_else(tmp_path: Path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "run.json").write_text(json.dumps({"source": "my-org/dataset", "model": "m", "modes": ["t2t", "s2t"]}))
+    (tmp_path / "r" / "scores.jsonl").write_text("")
+    one_line_error(runner.invoke(app, ["report", str(tmp_path / "r"), "--curve"]), "--curve reads results of build directories")

@@ -133,6 +133,7 @@ class VariantResult:
     clips_made: int
     clips_reused: int
     mean_error: float | None  # mean ASR error over the variant's clips (None: not validated)
+    median_error: float | None = None
     clips_passed: int = 0
     clips_checked: int = 0
     unchanged: bool = False  # a re-run that found the variant complete and wrote nothing
@@ -334,7 +335,7 @@ def _result(name: str, variant: BuildDirectory, made: int, reused: int, unchange
     summary = _validation_summary(variant.root) if manifest.get("validation") else {}
     counts = summary.get("counts") or {}
     return VariantResult(name, variant.root, (manifest.get("counts") or {}).get("items", 0), made, reused,
-                         summary.get("mean_error"), counts.get("passed", 0), counts.get("clips", 0), unchanged,
+                         summary.get("mean_error"), summary.get("median_error"), counts.get("passed", 0), counts.get("clips", 0), unchanged,
                          summary.get("mean_error_by_subset") or {})
 
 

@@ -331,7 +331,9 @@ def augment(
                              noise=noise, noise_dir=noise_dir, seed=seed, include_failed=include_failed, validate=validate, asr=asr, device=device)
 
     def report(variant) -> None:
-        error = "not validated" if variant.mean_error is None else f"mean ASR error {variant.mean_error:.3f}, {variant.clips_passed}/{variant.clips_checked} clips passed"
+        median = "" if variant.median_error is None else f", median {variant.median_error:.3f}"
+        error = "not validated" if variant.mean_error is None else (f"ASR error mean {variant.mean_error:.3f}{median}; "
+                                                                    f"{variant.clips_passed}/{variant.clips_checked} clips passed")
         typer.echo(f"{variant.path}: {variant.items} items, {variant.clips_made} clips made, {variant.clips_reused} reused; {error}")
 
     _run(_Progress(enabled=False), output, lambda: run_augment(options, progress=report))

@@ -35,6 +35,7 @@ left as it is: a re-run writes nothing.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -166,8 +167,8 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_clip(path: Path) -> tuple[np.ndarray, int]:
-    samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
+def _read_clip(clip: Path | bytes) -> tuple[np.ndarray, int]:
+    samples, rate = sf.read(io.BytesIO(clip) if isinstance(clip, bytes) else str(clip), dtype="float32", always_2d=False)
     return to_float_mono(samples), int(rate)
 
 
@@ -275,7 +276,7 @@ class _ClipMaker:
         if self.store.usable(relative):
             self.reused += 1
             return relative
-        samples, rate = _read_clip(path)
+        samples, rate = _read_clip(data)  # the bytes the key was made of, not a second read
         files = self.noise.files_for(named) if self.noise else []
         with _seeded(int(key[:16], 16)):
             result = _apply(self.transform, samples, rate, files)
@@ -406,7 +407,7 @@ def augment(options: AugmentOptions, progress: Callable[[VariantResult], None] |
     if Path(options.output).resolve() == parent.root.resolve():
         raise S2SBenchError(f"-o {options.output}: the parent build itself; give a directory for the variants")
     manifest = parent.read_manifest()
-    if manifest.get("status") not in (None, "complete"):
+    if manifest.get("status") in ("running", "interrupted"):  # "incomplete" builds lack only items no engine could speak
         raise S2SBenchError(f"{parent.root}: the build is {manifest.get('status')}; finish it (`s2s build` again) before augmenting it")
     sum(1 for _ in parent.iter_items())  # every item and clip path checked before anything is written
     recognizer = _recognizer(options, manifest)

@@ -120,6 +120,16 @@ def test_push_names_variant_configs_by_transform_and_keeps_their_items(variants,
     assert record["variant"]["name"] == "snr-5" and record["variant"]["transform"]["snr_db"] == -5.0
 
 
+def test_include_failed_takes_every_item_of_the_parent(sample_en_build: Path, tmp_path: Path):
+    parent = items_of(sample_en_build)
+    failed = [r["id"] for r in parent if not r["validation"]["passed"]]
+    assert failed  # 3 of its 10 items have a failing clip (measured; README: 100/108 clips pass on the whole sample)
+    augment(AugmentOptions(build=sample_en_build, output=tmp_path / "all", speed=(1.1,), include_failed=True, validate=False))
+    augment(AugmentOptions(build=sample_en_build, output=tmp_path / "kept", speed=(1.1,), validate=False))
+    assert [r["id"] for r in items_of(tmp_path / "all" / "speed1.1")] == [r["id"] for r in parent]
+    assert [r["id"] for r in items_of(tmp_path / "kept" / "speed1.1")] == [r["id"] for r in parent if r["id"] not in failed]
+
+
 # --------------------------------------------------------------------------- transforms, without validation
 
 

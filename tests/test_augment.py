@@ -23,7 +23,6 @@ from s2sbench.items import Item
 from s2sbench.publish import PushOptions, push
 from s2sbench.publish.schema import kept
 
-pytest.importorskip("audiomentations")
 runner = CliRunner()
 
 

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from s2sbench._io import DirectoryLock, write_atomic, write_lines_atomic
+from s2sbench._io import DirectoryLock, remove_temporary_files, write_atomic, write_lines_atomic
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import EngineError, S2SBenchError
 from s2sbench.items import Item, name_problem
@@ -359,6 +359,8 @@ def _variant(parent: BuildDirectory, parent_manifest: dict[str, Any], transform:
     audio = AudioOptions(**{k: v for k, v in (parent_manifest.get("audio") or {}).items() if k in AudioOptions.__dataclass_fields__})
     with DirectoryLock(variant.root, "build directory"):
         variant.repair()
+        if (variant.root / "noise").is_dir():
+            remove_temporary_files(variant.root / "noise")  # a babble track a killed run was writing
         noise = _noise(transform, options, parent, variant.root, audio)
         asr = recognizer.identity() if recognizer is not None else None
         items_digest = _items_digest(parent)

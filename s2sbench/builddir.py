@@ -28,6 +28,15 @@ BUILD_FILE = "build.json"
 AUDIO_DIR = "audio"
 
 
+def variant_name(manifest: dict[str, Any]) -> str | None:
+    """The transform a robustness variant (``s2s augment``) is named by (``snr10``), None for a plain build.
+
+    A variant's items are its parent's published ones; its own verdicts measure what the transform
+    did to recognition and do not gate them (``s2s push`` and ``s2s score`` keep every item)."""
+    name = (manifest.get("augment") or {}).get("name")
+    return str(name) if name is not None else None
+
+
 class BuildDirectory:
     """A build directory on the local file system."""
 

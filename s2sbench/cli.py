@@ -290,6 +290,61 @@ def validate(
     _print_validation(report.clips_passed, report.clips_failed, report.items_failed, build_dir)
 
 
+def _numbers(text: str | None, option: str) -> tuple[float, ...]:
+    """``20,10,5,0`` as numbers; a bad one is a one-line error naming the option."""
+    if not text:
+        return ()
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        _fail(S2SBenchError(f"{option} {text!r}: expected numbers separated by commas, e.g. 20,10,5,0"))
+
+
+@app.command()
+def augment(
+    build_dir: Annotated[Path, typer.Argument(metavar="BUILD_DIR", help="A build directory made by s2s build.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", help="Where the variants go: one build directory each (snr20, speed0.9, ...).")],
+    noise_snr: Annotated[str | None, typer.Option("--noise-snr", metavar="DB,DB,...", help="Noise variants at these signal-to-noise ratios, in dB.")] = None,
+    speed: Annotated[str | None, typer.Option("--speed", metavar="F,F,...", help="Tempo variants: these speed factors, the pitch kept.")] = None,
+    noise: Annotated[str, typer.Option("--noise", metavar="white|pink|babble", help="The generated noise: white, pink, or babble made of the build's own clips.")] = "white",
+    noise_dir: Annotated[Path | None, typer.Option("--noise-dir", metavar="DIR", help="Real noise recordings (wav, flac, ogg, mp3) to mix in instead.")] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the noise: the same seed gives the same bytes.")] = 0,
+    include_failed: Annotated[bool, typer.Option("--include-failed", help="Also the items whose clips failed the parent's validation.")] = False,
+    validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Recognize every variant clip and write its validation report.")] = True,
+    asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL for validation. Default: the profile's.")] = None,
+    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N, for the recognizer.")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
+) -> None:
+    """Derive robustness variants of a build from its clips (noise at an SNR, speed), no re-synthesis.
+
+    Each variant is a build directory under -o with the same items, its own clips, a build.json
+    naming its parent, transform and seed, and its own validation (the ASR error it causes).
+    A re-run makes nothing; an interrupted run resumes.
+
+    \b
+    Examples:
+      s2s augment builds/demo -o builds/demo-robust --noise-snr 20,10,5,0
+      s2s augment builds/demo -o builds/robust --speed 0.9,1.1 --seed 3
+      s2s augment builds/demo -o builds/robust --noise-snr 10 --noise babble
+      s2s augment builds/demo -o builds/robust --noise-snr 5 --noise-dir noises/
+    """
+    from s2sbench.augment import AugmentOptions
+    from s2sbench.augment import augment as run_augment
+
+    if quiet:
+        _silence_progress_bars()
+    options = AugmentOptions(build=build_dir, output=output, noise_snr=_numbers(noise_snr, "--noise-snr"), speed=_numbers(speed, "--speed"),
+                             noise=noise, noise_dir=noise_dir, seed=seed, include_failed=include_failed, validate=validate, asr=asr, device=device)
+
+    def report(variant) -> None:
+        median = "" if variant.median_error is None else f", median {variant.median_error:.3f}"
+        error = "not validated" if variant.mean_error is None else (f"ASR error mean {variant.mean_error:.3f}{median}; "
+                                                                    f"{variant.clips_passed}/{variant.clips_checked} clips passed")
+        typer.echo(f"{variant.path}: {variant.items} items, {variant.clips_made} clips made, {variant.clips_reused} reused; {error}")
+
+    _run(_Progress(enabled=False), output, lambda: run_augment(options, progress=report))
+
+
 @app.command()
 def score(
     source: Annotated[str | None, typer.Argument(metavar="SOURCE", help="A build directory, a `push --to-dir` export, a Hub dataset id (OWNER/NAME), or an S2SBench release jsonl.")] = None,
@@ -368,6 +423,7 @@ def report(
     metric: Annotated[str, typer.Option("--metric", metavar="METRIC", help="acc (lowest mean NLL, S2SBench), pairwise_acc, acc_sum (highest summed log-likelihood, lm-eval's acc) or acc_bytes (per byte, lm-eval's acc_bytes).")] = "acc",
     plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG; and the degradation per breakdown bucket to PNG's NAME-breakdowns.png.")] = None,
     html_page: Annotated[Path | None, typer.Option("--html", metavar="HTML", help="Also write one self-contained page (no server, no network) with the tables, the figures and each run's summary.")] = None,
+    curve: Annotated[bool, typer.Option("--curve", help="Results of a build and its variants (s2s augment): the metric and degradation against SNR and speed.")] = False,
 ) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset.
 
@@ -376,11 +432,16 @@ def report(
 
     \b
     Examples:
-      s2s report results/smol
       s2s report results/qwen2a results/cascade --plot compare.png
       s2s report results/qwen2a results/cascade --html report.html
       s2s report results/smol --metric acc_sum       # lm-eval's acc
+      s2s report results/clean results/snr10 results/snr0 --curve
     """
+    if curve:
+        from s2sbench.scorer.curve import curve_table
+
+        typer.echo(_run(_Progress(enabled=False), Path("."), lambda: curve_table(results, metric)))
+        return
     from s2sbench.scorer.compare import compare_results, html_report, plot_results
 
     typer.echo(_run(_Progress(enabled=False), Path("."), lambda: compare_results(results, metric)))

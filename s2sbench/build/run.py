@@ -214,7 +214,7 @@ def build(options: BuildOptions, progress: Progress | None = None, on_start: Cal
         directory.sort_items(item.id for item in selected_items(options, context, scan))
         directory.write_failures([failure.as_record() for failure in failures])
         subsets = _finish_manifest(directory, manifest, failures)
-        report = write_reports(directory) if options.validate else None
+        report = write_reports(directory, clip_store(url) if url else None) if options.validate else None
         if url:
             push_small_files(directory, url, SMALL_FILES)
     return BuildSummary(

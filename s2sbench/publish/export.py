@@ -18,7 +18,7 @@ from typing import Any
 
 from s2sbench import __version__
 from s2sbench._io import atomic_file, remove_temporary_files, write_atomic
-from s2sbench.builddir import BuildDirectory
+from s2sbench.builddir import BuildDirectory, variant_name
 from s2sbench.builders import builders
 from s2sbench.builders.s2sbench_release import release_paths
 from s2sbench.errors import S2SBenchError
@@ -42,6 +42,7 @@ class CheckedBuild:
     tallies: dict[str, SubsetTally]
     format: str  # the builder that read the source ("custom" when items came from several)
     license: DataLicense
+    include_failed: bool = False  # --include-failed, or a robustness variant (its verdicts do not gate)
 
 
 def check_builds(options: PushOptions) -> list[CheckedBuild]:
@@ -53,11 +54,12 @@ def check_builds(options: PushOptions) -> list[CheckedBuild]:
         directory = BuildDirectory(build_path).require()
         manifest = directory.read_manifest()
         sample_rate = (manifest.get("audio") or {}).get("sample_rate", 16000)
+        include_failed = options.include_failed or variant_name(manifest) is not None
         tallies: dict[str, SubsetTally] = {}
         formats: set[str] = set()
         for number, item in directory.iter_numbered_items():
             formats.add(str(item.source.get("name", "custom")))
-            is_kept = kept(item, options.include_failed)
+            is_kept = kept(item, include_failed)
             tallies.setdefault(item.subset, SubsetTally()).add(item, is_kept)
             if not is_kept:
                 continue
@@ -79,7 +81,7 @@ def check_builds(options: PushOptions) -> list[CheckedBuild]:
         builder = builders().get(fmt)
         declared = SAMPLE_LICENSE if str((manifest.get("source") or {}).get("spec", "")).startswith("sample:") else (builder.license if builder else None)
         data_license = resolve_license(options.license, DataLicense.from_dict(manifest.get("license")), declared, str(build_path))
-        checked.append(CheckedBuild(Path(build_path), directory, manifest, sample_rate, tallies, fmt, data_license))
+        checked.append(CheckedBuild(Path(build_path), directory, manifest, sample_rate, tallies, fmt, data_license, include_failed))
     if not checked:
         raise S2SBenchError("no build directory given")
     return checked
@@ -88,19 +90,28 @@ def check_builds(options: PushOptions) -> list[CheckedBuild]:
 def config_names(options: PushOptions, checked: list[CheckedBuild]) -> dict[tuple[str, str], str]:
     """(build, subset) -> config name: the subset, ``--config-name`` for a single subset, and
     ``<subset>-<lang>`` where two builds hold the same subset (the en and zh samples both have
-    ``story``)."""
+    ``story``); a robustness variant's carries its transform (``sStoryCloze-snr10``), so a parent
+    and its variants push side by side."""
     pairs = []
     for build in checked:
         lang = (build.manifest.get("source") or {}).get("lang", "xx")
-        pairs += [(str(build.path), subset, lang) for subset in sorted(build.tallies)]
+        variant = variant_name(build.manifest)
+        pairs += [(str(build.path), subset, lang, variant) for subset in sorted(build.tallies)]
     if options.config:
         if len(pairs) > 1:
             raise S2SBenchError(f"--config-name names one config, but the builds hold {len(pairs)} subsets")
         return {(pairs[0][0], pairs[0][1]): options.config}
-    counts: dict[str, int] = {}
-    for _, subset, _ in pairs:
-        counts[subset] = counts.get(subset, 0) + 1
-    names = {(build, subset): subset if counts[subset] == 1 else f"{subset}-{lang}" for build, subset, lang in pairs}
+    counts: dict[tuple[str, str | None], int] = {}
+    for _, subset, _, variant in pairs:
+        counts[(subset, variant)] = counts.get((subset, variant), 0) + 1
+
+    def name(subset: str, lang: str, variant: str | None) -> str:
+        base = subset if counts[(subset, variant)] == 1 else f"{subset}-{lang}"
+        return f"{base}-{variant}" if variant else base
+
+    names = {(build, subset): name(subset, lang, variant) for build, subset, lang, variant in pairs}
+    if len(set(names.values())) < len(names):
+        raise S2SBenchError("two builds would push the same config (the same subset, language and variant): push them separately")
     for name in names.values():
         if problem := name_problem(name):
             raise S2SBenchError(f"config name: {problem}")
@@ -129,6 +140,7 @@ def provenance(build: CheckedBuild, config: str, subset: str, tally: SubsetTally
         "audio": manifest.get("audio", {}),
         "validation": ({**validation, "clips": tally.clips_checked, "passed": tally.clips_passed} if validation else None),
         "s2sbench_version": manifest.get("versions", {}).get("s2sbench", __version__),
+        **({"variant": {k: manifest["augment"].get(k) for k in ("name", "transform", "seed", "parent_items_sha256")}} if variant_name(manifest) else {}),
     }
 
 
@@ -183,7 +195,7 @@ def export(options: PushOptions, directory: Path, checked: list[CheckedBuild], e
 
             def rows(subset=subset, build=build) -> Iterator[dict]:
                 for number, item in build.directory.iter_numbered_items():
-                    if item.subset == subset and kept(item, options.include_failed):
+                    if item.subset == subset and kept(item, build.include_failed):
                         where = f"{build.directory.items_path}:{number}"
                         yield row(item, build.directory.clip_paths(item, where), build.sample_rate, where)
 
@@ -218,7 +230,7 @@ def export_release_layout(options: PushOptions, directory: Path, checked: list[C
             uttid, rows = 1000, 0
             with atomic_file(directory / jsonl_name) as handle:
                 for number, item in build.directory.iter_numbered_items():
-                    if item.subset != subset or not kept(item, options.include_failed):
+                    if item.subset != subset or not kept(item, build.include_failed):
                         continue
                     clips = build.directory.clip_paths(item, f"{build.directory.items_path}:{number}")
                     wav = clips[0].read_bytes() if clips else None

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from s2sbench.builddir import BuildDirectory
+from s2sbench.builddir import BuildDirectory, variant_name
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item, name_problem
 from s2sbench.profiles import LanguageProfile, build_profile
@@ -48,7 +48,9 @@ def item_facets(item: Item, threshold: float | None) -> dict[str, Any]:
 
 def _from_build(root: Path, include_failed: bool) -> Iterator[ScoreItem]:
     directory = BuildDirectory(root).require()
-    threshold = (directory.read_manifest().get("validation") or {}).get("max_error")
+    manifest = directory.read_manifest()
+    threshold = (manifest.get("validation") or {}).get("max_error")
+    include_failed = include_failed or variant_name(manifest) is not None  # a variant's verdicts do not gate its items
     for item in directory.iter_items():
         if not include_failed and item.validation and not item.validation.get("passed", True):
             continue

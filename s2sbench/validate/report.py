@@ -67,6 +67,17 @@ def _histogram(errors: list[float]) -> list[int]:
     return counts
 
 
+def _mean(errors: list[float]) -> float | None:
+    return round(sum(errors) / len(errors), 4) if errors else None
+
+
+def _median(errors: list[float]) -> float | None:
+    if not errors:
+        return None
+    ordered, middle = sorted(errors), len(errors) // 2
+    return round(ordered[middle] if len(errors) % 2 else (ordered[middle - 1] + ordered[middle]) / 2, 4)
+
+
 def _bin_labels() -> list[str]:
     pairs = zip(ERROR_BINS[:-1], ERROR_BINS[1:])
     return ["0"] + [f"({low:g}, {high:g}]" for low, high in pairs] + [f"> {ERROR_BINS[-1]:g}"]
@@ -214,6 +225,11 @@ def write_reports(directory: BuildDirectory, clips: ClipStore | None = None) -> 
             "counts": {"clips": report.clips, "passed": report.clips_passed, "failed": report.clips_failed,
                        "items_passed": report.items_passed, "items_failed": report.items_failed},
             "pass_rate": round(report.pass_rate, 4),
+            # The ASR error over the clips: what a robustness variant (s2s augment) is measured by. The
+            # median beside the mean: one decoding loop (a WER of 15) moves a small build's mean a lot.
+            "mean_error": _mean([e for errors in report.errors_by_subset.values() for e in errors]),
+            "median_error": _median([e for errors in report.errors_by_subset.values() for e in errors]),
+            "mean_error_by_subset": {s: _mean(e) for s, e in sorted(report.errors_by_subset.items())},
             "by": {axis: {k: dict(v) for k, v in table.items()} for axis, table in report.by.items()},
             "reasons": dict(report.reasons),
             "failed_items": report.failed_items,

@@ -25,7 +25,7 @@ from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item
 from s2sbench.profiles import build_profile, load_profile
 from s2sbench.storage import ClipStore
-from s2sbench.validate.asr import ASRSpec, load_recognizer
+from s2sbench.validate.asr import ASRSpec, Recognizer, load_recognizer
 from s2sbench.validate.cache import MeasuredClips
 from s2sbench.validate.report import ValidationReport, write_reports
 from s2sbench.validate.verdicts import ClipValidator, Thresholds
@@ -78,17 +78,20 @@ def _check(batch: list[tuple[Item, list[str]]], measured: MeasuredClips, progres
     return checked
 
 
-def validate_build(root: str | Path, options: RevalidateOptions, progress: Callable[[int, int], None] | None = None) -> ValidationReport:
-    """Re-check every clip of the build at ``root``; returns the new aggregates."""
+def validate_build(root: str | Path, options: RevalidateOptions, progress: Callable[[int, int], None] | None = None,
+                   recognizer: Recognizer | None = None) -> ValidationReport:
+    """Re-check every clip of the build at ``root``; returns the new aggregates. ``recognizer``: one
+    already loaded (``options.asr`` is then not loaded again; ``s2s augment`` checks several builds)."""
     check_device(options.device)
     directory = BuildDirectory(root).require()
     directory.repair()
     manifest = directory.read_manifest()
     lang = (manifest.get("source") or {}).get("lang", "en")
     profile = load_profile(options.profile) if options.profile else build_profile(manifest.get("profile"), lang)
-    asr = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device)
+    if recognizer is None:
+        recognizer = load_recognizer(ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device))
     thresholds = Thresholds.from_profile(profile, (manifest.get("audio") or {}).get("sample_rate", 16000), options.max_error)
-    validator = ClipValidator(load_recognizer(asr), profile, thresholds)
+    validator = ClipValidator(recognizer, profile, thresholds)
     measured = MeasuredClips(ClipStore(directory.root), validator)
     settings = {"asr": validator.recognizer.identity(), **thresholds.as_dict(), "retries": 0}
     fingerprint = json.dumps({"settings": settings, "items": directory.items_path.stat().st_size}, sort_keys=True)

@@ -1,0 +1,286 @@
+"""Robustness variants (`s2s augment`): the real audiomentations transforms on the real sample clips,
+validated by the real Whisper base; same items, provenance, determinism, resumption, safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from s2sbench.augment import AugmentOptions, augment
+from s2sbench.cli import app
+from s2sbench.items import Item
+from s2sbench.publish import PushOptions, push
+from s2sbench.publish.schema import kept
+
+runner = CliRunner()
+
+
+def items_of(root: Path) -> list[dict]:
+    return [json.loads(line) for line in (root / "items.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def clips_of(record: dict) -> list[str]:
+    return [record["audio"]["context"], *(record["audio"].get("candidates") or [])]
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file under ``root`` but the writers' locks (each run takes one): its modification time and bytes."""
+    return {str(p.relative_to(root)): (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def contents(root: Path) -> dict[str, bytes]:
+    return {name: data for name, (_, data) in snapshot(root).items()}
+
+
+@pytest.fixture(scope="module")
+def variants(sample_en_build: Path, whisper, tmp_path_factory) -> tuple[Path, dict]:
+    """sample_en_build through white noise at SNR 30 and -5 dB, validated by Whisper base."""
+    output = tmp_path_factory.mktemp("variants")
+    results = augment(AugmentOptions(build=sample_en_build, output=output, noise_snr=(30, -5), seed=0, recognizer=whisper))
+    return output, {r.name: r for r in results}
+
+
+def test_asr_error_rises_as_snr_falls(variants, sample_en_build: Path):
+    """The acceptance test, on the 25 clips of the 7 items of this build that pass validation.
+    At SNR 30 dB the noise is 30 dB under the speech and Whisper base hears the espeak clips about
+    as it hears the clean ones; at -5 dB the noise is louder than the speech and the transcripts
+    are mostly wrong. Measured with `s2s augment` on the same build (sample:en, --limit 10 --seed 1):
+    mean WER 0.154 at 30 dB and 1.021 at -5 dB, medians 0.0 and 1.0, 21 and 0 of 25 clips passing.
+    The test asks for a rise of the mean by 0.3 and of the median by 0.5, far from both ends: it
+    fails only if the noise does not reach the clips, the validation does not read the variant's
+    clips, or the error is not written. Both, because a mean over 25 clips is moved by one decoding
+    loop (a WER of 15.9 at 10 dB made that variant's mean 0.92, above 5 dB's 0.50); the median is not."""
+    output, results = variants
+    clean, loud = results["snr30"], results["snr-5"]
+    for result in (clean, loud):
+        report = json.loads((result.path / "validation.json").read_text())
+        errors = [clip["error"] for clip in report["clips"]]
+        assert report["counts"]["clips"] == len(errors) == result.clips_checked > 0
+        # The clips' errors are rounded to 4 places: 1e-3 covers that rounding.
+        assert report["mean_error"] == pytest.approx(np.mean(errors), abs=1e-3) == result.mean_error
+        assert report["median_error"] == pytest.approx(np.median(errors), abs=1e-3) == result.median_error
+    assert loud.mean_error - clean.mean_error >= 0.3, (clean.mean_error, loud.mean_error)
+    assert loud.median_error - clean.median_error >= 0.5, (clean.median_error, loud.median_error)
+    assert loud.clips_passed < clean.clips_passed
+
+
+def test_a_variant_has_the_parents_items_its_own_clips_and_its_provenance(variants, sample_en_build: Path):
+    output, results = variants
+    parent = [r for r in items_of(sample_en_build) if kept(Item.from_dict(r), False)]
+    for name in ("snr30", "snr-5"):
+        variant = output / name
+        records = items_of(variant)
+        same = ("id", "subset", "lang", "context", "candidates", "answer", "source")
+        assert [{k: r[k] for k in same} for r in records] == [{k: r[k] for k in same} for r in parent]
+        manifest = json.loads((variant / "build.json").read_text())
+        assert manifest["augment"]["parent"] == str(sample_en_build.resolve())
+        assert manifest["augment"]["transform"] == {"kind": "noise", "noise": "white", "snr_db": float(name[3:]), "name": name,
+                                                    "library": "audiomentations.AddGaussianSNR"}
+        assert manifest["augment"]["seed"] == 0 and manifest["augment"]["versions"]["audiomentations"]
+        assert manifest["validation"]["asr"]["engine"] == "faster-whisper" and manifest["status"] == "complete"
+        # The variant's report is about the variant's clips.
+        assert {c["path"] for c in json.loads((variant / "validation.json").read_text())["clips"]} == {p for r in records for p in clips_of(r)}
+        for mine, theirs in zip(records, parent):
+            for path, parent_path in zip(clips_of(mine), clips_of(theirs)):
+                assert path != parent_path and (variant / path).is_file()
+                ours, rate = sf.read(variant / path)
+                original, parent_rate = sf.read(sample_en_build / parent_path)
+                assert rate == parent_rate and len(ours) == len(original)  # noise keeps every sample in place
+
+
+def test_a_rerun_makes_nothing(variants, sample_en_build: Path, whisper):
+    output, _ = variants
+    before = snapshot(output)
+    results = augment(AugmentOptions(build=sample_en_build, output=output, noise_snr=(30, -5), seed=0, recognizer=whisper))
+    assert all(r.unchanged and r.clips_made == 0 for r in results)
+    assert snapshot(output) == before
+
+
+def test_push_names_variant_configs_by_transform_and_keeps_their_items(variants, sample_en_build: Path, tmp_path: Path):
+    output, results = variants
+    pushed = push(PushOptions(builds=[sample_en_build, output / "snr-5"], to_dir=tmp_path / "export"))
+    rows = {config.name: config.rows for config in pushed.configs}
+    assert set(rows) == {"story", "question", "story-snr-5", "question-snr-5"}
+    # At -5 dB most clips fail their validation, yet the variant publishes the parent's items.
+    assert results["snr-5"].clips_passed < results["snr-5"].clips_checked
+    assert rows["story-snr-5"] == rows["story"] and rows["question-snr-5"] == rows["question"]
+    record = json.loads((tmp_path / "export" / "s2sbench" / "story-snr-5.json").read_text())
+    assert record["variant"]["name"] == "snr-5" and record["variant"]["transform"]["snr_db"] == -5.0
+
+
+def test_include_failed_takes_every_item_of_the_parent(sample_en_build: Path, tmp_path: Path):
+    parent = items_of(sample_en_build)
+    failed = [r["id"] for r in parent if not r["validation"]["passed"]]
+    assert failed  # 3 of its 10 items have a failing clip (measured; README: 100/108 clips pass on the whole sample)
+    augment(AugmentOptions(build=sample_en_build, output=tmp_path / "all", speed=(1.1,), include_failed=True, validate=False))
+    augment(AugmentOptions(build=sample_en_build, output=tmp_path / "kept", speed=(1.1,), validate=False))
+    assert [r["id"] for r in items_of(tmp_path / "all" / "speed1.1")] == [r["id"] for r in parent]
+    assert [r["id"] for r in items_of(tmp_path / "kept" / "speed1.1")] == [r["id"] for r in parent if r["id"] not in failed]
+
+
+# --------------------------------------------------------------------------- transforms, without validation
+
+
+def measured_snr(parent: Path, variant: Path) -> list[float]:
+    """The SNR of each variant clip against its parent clip, in dB."""
+    found = []
+    for mine, theirs in zip(items_of(variant), items_of(parent)):
+        for path, parent_path in zip(clips_of(mine), clips_of(theirs)):
+            ours, _ = sf.read(variant / path, dtype="float64")
+            original, _ = sf.read(parent / parent_path, dtype="float64")
+            found.append(10 * np.log10(np.sum(original**2) / np.sum((ours - original) ** 2)))
+    return found
+
+
+@pytest.mark.parametrize("noise", ["white", "pink", "babble"])
+def test_noise_is_mixed_in_at_the_asked_snr(noise: str, spoken_build: Path, tmp_path: Path):
+    """Measured here within 0.1 dB of 10 dB for every clip (white noise's realized level varies by
+    a few hundredths of a dB with the clip's length, PCM quantization adds less); 0.5 dB is the
+    tolerance."""
+    result = runner.invoke(app, ["augment", str(spoken_build), "-o", str(tmp_path), "--noise-snr", "10", "--noise", noise, "--no-validate"])
+    assert result.exit_code == 0, result.output
+    name = "snr10" if noise == "white" else f"snr10-{noise}"
+    assert result.output.strip() == f"{tmp_path / name}: 4 items, 16 clips made, 0 reused; not validated"
+    assert measured_snr(spoken_build, tmp_path / name) == pytest.approx([10.0] * 16, abs=0.5)
+    if noise == "babble":
+        manifest = json.loads((tmp_path / name / "build.json").read_text())
+        tracks = [Path(f["path"]) for f in manifest["augment"]["noise_files"]]
+        assert len(tracks) == 2 and all(t.is_file() and t.parent.resolve() == (tmp_path / name / "noise").resolve() for t in tracks)
+
+
+def test_noise_recordings_from_a_directory(spoken_build: Path, tmp_path: Path):
+    """A recording longer than every clip (the parent's context clips one after another) mixed in
+    at 10 dB, measured within 0.5 dB like the generated noises."""
+    noises = tmp_path / "noises"
+    noises.mkdir()
+    recording = np.concatenate([sf.read(spoken_build / r["audio"]["context"], dtype="float32")[0] for r in items_of(spoken_build)] * 2)
+    sf.write(noises / "street.wav", recording, 16000)
+    result = runner.invoke(app, ["augment", str(spoken_build), "-o", str(tmp_path / "out"), "--noise-snr", "10", "--noise-dir", str(noises), "--no-validate"])
+    assert result.exit_code == 0, result.output
+    assert measured_snr(spoken_build, tmp_path / "out" / "snr10-noise") == pytest.approx([10.0] * 16, abs=0.5)
+
+
+def test_speed_scales_the_duration(spoken_build: Path, tmp_path: Path):
+    augment(AugmentOptions(build=spoken_build, output=tmp_path, speed=(0.9, 1.1), validate=False))
+    for factor in (0.9, 1.1):
+        for mine, theirs in zip(items_of(tmp_path / f"speed{factor:g}"), items_of(spoken_build)):
+            for path, parent_path in zip(clips_of(mine), clips_of(theirs)):
+                ours = sf.info(tmp_path / f"speed{factor:g}" / path).frames
+                original = sf.info(spoken_build / parent_path).frames
+                assert ours == pytest.approx(original / factor, rel=0.02)  # 2%: the stretcher's edges
+
+
+def test_the_same_seed_gives_the_same_bytes(spoken_build: Path, tmp_path: Path):
+    options = {"build": spoken_build, "noise_snr": (5,), "speed": (1.1,), "validate": False}
+    augment(AugmentOptions(output=tmp_path / "a", seed=7, **options))
+    augment(AugmentOptions(output=tmp_path / "b", seed=7, **options))
+    augment(AugmentOptions(output=tmp_path / "c", seed=8, **options))
+    assert contents(tmp_path / "a") == contents(tmp_path / "b")
+    noisy_a, noisy_c = contents(tmp_path / "a" / "snr5"), contents(tmp_path / "c" / "snr5")
+    assert noisy_a.keys() != noisy_c.keys()  # another seed, other noise: other clips
+    # A tempo change draws nothing at random: the same bytes whatever the seed (under other names).
+    assert sorted(contents(tmp_path / "a" / "speed1.1" / "audio").values()) == sorted(contents(tmp_path / "c" / "speed1.1" / "audio").values())
+
+
+def test_a_killed_run_is_completed_with_the_same_bytes(ten_build: Path, tmp_path: Path):
+    command = [sys.executable, "-m", "s2sbench", "augment", str(ten_build), "--noise-snr", "30,20,10,0,-5", "--noise", "pink", "--no-validate"]
+    subprocess.run([*command, "-o", str(tmp_path / "whole")], check=True, capture_output=True)
+    total = sum(1 for _ in (tmp_path / "whole").rglob("*.wav"))
+    process = subprocess.Popen([*command, "-o", str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None and not any((tmp_path / "killed").rglob("*.wav")):
+        time.sleep(0.002)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    made = sum(1 for _ in (tmp_path / "killed").rglob("*.wav"))
+    if made >= total:
+        pytest.skip(f"the run finished its {total} clips before it could be killed")
+    rerun = subprocess.run([*command, "-o", str(tmp_path / "killed")], capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert contents(tmp_path / "killed") == contents(tmp_path / "whole")
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def one_line_error(result, *parts: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for part in parts:
+        assert part in lines[0], lines[0]
+
+
+def test_a_clip_path_leaving_the_parent_is_refused(spoken_build: Path, tmp_path: Path):
+    copy = tmp_path / "box" / "build"
+    shutil.copytree(spoken_build, copy)
+    lines = (copy / "items.jsonl").read_text().splitlines()
+    record = json.loads(lines[1])
+    record["audio"]["candidates"][1] = "../../../etc/passwd"
+    lines[1] = json.dumps(record)
+    (copy / "items.jsonl").write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["augment", str(copy), "-o", str(tmp_path / "out"), "--noise-snr", "10", "--no-validate"])
+    one_line_error(result, "items.jsonl:2:", "audio.candidates[1]", "leaves the directory")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--noise-snr", "10,loud"], "--noise-snr '10,loud': expected numbers"),
+    ([], "give --noise-snr and/or --speed"),
+    (["--noise-snr", "10", "--noise", "red"], "--noise must be one of white, pink, babble"),
+    (["--noise-snr", "10,10.0"], "a variant is asked for twice: snr10"),
+    (["--speed", "9"], "--speed 9: a tempo factor between 0.25 and 4"),
+])
+def test_bad_options_are_one_line(arguments: list[str], message: str, spoken_build: Path, tmp_path: Path):
+    one_line_error(runner.invoke(app, ["augment", str(spoken_build), "-o", str(tmp_path / "out"), *arguments]), message)
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- s2s report --curve
+
+
+def test_report_curve_orders_variants_by_snr_on_the_same_items(spoken_build: Path, tmp_path: Path):
+    """A real cascade (Whisper base + a tiny LM) scores a build and two of its noise variants; the
+    curve has one row per variant, clean first then the SNR falling, the same items and the same
+    text accuracy in every row (the text is not augmented), and degradation = t2t - spoken."""
+    from tests.models import build_tiny_causal_lm, sample_texts
+
+    lm = build_tiny_causal_lm(tmp_path / "lm", sample_texts())
+    augment(AugmentOptions(build=spoken_build, output=tmp_path / "v", noise_snr=(-5, 10), validate=False))
+    sources = {"clean": spoken_build, "snr10": tmp_path / "v" / "snr10", "snr-5": tmp_path / "v" / "snr-5"}
+    results = []
+    for name, source in sources.items():
+        scored = runner.invoke(app, ["score", str(source), "-m", f"cascade:faster-whisper:base+{lm}", "--device", "cpu", "-o", str(tmp_path / name), "-q"])
+        assert scored.exit_code == 0, scored.output
+        results.append(tmp_path / name)
+    shown = runner.invoke(app, ["report", *map(str, reversed(results)), "--curve"])
+    assert shown.exit_code == 0, shown.output
+    rows = [line.split(" | ") for line in shown.output.splitlines() if line.startswith("| ") and "(s2t)" in line]
+    by_subset: dict[str, list[list[str]]] = {}
+    for row in rows:
+        by_subset.setdefault(row[0].strip("| "), []).append(row)
+    assert set(by_subset) == {"story", "question"}
+    for subset_rows in by_subset.values():
+        assert [row[1] for row in subset_rows] == ["clean", "snr10", "snr-5"]
+        assert len({row[4] for row in subset_rows}) == 1 and len({row[5] for row in subset_rows}) == 1  # n, t2t
+        for row in subset_rows:
+            # Printed to 4 places: 1e-4 covers the rounding of the three figures.
+            assert float(row[7].split(" ")[0]) == pytest.approx(float(row[5]) - float(row[6]), abs=2e-4)
+
+
+def test_report_curve_refuses_results_of_something_else(tmp_path: Path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "run.json").write_text(json.dumps({"source": "my-org/dataset", "model": "m", "modes": ["t2t", "s2t"]}))
+    (tmp_path / "r" / "scores.jsonl").write_text("")
+    one_line_error(runner.invoke(app, ["report", str(tmp_path / "r"), "--curve"]), "--curve reads results of build directories")

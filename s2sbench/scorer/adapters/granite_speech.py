@@ -14,9 +14,9 @@ encoder in a call of its own. The processor does not pad clips to a window, and 
 block attention and convolutions have no padding mask, so a clip padded to a longer one's length
 would be encoded with its padding; the prefixes then run right-padded in one forward as elsewhere.
 
-There is no window: the whole clip is heard, up to the text model's positions. The released
-checkpoints carry a LoRA (``has_lora_adapter``) that their ``generate`` applies to prompts with
-audio only; transformers loads it only when peft is installed. So t2t runs with the LoRA off and s2t
+There is no window: the whole clip is heard, up to the text model's positions. A checkpoint whose
+config sets ``has_lora_adapter`` (the config's default) carries a LoRA that its ``generate`` applies
+to prompts with audio only; transformers loads it only when peft is installed. So t2t runs with the LoRA off and s2t
 with it on, as ``generate`` does, and s2t on such a checkpoint without peft is refused with a line
 saying what to install, rather than scored by a model that was never trained that way.
 """

@@ -43,18 +43,16 @@ def gpt2_tokenizer(texts: list[str]):
     return tokenizer, ids
 
 
-def build_tiny_granite_speech(directory: Path, seed: int = 0, texts: list[str] | None = None, lora: bool = False) -> Path:
+def build_tiny_granite_speech(directory: Path, seed: int = 0, texts: list[str] | None = None, lora: bool = False, plus: bool = False) -> Path:
     """Build and save a tiny random Granite Speech (model + processor) into ``directory``; returns it.
 
     ``texts``: what the BPE is trained on (default: every text of the bundled samples).
+    ``plus``: a Granite Speech Plus instead (config ``granite_speech_plus``), whose projector reads the
+    encoder's first block's output beside its last one's.
     """
     import torch
-    from transformers import (
-        GraniteSpeechConfig,
-        GraniteSpeechFeatureExtractor,
-        GraniteSpeechForConditionalGeneration,
-        GraniteSpeechProcessor,
-    )
+    import transformers
+    from transformers import GraniteSpeechFeatureExtractor, GraniteSpeechProcessor
 
     if texts is None:
         texts = sample_texts()
@@ -64,7 +62,10 @@ def build_tiny_granite_speech(directory: Path, seed: int = 0, texts: list[str] |
     tokenizer, ids = gpt2_tokenizer(texts)
     processor = GraniteSpeechProcessor(audio_processor=GraniteSpeechFeatureExtractor(), tokenizer=tokenizer, audio_token=AUDIO_TOKEN)
     end = ids[END]
-    config = GraniteSpeechConfig(
+    name = "GraniteSpeechPlus" if plus else "GraniteSpeech"
+    config_class, model_class = getattr(transformers, f"{name}Config"), getattr(transformers, f"{name}ForConditionalGeneration")
+    concatenated = {"cat_hidden_layers": [1]} if plus else {}
+    config = config_class(
         text_config={
             "model_type": "granite", "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
             "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 4096, "eos_token_id": end,
@@ -72,18 +73,18 @@ def build_tiny_granite_speech(directory: Path, seed: int = 0, texts: list[str] |
         },
         encoder_config={
             "input_dim": 160, "num_layers": 2, "hidden_dim": 32, "num_heads": 2, "output_dim": 8, "context_size": 200,
-            "max_pos_emb": 512, "conv_kernel_size": 15, "feedforward_mult": 2,
+            "max_pos_emb": 512, "conv_kernel_size": 15, "feedforward_mult": 2, **concatenated,
         },
         projector_config={
             "model_type": "blip_2_qformer", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
-            "intermediate_size": 64, "encoder_hidden_size": 32, "cross_attention_frequency": 1,
+            "intermediate_size": 64, "encoder_hidden_size": 64 if plus else 32, "cross_attention_frequency": 1,
         },
         audio_token_index=ids[AUDIO_TOKEN],
         has_lora_adapter=lora,
         initializer_range=TEXT_INIT_STD,
     )
     torch.manual_seed(seed)
-    model = GraniteSpeechForConditionalGeneration(config).eval()
+    model = model_class(config).eval()
     model.save_pretrained(directory)
     processor.save_pretrained(directory)
     return directory

@@ -1,5 +1,6 @@
-"""The Granite Speech adapter on a tiny random Granite Speech: shared-prefix scoring against
-S2SBench's per-candidate procedure, batches, the audio heard, auto detection, and a whole ``score`` run."""
+"""The Granite Speech adapters on a tiny random Granite Speech and Granite Speech Plus: shared-prefix
+scoring against S2SBench's per-candidate procedure, batches, the audio heard, auto detection, and a
+whole ``score`` run."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, granite_speech, load_adapter  # granite_speech: registers it
+from s2sbench.scorer.adapters.audio_llm import speech_lm_class
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_results_directory, assert_shared_prefix_matches_naive
 from tests.models_granite import AUDIO_TOKEN, END, build_tiny_granite_speech
@@ -20,23 +22,36 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 PROMPT = Prompt.from_profile(load_profile("en"))
 
 
-@pytest.fixture(scope="module")
-def tiny_granite(tmp_path_factory) -> Path:
-    return build_tiny_granite_speech(tmp_path_factory.mktemp("tiny-granite-speech"))
+# adapter name -> (its class, the config model_type, a Granite Speech Plus?)
+FAMILIES = {
+    "granite-speech": (granite_speech.GraniteSpeech, "granite_speech", False),
+    "granite-speech-plus": (granite_speech.GraniteSpeechPlus, "granite_speech_plus", True),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def name(request) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def adapter(tiny_granite):
-    return load_adapter(AdapterSpec(str(tiny_granite), device="cpu", dtype="float32"), "granite-speech")
+def tiny_granite(tmp_path_factory, name) -> Path:
+    return build_tiny_granite_speech(tmp_path_factory.mktemp(name), plus=FAMILIES[name][2])
 
 
-def test_tiny_model_loads_back_offline(tiny_granite):
-    from transformers import AutoProcessor, GPT2Tokenizer, GraniteSpeechForConditionalGeneration, GraniteSpeechProcessor
+@pytest.fixture(scope="module")
+def adapter(tiny_granite, name):
+    return load_adapter(AdapterSpec(str(tiny_granite), device="cpu", dtype="float32"), name)
+
+
+def test_tiny_model_loads_back_offline(tiny_granite, name):
+    from transformers import AutoConfig, AutoProcessor, GPT2Tokenizer, GraniteSpeechProcessor
 
     processor = AutoProcessor.from_pretrained(tiny_granite)
     assert isinstance(processor, GraniteSpeechProcessor) and isinstance(processor.tokenizer, GPT2Tokenizer)
     assert processor.audio_token == AUDIO_TOKEN
-    model = GraniteSpeechForConditionalGeneration.from_pretrained(tiny_granite)
+    assert AutoConfig.from_pretrained(tiny_granite).model_type == FAMILIES[name][1]
+    model = speech_lm_class(FAMILIES[name][0].entry.model_class, name).from_pretrained(tiny_granite)
     tokenizer = processor.tokenizer
     assert model.config.audio_token_id == tokenizer.convert_tokens_to_ids(AUDIO_TOKEN)
     for token in (AUDIO_TOKEN, "<|start_of_role|>", END):
@@ -82,36 +97,37 @@ def test_s2t_hears_the_audio(adapter, items):
     assert [a.loss for a in heard] != pytest.approx([b.loss for b in text], abs=1e-3)
 
 
-def test_modes_it_cannot_score_are_errors(adapter, items):
-    with pytest.raises(EngineError, match="granite-speech cannot score mode 's2s'"):
+def test_modes_it_cannot_score_are_errors(adapter, name, items):
+    with pytest.raises(EngineError, match=f"{name} cannot score mode 's2s'"):
         adapter.score(items[0], "s2s", PROMPT)
     with pytest.raises(EngineError, match="context audio"):
         adapter.score(replace(items[0], context_audio=None), "s2t", PROMPT)
 
 
-def test_a_lora_checkpoint_without_peft_scores_t2t_and_refuses_s2t(tmp_path, items):
+def test_a_lora_checkpoint_without_peft_scores_t2t_and_refuses_s2t(tmp_path, name, items):
     import importlib.util
 
     if importlib.util.find_spec("peft") is not None:
         pytest.skip("peft is installed: transformers would look for the LoRA this checkpoint lacks")
-    directory = build_tiny_granite_speech(tmp_path / "lora", lora=True)
-    adapter = load_adapter(AdapterSpec(str(directory), device="cpu", dtype="float32"), "granite-speech")
+    directory = build_tiny_granite_speech(tmp_path / "lora", lora=True, plus=FAMILIES[name][2])
+    adapter = load_adapter(AdapterSpec(str(directory), device="cpu", dtype="float32"), name)
     assert len(adapter.score(items[0], "t2t", PROMPT)) == len(items[0].candidates)
     with pytest.raises(EngineError, match="pip install peft"):
         adapter.score(items[0], "s2t", PROMPT)
 
 
-def test_auto_detection(tiny_granite):
-    assert MODEL_TYPES["granite_speech"] == "granite-speech"
+def test_auto_detection(tiny_granite, name):
+    adapter_class, model_type, _ = FAMILIES[name]
+    assert MODEL_TYPES[model_type] == name
     adapter = load_adapter(AdapterSpec(str(tiny_granite)))
-    assert isinstance(adapter, granite_speech.GraniteSpeech)
+    assert type(adapter) is adapter_class
     assert adapter.modes == ("t2t", "s2t")
     identity = adapter.identity()
-    assert identity["adapter"] == "granite-speech" and identity["model"] == str(tiny_granite)
+    assert identity["adapter"] == name and identity["model"] == str(tiny_granite)
     assert identity["bos"] == {"policy": "auto", "tokens": []}  # GPT2Tokenizer puts nothing before text
 
 
-def test_score_run_writes_both_modes_and_degradation(tiny_granite, spoken_build, items, tmp_path):
+def test_score_run_writes_both_modes_and_degradation(tiny_granite, name, spoken_build, items, tmp_path):
     output = tmp_path / "results"
     score(ScoreOptions(source=str(spoken_build), output=output, model=str(tiny_granite), device="cpu"))
-    assert_results_directory(output, "granite-speech", items)
+    assert_results_directory(output, name, items)

@@ -1,5 +1,9 @@
 """Granite Speech (``GraniteSpeechForConditionalGeneration`` + ``GraniteSpeechProcessor``): t2t and s2t.
 
+Also Granite Speech Plus (``GraniteSpeechPlusForConditionalGeneration``, config ``granite_speech_plus``),
+whose projector reads some of the encoder's intermediate outputs beside its last one; its prompt,
+processor and text model are Granite Speech's, so it is one more table entry.
+
 t2t scores ``separator + candidate`` after ``text_prefix + context``, exactly as the text causal LM
 does, on Granite Speech's own language model (Granite). s2t puts the context audio where the text
 context was: ``speech_prefix + <|audio|>``, the ``<|audio|>`` expanded by the processor to one token
@@ -23,6 +27,7 @@ saying what to install, rather than scored by a model that was never trained tha
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from s2sbench.errors import EngineError
@@ -82,3 +87,14 @@ class GraniteSpeech(AudioLLM):
     def naive_score(self, item: ScoreItem, mode: str, prompt: Prompt, features_per_candidate: bool = True) -> list[CandidateScore]:
         self.use_lora_for(mode)
         return super().naive_score(item, mode, prompt, features_per_candidate)
+
+
+GRANITE_SPEECH_PLUS = replace(
+    GRANITE_SPEECH, name="granite-speech-plus", family="Granite Speech Plus",
+    model_class="GraniteSpeechPlusForConditionalGeneration", model_types=("granite_speech_plus",),
+)
+
+
+@register_family
+class GraniteSpeechPlus(GraniteSpeech):
+    entry = GRANITE_SPEECH_PLUS

@@ -125,6 +125,7 @@ def test_auto_detection(tiny_granite, name):
     identity = adapter.identity()
     assert identity["adapter"] == name and identity["model"] == str(tiny_granite)
     assert identity["bos"] == {"policy": "auto", "tokens": []}  # GPT2Tokenizer puts nothing before text
+    assert identity["lora"] is False
 
 
 def test_score_run_writes_both_modes_and_degradation(tiny_granite, name, spoken_build, items, tmp_path):

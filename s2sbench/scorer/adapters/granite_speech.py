@@ -57,6 +57,9 @@ class GraniteSpeech(AudioLLM):
         self.lora_loaded = bool(getattr(self.model, "_hf_peft_config_loaded", False))
         self.lora_expected = bool(getattr(self.model.config, "has_lora_adapter", False))
 
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), "lora": self.lora_loaded}  # whether s2t ran with the checkpoint's LoRA
+
     def use_lora_for(self, mode: str) -> None:
         """The LoRA on for audio prompts and off for text ones, as Granite Speech's ``generate`` does."""
         self.check_mode(mode)

@@ -601,17 +601,22 @@ def langs_new(
 
 @app.command()
 def adapters() -> None:
-    """List the model adapters s2s score can use.
+    """List the model adapters s2s score can use: their modes, and the config
+    model_types that --adapter auto picks each for.
 
     \b
     Examples:
       s2s adapters
-      s2s score builds/demo -m MODEL_DIR --adapter causal-lm
+      s2s score builds/demo -m MODEL_DIR --adapter granite-speech
     """
-    from s2sbench.scorer.adapters import adapters as names
+    from s2sbench.scorer.adapters import adapter_infos
 
-    for name in names():
-        typer.echo(name)
+    infos = adapter_infos()
+    rows = [("ADAPTER", "MODES", "AUTO PICKS IT FOR")]
+    rows += [(info.name, ",".join(info.modes) if info.modes else "(once loaded)", info.picked_for) for info in infos]
+    widths = [max(len(row[column]) for row in rows) for column in range(2)]
+    for name, modes, picked_for in rows:
+        typer.echo(f"{name:{widths[0]}}  {modes:{widths[1]}}  {picked_for}")
 
 
 @app.command()

@@ -25,21 +25,17 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|audio_bos|>"
 _BPE_VOCAB_SIZE = 800
 
 
-def _qwen2_bpe(texts: list[str], special_tokens: list[str]) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """Vocabulary (special tokens first) and merges of a byte-level BPE trained the Qwen2 way."""
+def train_byte_level_bpe(texts: list[str], special_tokens: list[str], pre_tokenizer, normalizer=None) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Vocabulary (special tokens first) and merges of a byte-level BPE trained on ``texts`` with the
+    target tokenizer class's own ``normalizer`` and ``pre_tokenizer`` (which the class rebuilds in code)."""
     import json
 
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.normalizer = normalizers.NFC()
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
+    if normalizer is not None:
+        tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = pre_tokenizer
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=_BPE_VOCAB_SIZE, special_tokens=special_tokens, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
@@ -48,6 +44,20 @@ def _qwen2_bpe(texts: list[str], special_tokens: list[str]) -> tuple[dict[str, i
     model = json.loads(tokenizer.to_str())["model"]
     merges = [tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge) for merge in model["merges"]]
     return dict(model["vocab"]), merges
+
+
+def _qwen2_bpe(texts: list[str], special_tokens: list[str]) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Vocabulary (special tokens first) and merges of a byte-level BPE trained the Qwen2 way."""
+    from tokenizers import Regex, normalizers, pre_tokenizers
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
+
+    pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    return train_byte_level_bpe(texts, special_tokens, pre_tokenizer, normalizers.NFC())
 
 
 def qwen2_tokenizer(texts: list[str], special_tokens: list[str], named_tokens: dict[str, str] | None = None):

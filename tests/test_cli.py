@@ -64,6 +64,25 @@ def test_formats_lists_every_builder():
         assert name in output
 
 
+def test_adapters_lists_every_adapter_with_its_modes_and_model_types():
+    from s2sbench.scorer.adapters import MODEL_TYPES, adapter_modes, adapters
+
+    result = runner.invoke(app, ["adapters"])
+    assert result.exit_code == 0, result.output
+    header, *lines = result.output.splitlines()
+    assert header.split() == ["ADAPTER", "MODES", "AUTO", "PICKS", "IT", "FOR"]
+    rows = {line.split()[0]: line.split(maxsplit=2)[1:] for line in lines}
+    assert sorted(rows) == adapters() and {"causal-lm", "cascade", "qwen2-audio", "granite-speech"} <= set(rows)
+    for name, (modes, _) in rows.items():
+        assert modes == ",".join(adapter_modes(name))
+    for model_type, name in MODEL_TYPES.items():  # every type auto knows, on its adapter's line
+        assert model_type in rows[name][1].split(", ")
+    assert rows["granite-speech"] == ["t2t,s2t", "granite_speech"]
+    assert rows["qwen2.5-omni"][1] == "qwen2_5_omni, qwen2_5_omni_thinker"
+    assert rows["cascade"] == ["t2t,s2t,s2s", "--model cascade:ASR+LM"]
+    assert rows["causal-lm"][0] == "t2t" and "gguf" in rows["causal-lm"][1]
+
+
 def test_build_prints_a_summary(tmp_path: Path):
     result = runner.invoke(app, ["build", "sample:zh", "--lang", "zh", "-o", str(tmp_path / "b"), "--limit", "2", "-q", "--no-validate"])
     assert result.exit_code == 0, result.output

@@ -106,6 +106,26 @@ def adapter_modes(name: str) -> tuple[str, ...] | None:
     return tuple(modes) if isinstance(modes, tuple) else None
 
 
+@dataclass(frozen=True)
+class AdapterInfo:
+    """What ``s2s adapters`` shows of one adapter, known without loading a model."""
+
+    name: str
+    modes: tuple[str, ...] | None  # None: said only once a model is loaded
+    picked_for: str  # what ``--adapter auto`` picks it for
+
+
+def adapter_infos() -> list[AdapterInfo]:
+    """Every registered adapter, by name: its modes, and the config model_types (or, for an
+    adapter that claims none, its ``auto_for`` description) that ``auto`` picks it for."""
+    infos = []
+    for name in adapters():
+        model_types = sorted(model_type for model_type, adapter in MODEL_TYPES.items() if adapter == name)
+        picked_for = ", ".join(model_types) or getattr(_ADAPTERS[name], "auto_for", "-")
+        infos.append(AdapterInfo(name, adapter_modes(name), picked_for))
+    return infos
+
+
 def load_adapter(spec: AdapterSpec, name: str = "auto") -> ScoringAdapter:
     """The adapter chosen by :func:`resolve_adapter`, with its model loaded."""
     return _ADAPTERS[resolve_adapter(spec, name)](spec)
@@ -151,4 +171,4 @@ def _require_hub(model: str) -> None:
                           "pass a local model directory or .gguf file (or set HF_ENDPOINT to a mirror)") from None
 
 
-from s2sbench.scorer.adapters import audio_flamingo3, cascade, causal_lm, qwen2_5_omni, qwen2_audio  # noqa: E402,F401  (registers them)
+from s2sbench.scorer.adapters import audio_flamingo3, cascade, causal_lm, granite_speech, qwen2_5_omni, qwen2_audio  # noqa: E402,F401  (registers them)

@@ -33,6 +33,7 @@ def parse_cascade(model: str) -> tuple[str, str]:
 
 class Cascade:
     modes = ("t2t", "s2t", "s2s")
+    auto_for = "--model cascade:ASR+LM"
 
     def __init__(self, spec: AdapterSpec):
         from s2sbench.validate.asr import ASRSpec, load_recognizer

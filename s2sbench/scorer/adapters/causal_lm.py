@@ -120,6 +120,7 @@ def _score_continuations(decoder, head, last_logits, cache, prefix_mask, continu
 
 class CausalLM:
     modes = ("t2t",)
+    auto_for = "any other model, .gguf files"  # what --adapter auto falls back to
 
     def __init__(self, spec: AdapterSpec):
         self.spec = spec

@@ -9,7 +9,7 @@ loads as it is.
 The prompt is Qwen2-Audio's: t2t scores ``separator + candidate`` after ``text_prefix + context``;
 s2t puts ``speech_prefix + <|audio_bos|><|AUDIO|><|audio_eos|>`` where the text context was, the
 ``<|AUDIO|>`` repeated once per output frame of the audio encoder (25 a second). Scoring is
-:class:`~s2sbench.scorer.adapters.qwen2_audio.Qwen2Audio`'s shared-prefix scoring: the thinker's
+:class:`~s2sbench.scorer.adapters.audio_llm.AudioLLM`'s shared-prefix scoring: the thinker's
 text model has the same layout, and with audio alone its multimodal RoPE gives every position one
 index, counted along the sequence as in a text model, so the candidates' explicit position ids are
 the same.
@@ -25,8 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 from s2sbench.errors import EngineError
-from s2sbench.scorer.adapters import MODEL_TYPES, register_adapter
-from s2sbench.scorer.adapters.qwen2_audio import Qwen2Audio, loading_error, model_source, speech_lm_class
+from s2sbench.scorer.adapters.audio_llm import AudioLLM, AudioLLMFamily, loading_error, model_source, register_family, speech_lm_class
+from s2sbench.scorer.adapters.qwen2_audio import QWEN2_AUDIO
 
 FAMILY = "Qwen2.5-Omni"
 WHOLE, THINKER = "qwen2_5_omni", "qwen2_5_omni_thinker"  # config model types
@@ -78,13 +78,20 @@ def load_qwen2_5_omni(model: str, device: str, dtype) -> tuple[Any, OmniAudioPro
     return network, processor
 
 
-class Qwen2_5Omni(Qwen2Audio):
-    """Scores like Qwen2-Audio (same prompt, same text model layout); only loading differs."""
+# Qwen2-Audio's prompt and inputs; its own loading, and the window of its feature extractor (300 s).
+QWEN2_5_OMNI = AudioLLMFamily(
+    name="qwen2.5-omni",
+    family=FAMILY,
+    model_class="Qwen2_5OmniThinkerForConditionalGeneration",
+    model_types=(WHOLE, THINKER),
+    processor_attributes=("feature_extractor", "tokenizer", "audio_token"),
+    markup=QWEN2_AUDIO.markup,
+    feature_keys=QWEN2_AUDIO.feature_keys,
+    hears=QWEN2_AUDIO.hears,
+    load=load_qwen2_5_omni,
+)
 
-    name = "qwen2.5-omni"
-    family = FAMILY
-    load = staticmethod(load_qwen2_5_omni)
 
-
-register_adapter("qwen2.5-omni")(Qwen2_5Omni)
-MODEL_TYPES[WHOLE] = MODEL_TYPES[THINKER] = "qwen2.5-omni"
+@register_family
+class Qwen2_5Omni(AudioLLM):
+    entry = QWEN2_5_OMNI

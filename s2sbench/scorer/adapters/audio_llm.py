@@ -1,0 +1,279 @@
+"""Audio LLMs whose prompt holds audio tokens filled by an audio encoder: one adapter, a table of families.
+
+Qwen2-Audio, Audio Flamingo 3, the Qwen2.5-Omni thinker and Granite Speech are built the same way:
+a text decoder (``model.model.language_model``) with an LM head (``model.lm_head``), and a processor
+that turns a text holding an audio placeholder and a clip into the model's inputs, the placeholder
+repeated once per output frame of the audio encoder, whose projected frames replace those tokens'
+embeddings. They differ only in data, one :class:`AudioLLMFamily` each: the transformers class, what
+the processor must have, the audio markup put in the prompt, how the processor is called, which of
+its outputs the model takes, the sample rate, and how much audio the model hears.
+
+t2t scores ``separator + candidate`` after ``text_prefix + context``, exactly as the text causal LM
+does, on the family's own language model. s2t puts ``speech_prefix + markup`` where the text context
+was (the markup: ``<|audio_bos|><|AUDIO|><|audio_eos|>`` for Qwen2-Audio, ``<sound>`` for AF3, ...),
+the processor expanding the audio token, then the same candidates. Each part is tokenized separately,
+so a candidate's tokens never merge with what precedes it.
+
+Scoring shares the prefix: the prefix (and in s2t the audio, encoded once per item) runs once with
+the KV cache, the cache is expanded to the K candidates, and the candidates run through the language
+model as one right-padded batch with explicit position ids; the LM head is applied here, to the
+scored positions only (Qwen2-Audio's forward has no ``logits_to_keep``). Several items share each
+forward (:meth:`AudioLLM.score_batch`): their prefixes right-padded, their clips encoded in one call
+of the audio encoder, all their candidates in one batch. :meth:`AudioLLM.naive_score` is S2SBench's
+procedure (per candidate, the audio featurized again and one full forward of prefix, audio and
+candidate, batch 1), the reference the shared path is tested against.
+
+Adding a family whose prompt works like these is one :class:`AudioLLMFamily` and a two-line class
+registered with :func:`register_family`; a family that encodes audio differently overrides
+:meth:`AudioLLM.encode_speech` or :meth:`AudioLLM.run_speech_prefixes`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from s2sbench.errors import EngineError
+from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
+from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, right_pad, score_after_prefixes
+from s2sbench.scorer.adapters.tokens import SequenceStart
+
+SAMPLE_RATE = 16000  # every family here hears 16 kHz
+
+
+@dataclass(frozen=True)
+class AudioLLMFamily:
+    """What sets one family of audio LLMs apart from the others: data, not code."""
+
+    name: str  # the adapter's name (--adapter)
+    family: str  # in messages
+    model_class: str  # the transformers class
+    model_types: tuple[str, ...]  # the config model_types that --adapter auto picks it for
+    processor_attributes: tuple[str, ...]  # what its processor must have, so a wrong model fails at load
+    markup: tuple[tuple[str, str], ...]  # the audio in the prompt: (processor attribute, its default), concatenated
+    feature_keys: tuple[str, ...]  # the processor's audio outputs the model takes ("input_features" first)
+    hears: Callable[[Any], float | None]  # seconds of audio the model hears, from its processor (None: no limit)
+    processor_takes_lists: bool = False  # the processor is called with [text] and [clip]
+    processor_takes_rate: bool = True  # the processor is told the sampling rate
+    sample_rate: int = SAMPLE_RATE
+    load: Callable[..., tuple[Any, Any]] | None = None  # (model, device, dtype) -> (model, processor); default: load_speech_lm
+
+
+def speech_lm_class(model_class: str, family: str) -> Any:
+    """The transformers class named ``model_class``, or one clear line saying what to install."""
+    try:
+        import transformers
+
+        return getattr(transformers, model_class)
+    except (ImportError, AttributeError) as exc:
+        raise EngineError(f"transformers with {family} is not installed ({exc}): pip install 's2sbench[score]'") from exc
+
+
+def model_source(model: str) -> str:
+    """A local directory as an absolute path (``~`` expanded); anything else as a hub id."""
+    path = Path(model).expanduser()
+    return str(path) if path.exists() else model
+
+
+def loading_error(family: str, model: str, exc: Exception) -> EngineError:
+    return EngineError(f"cannot load {family} {model!r}: {type(exc).__name__}: {exc}".splitlines()[0])
+
+
+def load_speech_lm(model: str, device: str, dtype, model_class: str, family: str, processor_attributes: tuple[str, ...]):
+    """(model, processor) of a transformers speech LLM from a hub id or a directory.
+
+    ``model_class`` names the transformers class; ``processor_attributes`` are what its processor
+    must have, so a wrong model fails here with one clear line.
+    """
+    network_class = speech_lm_class(model_class, family)
+    from transformers import AutoProcessor
+
+    source = model_source(model)
+    try:
+        processor = AutoProcessor.from_pretrained(source)
+        network = network_class.from_pretrained(source, dtype=dtype).to(device).eval()
+    except Exception as exc:
+        raise loading_error(family, model, exc) from exc
+    if not all(hasattr(processor, name) for name in processor_attributes):
+        raise EngineError(f"{model!r}: its processor ({type(processor).__name__}) is not a {family} processor")
+    return network, processor
+
+
+def read_audio(path: str, rate: int = SAMPLE_RATE) -> Any:
+    """A clip as float32 mono at ``rate``."""
+    import soundfile as sf
+
+    from s2sbench.synth.postprocess import resample, to_float_mono
+
+    samples, source_rate = sf.read(path, dtype="float32", always_2d=False)
+    return resample(to_float_mono(samples), source_rate, rate)
+
+
+class AudioLLM:
+    """The adapter of every :class:`AudioLLMFamily`; a family's class sets ``entry``."""
+
+    entry: AudioLLMFamily
+    modes = ("t2t", "s2t")
+
+    def __init__(self, spec: AdapterSpec):
+        self.spec = spec
+        self.device, self.dtype = resolve_device_dtype(spec)
+        self.model, self.processor = self._load(spec.model)
+        self.tokenizer = self.processor.tokenizer
+        self.start = SequenceStart.of(self.tokenizer, spec.options.get("bos", "auto"))
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        self.decoder = self.model.model.language_model  # the text model: embeddings + layers + norm
+        self.head = self.model.lm_head
+        self.audio_markup = "".join(getattr(self.processor, attribute, default) for attribute, default in self.entry.markup)
+        self._check_audio_token()
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def family(self) -> str:
+        return self.entry.family
+
+    def _load(self, model: str) -> tuple[Any, Any]:
+        if self.entry.load is not None:
+            return self.entry.load(model, self.device, self.dtype)
+        entry = self.entry
+        return load_speech_lm(model, self.device, self.dtype, entry.model_class, entry.family, entry.processor_attributes)
+
+    def _check_audio_token(self) -> None:
+        """The processor's audio token must be the one the model's encoder output replaces: a
+        mismatch would score the audio tokens' own embeddings, silently."""
+        token = getattr(self.processor, "audio_token", None)
+        config = self.model.config
+        expected = getattr(config, "audio_token_id", None)
+        if expected is None:
+            expected = getattr(config, "audio_token_index", None)
+        if token is None or expected is None:
+            return
+        found = self.tokenizer.convert_tokens_to_ids(token)
+        if found != expected:
+            raise EngineError(f"{self.spec.model!r}: the processor's audio token {token!r} is {found}, the model's {expected}")
+
+    def identity(self) -> dict[str, Any]:
+        return {"adapter": self.name, "model": self.spec.model, "dtype": str(self.dtype).replace("torch.", ""), "device": self.device, "bos": self.start.as_dict()}
+
+    # Inputs ------------------------------------------------------------------------------------
+
+    def encode_candidates(self, candidates: list[str], prompt: Prompt) -> list[list[int]]:
+        continuations = [self.tokenizer(prompt.separator + text, add_special_tokens=False)["input_ids"] for text in candidates]
+        if any(not c for c in continuations):
+            raise EngineError("a candidate tokenizes to nothing")
+        return continuations
+
+    def encode_text(self, context: str, prompt: Prompt) -> list[int]:
+        return self.start.before(self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"])
+
+    def read_context_audio(self, item: ScoreItem) -> Any:
+        """The item's context clip at the family's rate; a warning when it is longer than the model hears."""
+        if not item.context_audio:
+            raise EngineError(f"{item.id}: s2t needs context audio; this item was not spoken")
+        rate = self.entry.sample_rate
+        samples = read_audio(item.context_audio, rate)
+        limit = self.entry.hears(self.processor)
+        if limit and samples.size > limit * rate:
+            warnings.warn(f"{item.id}: context audio is {samples.size / rate:.1f} s; {self.family} hears only {limit:g} s", stacklevel=3)
+        return samples
+
+    def encode_speech(self, item: ScoreItem, prompt: Prompt) -> dict[str, Any]:
+        """The processor's inputs for ``speech_prefix`` + the context audio (ids with the audio
+        tokens expanded, the audio features and their mask), on the model's device."""
+        import torch
+
+        samples = self.read_context_audio(item)
+        text = prompt.speech_prefix + self.audio_markup
+        kwargs: dict[str, Any] = {"sampling_rate": self.entry.sample_rate} if self.entry.processor_takes_rate else {}
+        if self.entry.processor_takes_lists:
+            inputs = self.processor(text=[text], audio=[samples], return_tensors="pt", **kwargs)
+        else:
+            inputs = self.processor(text=text, audio=samples, return_tensors="pt", **kwargs)
+        ids = torch.tensor([self.start.restart(inputs["input_ids"][0].tolist())])  # --bos, as in t2t
+        features = {key: inputs[key].to(self.device) for key in self.entry.feature_keys}
+        features["input_features"] = features["input_features"].to(self.dtype)
+        return {"input_ids": ids.to(self.device), "attention_mask": torch.ones_like(ids).to(self.device), **features}
+
+    def collate(self, encoded: list[dict[str, Any]]) -> dict[str, Any]:
+        """Several items' :meth:`encode_speech` inputs as one batch: the ids right-padded (so every
+        real token keeps its position), the audio features and their masks stacked along the first
+        axis in item order, as the processor stacks several clips (one row per clip, or per window)."""
+        import torch
+
+        ids, mask = right_pad([inputs["input_ids"][0].tolist() for inputs in encoded], self.pad_id, self.device)
+        audio = {key: torch.cat([inputs[key] for inputs in encoded]) for key in encoded[0] if key not in ("input_ids", "attention_mask")}
+        return {"input_ids": ids, "attention_mask": mask, **audio}
+
+    def run_speech_prefixes(self, encoded: list[dict[str, Any]]) -> tuple[Any, Any]:
+        """(output with the cache, attention mask) of one forward of several items' s2t prefixes,
+        their clips through the audio encoder in one call."""
+        inputs = self.collate(encoded)
+        return self.model.model(**inputs, use_cache=True), inputs["attention_mask"]
+
+    # Shared-prefix scoring ---------------------------------------------------------------------
+
+    def check_mode(self, mode: str) -> None:
+        if mode not in self.modes:
+            raise EngineError(f"{self.name} cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
+
+    def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
+        return self.score_batch([item], mode, prompt)[0]
+
+    def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
+        """Several items at once: their prefixes (in s2t with their audio) right-padded in one
+        forward, each prefix's cache row repeated for its K candidates, every candidate of the
+        batch in one forward."""
+        import torch
+
+        self.check_mode(mode)
+        continuations = [self.encode_candidates(item.candidates, prompt) for item in items]
+        with torch.inference_mode():
+            if mode == "t2t":
+                ids, mask = right_pad([self.encode_text(item.context, prompt) for item in items], self.pad_id, self.device)
+                out = self.decoder(input_ids=ids, attention_mask=mask, use_cache=True)
+            else:
+                out, mask = self.run_speech_prefixes([self.encode_speech(item, prompt) for item in items])
+            return score_after_prefixes(self.decoder, self.head, out, mask, continuations, self.pad_id)
+
+    # Reference ---------------------------------------------------------------------------------
+
+    def naive_score(self, item: ScoreItem, mode: str, prompt: Prompt, features_per_candidate: bool = True) -> list[CandidateScore]:
+        """S2SBench's procedure: per candidate, the whole input made again (in s2t the audio read
+        and its features extracted, as S2SBench's processor call does for every candidate) and one
+        full forward of the whole model (prefix, audio encoder, candidate; logits at every position),
+        batch 1. ``features_per_candidate=False`` prepares the audio once per item, so that only the
+        model work differs from :meth:`score`."""
+        import torch
+
+        self.check_mode(mode)
+        continuations = self.encode_candidates(item.candidates, prompt)
+        scores = []
+        inputs: dict[str, Any] | None = None
+        with torch.inference_mode():
+            for continuation in continuations:
+                if mode == "t2t":
+                    inputs = {"input_ids": torch.tensor([self.encode_text(item.context, prompt)], device=self.device)}
+                elif inputs is None or features_per_candidate:
+                    inputs = self.encode_speech(item, prompt)
+                prefix = inputs["input_ids"]
+                ids = torch.cat([prefix, torch.tensor([continuation], device=self.device)], dim=1)
+                out = self.model(**{**inputs, "input_ids": ids, "attention_mask": torch.ones_like(ids)})
+                logits = out.logits[0, prefix.shape[1] - 1 : -1].float()
+                nll = -torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(continuation, device=self.device).unsqueeze(1)).sum()
+                scores.append(CandidateScore(loss=float(nll / len(continuation)), n_tokens=len(continuation), logprob=-float(nll)))
+        return scores
+
+
+def register_family(adapter: type[AudioLLM]) -> type[AudioLLM]:
+    """Register ``adapter`` (a class setting ``entry``) under its family's name, and for ``auto``
+    under its config model_types."""
+    register_adapter(adapter.entry.name)(adapter)
+    for model_type in adapter.entry.model_types:
+        MODEL_TYPES[model_type] = adapter.entry.name
+    return adapter

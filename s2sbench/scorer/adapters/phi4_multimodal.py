@@ -10,10 +10,10 @@ s2t puts ``speech_prefix + <|endoftext11|>`` (the tokenizer's ``audio_token``) w
 context was, the token repeated once per output frame of the audio encoder (one per 8 mel frames of
 10 ms, 12.5 a second: ``audio_embed_sizes``), then the same candidates. Scoring is
 :class:`~s2sbench.scorer.adapters.audio_llm.AudioLLM`'s shared-prefix scoring with one difference in
-batches: every clip goes through the encoder in a call of its own. The conformer's convolutions read
-a padded clip's padding (its mean-variance normalization makes padding frames non-zero), so a clip
-padded to a longer one's length would be encoded with it; the prefixes then run right-padded in one
-forward as elsewhere.
+batches: every clip goes through the encoder in a call of its own. The conformer's convolutions have
+no padding mask, so a clip padded to a longer one's length would be encoded with its padding (the
+processor's own padded batch moved losses by up to 0.47 on the tiny test model); the prefixes then
+run right-padded in one forward as elsewhere.
 
 ``Phi4MultimodalProcessor`` cannot be built without torchvision (its image processor), so
 :class:`Phi4AudioProcessor` does the audio half of its work with the checkpoint's

@@ -79,6 +79,8 @@ def test_adapters_lists_every_adapter_with_its_modes_and_model_types():
         assert model_type in rows[name][1].split(", ")
     assert rows["granite-speech"] == ["t2t,s2t", "granite_speech"]
     assert rows["qwen2.5-omni"][1] == "qwen2_5_omni, qwen2_5_omni_thinker"
+    assert rows["qwen3-omni"] == ["t2t,s2t", "qwen3_omni_moe, qwen3_omni_moe_thinker"]
+    assert rows["phi-4-multimodal"] == ["t2t,s2t", "phi4_multimodal"]
     assert rows["cascade"] == ["t2t,s2t,s2s", "--model cascade:ASR+LM"]
     assert rows["causal-lm"][0] == "t2t" and "gguf" in rows["causal-lm"][1]
 

@@ -1,7 +1,8 @@
 """Audio LLMs whose prompt holds audio tokens filled by an audio encoder: one adapter, a table of families.
 
-Qwen2-Audio, Audio Flamingo 3, the Qwen2.5-Omni thinker and Granite Speech are built the same way:
-a text decoder (``model.model.language_model``) with an LM head (``model.lm_head``), and a processor
+Qwen2-Audio, Audio Flamingo 3, the Qwen2.5-Omni and Qwen3-Omni thinkers, Granite Speech and
+Phi-4-multimodal are built the same way: a text decoder (``model.model.language_model``; Phi-4's is
+``model.model``) with an LM head (``model.lm_head``), and a processor
 that turns a text holding an audio placeholder and a clip into the model's inputs, the placeholder
 repeated once per output frame of the audio encoder, whose projected frames replace those tokens'
 embeddings. They differ only in data, one :class:`AudioLLMFamily` each: the transformers class, what
@@ -33,6 +34,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +56,13 @@ class AudioLLMFamily:
     model_types: tuple[str, ...]  # the config model_types that --adapter auto picks it for
     processor_attributes: tuple[str, ...]  # what its processor must have, so a wrong model fails at load
     markup: tuple[tuple[str, str], ...]  # the audio in the prompt: (processor attribute, its default), concatenated
-    feature_keys: tuple[str, ...]  # the processor's audio outputs the model takes ("input_features" first)
+    feature_keys: tuple[str, ...]  # the processor's audio outputs the model takes, the features first ("input_features")
     hears: Callable[[Any], float | None]  # seconds of audio the model hears, from its processor (None: no limit)
     processor_takes_lists: bool = False  # the processor is called with [text] and [clip]
     processor_takes_rate: bool = True  # the processor is told the sampling rate
     sample_rate: int = SAMPLE_RATE
     load: Callable[..., tuple[Any, Any]] | None = None  # (model, device, dtype) -> (model, processor); default: load_speech_lm
+    text_model: str = "model.language_model"  # where the text decoder (embeddings, layers, norm) is, from the model
 
 
 def speech_lm_class(model_class: str, family: str) -> Any:
@@ -125,7 +128,7 @@ class AudioLLM:
         self.tokenizer = self.processor.tokenizer
         self.start = SequenceStart.of(self.tokenizer, spec.options.get("bos", "auto"))
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        self.decoder = self.model.model.language_model  # the text model: embeddings + layers + norm
+        self.decoder = attrgetter(self.entry.text_model)(self.model)  # the text model: embeddings + layers + norm
         self.head = self.model.lm_head
         self.audio_markup = "".join(getattr(self.processor, attribute, default) for attribute, default in self.entry.markup)
         self._check_audio_token()
@@ -152,6 +155,8 @@ class AudioLLM:
         expected = getattr(config, "audio_token_id", None)
         if expected is None:
             expected = getattr(config, "audio_token_index", None)
+        if expected is None:  # Phi-4-multimodal keeps it with its audio encoder's config
+            expected = getattr(getattr(config, "audio_config", None), "audio_token_id", None)
         if token is None or expected is None:
             return
         found = self.tokenizer.convert_tokens_to_ids(token)
@@ -197,7 +202,8 @@ class AudioLLM:
             inputs = self.processor(text=text, audio=samples, return_tensors="pt", **kwargs)
         ids = torch.tensor([self.start.restart(inputs["input_ids"][0].tolist())])  # --bos, as in t2t
         features = {key: inputs[key].to(self.device) for key in self.entry.feature_keys}
-        features["input_features"] = features["input_features"].to(self.dtype)
+        first = self.entry.feature_keys[0]  # the audio features themselves, in the model's dtype
+        features[first] = features[first].to(self.dtype)
         return {"input_ids": ids.to(self.device), "attention_mask": torch.ones_like(ids).to(self.device), **features}
 
     def collate(self, encoded: list[dict[str, Any]]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ released checkpoints, as the processor does; the encoder drops the padding) and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from s2sbench.errors import EngineError
@@ -33,49 +34,71 @@ WHOLE, THINKER = "qwen2_5_omni", "qwen2_5_omni_thinker"  # config model types
 
 
 class OmniAudioProcessor:
-    """The audio half of ``Qwen2_5OmniProcessor``: mel features of a clip padded to the feature
-    extractor's window with their frame mask, and the text with its audio token repeated once per
-    encoder output frame, tokenized."""
+    """The audio half of an Omni processor (``Qwen2_5OmniProcessor``, ``Qwen3OmniMoeProcessor``): mel
+    features of a clip (padded as the processor pads them) with their frame mask, and the text with
+    its audio token repeated once per encoder output frame, tokenized.
 
-    def __init__(self, feature_extractor: Any, tokenizer: Any, config: Any):
+    ``tokens``: the audio token and the markers around it; ``output_frames``: the encoder's output
+    frames for a clip's mel frame count; ``padding``: the feature extractor's (``max_length``: to
+    its window).
+    """
+
+    def __init__(self, feature_extractor: Any, tokenizer: Any, tokens: tuple[str, str, str], output_frames: Callable[[Any], Any], padding: str = "max_length"):
         self.feature_extractor = feature_extractor
         self.tokenizer = tokenizer
-        # From the thinker's config, which the weights were trained with, not the tokenizer's names.
-        token = tokenizer.convert_ids_to_tokens
-        self.audio_token = token(config.audio_token_id)
-        self.audio_bos_token = token(config.audio_start_token_id)
-        self.audio_eos_token = token(config.audio_end_token_id)
+        self.audio_token, self.audio_bos_token, self.audio_eos_token = tokens
+        self.output_frames = output_frames
+        self.padding = padding
 
     def __call__(self, text: str, audio: Any, sampling_rate: int, return_tensors: str = "pt") -> dict[str, Any]:
-        from transformers.models.qwen2_5_omni.processing_qwen2_5_omni import _get_feat_extract_output_lengths
-
         features = self.feature_extractor(
-            [audio], sampling_rate=sampling_rate, padding="max_length", return_attention_mask=True, return_tensors=return_tensors
+            [audio], sampling_rate=sampling_rate, padding=self.padding, truncation=self.padding == "max_length",
+            return_attention_mask=True, return_tensors=return_tensors,
         )
-        frames = int(_get_feat_extract_output_lengths(features["attention_mask"].sum(-1))[0])
+        frames = int(self.output_frames(features["attention_mask"].sum(-1))[0])
         inputs = self.tokenizer(text.replace(self.audio_token, self.audio_token * frames), return_tensors=return_tensors)
         return {**inputs, "input_features": features["input_features"], "feature_attention_mask": features["attention_mask"]}
 
 
-def load_qwen2_5_omni(model: str, device: str, dtype) -> tuple[Any, OmniAudioProcessor]:
-    """(thinker, audio processor) from a hub id or a directory of a whole or thinker-only checkpoint."""
-    network_class = speech_lm_class("Qwen2_5OmniThinkerForConditionalGeneration", FAMILY)
+def qwen2_5_omni_processor(feature_extractor: Any, tokenizer: Any, config: Any) -> OmniAudioProcessor:
+    """Qwen2.5-Omni's: every clip padded to the feature extractor's window, as its processor does."""
+    from transformers.models.qwen2_5_omni.processing_qwen2_5_omni import _get_feat_extract_output_lengths
+
+    # From the thinker's config, which the weights were trained with, not the tokenizer's names.
+    token = tokenizer.convert_ids_to_tokens
+    tokens = (token(config.audio_token_id), token(config.audio_start_token_id), token(config.audio_end_token_id))
+    return OmniAudioProcessor(feature_extractor, tokenizer, tokens, _get_feat_extract_output_lengths)
+
+
+def load_omni_thinker(model: str, device: str, dtype, model_class: str, family: str, model_types: tuple[str, ...],
+                      make_processor: Callable[[Any, Any, Any], OmniAudioProcessor]) -> tuple[Any, OmniAudioProcessor]:
+    """(thinker, audio processor) of ``family`` from a hub id or a directory of a whole or thinker-only
+    checkpoint (its config one of ``model_types``); ``make_processor(feature_extractor, tokenizer,
+    thinker config)`` builds the audio processor."""
+    network_class = speech_lm_class(model_class, family)
     from transformers import AutoConfig, AutoFeatureExtractor, AutoTokenizer
 
     source = model_source(model)
     try:
         config = AutoConfig.from_pretrained(source)
     except Exception as exc:
-        raise loading_error(FAMILY, model, exc) from exc
-    if config.model_type not in (WHOLE, THINKER):
-        raise EngineError(f"{model!r}: its config is a {config.model_type!r}, not a {FAMILY} checkpoint")
+        raise loading_error(family, model, exc) from exc
+    if config.model_type not in model_types:
+        raise EngineError(f"{model!r}: its config is a {config.model_type!r}, not a {family} checkpoint")
     try:
         # From a whole checkpoint transformers takes the thinker's config and its "thinker." weights alone.
         network = network_class.from_pretrained(source, dtype=dtype).to(device).eval()
-        processor = OmniAudioProcessor(AutoFeatureExtractor.from_pretrained(source), AutoTokenizer.from_pretrained(source), network.config)
+        processor = make_processor(AutoFeatureExtractor.from_pretrained(source), AutoTokenizer.from_pretrained(source), network.config)
+    except EngineError:
+        raise
     except Exception as exc:
-        raise loading_error(FAMILY, model, exc) from exc
+        raise loading_error(family, model, exc) from exc
     return network, processor
+
+
+def load_qwen2_5_omni(model: str, device: str, dtype) -> tuple[Any, OmniAudioProcessor]:
+    """(thinker, audio processor) from a hub id or a directory of a whole or thinker-only checkpoint."""
+    return load_omni_thinker(model, device, dtype, "Qwen2_5OmniThinkerForConditionalGeneration", FAMILY, (WHOLE, THINKER), qwen2_5_omni_processor)
 
 
 # Qwen2-Audio's prompt and inputs; its own loading, and the window of its feature extractor (300 s).

@@ -171,4 +171,4 @@ def _require_hub(model: str) -> None:
                           "pass a local model directory or .gguf file (or set HF_ENDPOINT to a mirror)") from None
 
 
-from s2sbench.scorer.adapters import audio_flamingo3, cascade, causal_lm, granite_speech, qwen2_5_omni, qwen2_audio  # noqa: E402,F401  (registers them)
+from s2sbench.scorer.adapters import audio_flamingo3, cascade, causal_lm, granite_speech, moshi, qwen2_5_omni, qwen2_audio  # noqa: E402,F401  (registers them)

@@ -106,6 +106,11 @@ def adapter_modes(name: str) -> tuple[str, ...] | None:
     return tuple(modes) if isinstance(modes, tuple) else None
 
 
+def adapter_options(name: str) -> tuple[str, ...]:
+    """The adapter-specific ``AdapterSpec.options`` keys adapter ``name`` reads (its ``takes_options``), besides ``bos``."""
+    return tuple(getattr(_ADAPTERS[name], "takes_options", ()))
+
+
 @dataclass(frozen=True)
 class AdapterInfo:
     """What ``s2s adapters`` shows of one adapter, known without loading a model."""

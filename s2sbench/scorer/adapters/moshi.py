@@ -97,6 +97,7 @@ def scored_mask(codebooks: int, context_frames: int, frames: int, every_codebook
 
 class Moshi:
     modes = ("t2t", "s2s")
+    takes_options = ("s2s_codebooks",)  # --s2s-codebooks
 
     def __init__(self, spec: AdapterSpec):
         self.spec = spec

@@ -91,6 +91,7 @@ class ScoreOptions:
     seed: int | None = None  # with limit: a seeded sample in each subset, not its first items
     log_samples: bool = False  # samples.jsonl: per item and mode, the texts scored and their scores
     bos: str = "auto"  # what starts a scored sequence: the tokenizer's own tokens, always BOS, never (tokens.py)
+    trust_remote_code: bool = False  # run a checkpoint's own modelling code (remote-code families)
     s2s_codebooks: str = "semantic"  # which codebooks of a spoken candidate's codec codes s2s scores (moshi): codebook 0, or all
 
     def items(self):
@@ -118,7 +119,8 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
         raise S2SBenchError(f"--bos must be one of {', '.join(BOS_POLICIES)}, not {options.bos!r}")
     if options.s2s_codebooks not in CODEBOOK_CHOICES:
         raise S2SBenchError(f"--s2s-codebooks must be one of {', '.join(CODEBOOK_CHOICES)}, not {options.s2s_codebooks!r}")
-    spec = AdapterSpec(options.model, options.device, options.dtype, {"bos": options.bos, "s2s_codebooks": options.s2s_codebooks})
+    spec = AdapterSpec(options.model, options.device, options.dtype, {"bos": options.bos, "s2s_codebooks": options.s2s_codebooks,
+                                                                            "trust_remote_code": options.trust_remote_code})
     chosen = resolve_adapter(spec, options.adapter)
     takes_codebooks = "s2s_codebooks" in adapter_options(chosen)
     if options.s2s_codebooks != "semantic" and not takes_codebooks:

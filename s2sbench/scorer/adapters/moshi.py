@@ -118,7 +118,7 @@ class Moshi:
         self.max_steps = int(config.max_position_embeddings)
         self.start = SequenceStart.of(self.tokenizer, spec.options.get("bos", "auto"))
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        self.text_decoder = self.model.decoder.model  # the temporal transformer
+        self.temporal = self.model.decoder.model  # the temporal transformer (MoshiModel): text alone in t2t, all streams in s2s
         self.text_head = self.model.decoder.lm_head
         self.silence = self._silence()
 
@@ -181,7 +181,7 @@ class Moshi:
 
     def embed(self, streams: Streams):
         """The temporal transformer's input (steps x hidden): the sum of every stream's embeddings."""
-        embeddings = self.text_decoder.embed_tokens(streams.text)
+        embeddings = self.temporal.embed_tokens(streams.text)
         for codebook in range(self.count):
             embeddings = embeddings + self.model.embed_tokens[codebook](streams.moshi[codebook])
             embeddings = embeddings + self.model.embed_tokens[self.count + codebook](streams.user[codebook])
@@ -225,8 +225,8 @@ class Moshi:
         encoded = [self.encode_text(item, prompt) for item in items]
         ids, mask = right_pad([context for context, _ in encoded], self.pad_id, self.device)
         positions = torch.arange(ids.shape[1], device=self.device).expand_as(ids)
-        out = self.text_decoder(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
-        return score_after_prefixes(self.text_decoder, self.text_head, out, mask, [c for _, c in encoded], self.pad_id)
+        out = self.temporal(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+        return score_after_prefixes(self.temporal, self.text_head, out, mask, [c for _, c in encoded], self.pad_id)
 
     def encode_text(self, item: ScoreItem, prompt: Prompt) -> tuple[list[int], list[list[int]]]:
         context = self.start.before(self.tokenizer(prompt.text_prefix + item.context, add_special_tokens=False)["input_ids"])
@@ -246,7 +246,7 @@ class Moshi:
         prefixes = [item[0].steps(0, context.shape[1] + 1) for item, (context, _) in zip(lines, encoded)]  # steps 0..C
         prefix_embeds, prefix_mask = _right_pad_rows([self.embed(p) for p in prefixes])
         positions = torch.arange(prefix_embeds.shape[1], device=self.device).expand(prefix_embeds.shape[0], -1)
-        prefix = self.text_decoder(inputs_embeds=prefix_embeds, attention_mask=prefix_mask, position_ids=positions, use_cache=True)
+        prefix = self.temporal(inputs_embeds=prefix_embeds, attention_mask=prefix_mask, position_ids=positions, use_cache=True)
         lengths = prefix_mask.sum(dim=1)
         last = prefix.last_hidden_state[torch.arange(len(encoded), device=self.device), lengths - 1]  # step C: predicts step C + 1
         rows = torch.repeat_interleave(torch.arange(len(encoded), device=self.device), torch.tensor([len(c) for _, c in encoded], device=self.device))
@@ -255,7 +255,7 @@ class Moshi:
         continuation_embeds, continuation_mask = _right_pad_rows([self.embed(line.steps(start + 1, -1)) for line, start in steps])  # C+1..F
         attention = torch.cat([prefix_mask[rows], continuation_mask], dim=1)
         continuation_positions = lengths[rows].unsqueeze(1) + torch.arange(continuation_embeds.shape[1], device=self.device)
-        hidden = self.text_decoder(inputs_embeds=continuation_embeds, attention_mask=attention, position_ids=continuation_positions,
+        hidden = self.temporal(inputs_embeds=continuation_embeds, attention_mask=attention, position_ids=continuation_positions,
                                    cache=prefix.cache, use_cache=True).last_hidden_state
         scores = []
         for row, (line, start) in enumerate(steps):

@@ -350,7 +350,7 @@ def score(
     source: Annotated[str | None, typer.Argument(metavar="SOURCE", help="A build directory, a `push --to-dir` export, a Hub dataset id (OWNER/NAME), or an S2SBench release jsonl.")] = None,
     model: Annotated[list[str] | None, typer.Option("--model", "-m", metavar="MODEL", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM. A glob or several --model: a checkpoint sweep.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", help="The results directory (resumed if it exists).")] = Path("results"),
-    modes: Annotated[str, typer.Option("--modes", metavar="MODES", help="Comma-separated: t2t (text context), s2t (spoken context), s2s (spoken context and candidates; adapters that score speech, e.g. the cascade).")] = "t2t,s2t",
+    modes: Annotated[str, typer.Option("--modes", metavar="MODES", help="Comma-separated: t2t (text context), s2t (spoken context), s2s (spoken context and candidates; adapters that score speech: moshi, the cascade).")] = "t2t,s2t",
     adapter: Annotated[str, typer.Option("--adapter", metavar="NAME", help="Model adapter; auto picks from the model's config. See `s2s adapters`.")] = "auto",
     device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
     dtype: Annotated[str, typer.Option("--dtype", metavar="DTYPE", help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16.")] = "auto",
@@ -367,6 +367,8 @@ def score(
     batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", help="Items per forward pass, for adapters that batch across items.", min=1)] = 8,
     log_samples: Annotated[bool, typer.Option("--log-samples", help="Also write samples.jsonl: per item and mode, the exact text scored (the cascade's transcripts) and the scores.")] = False,
     bos: Annotated[str, typer.Option("--bos", metavar="auto|always|never", help="What starts each scored sequence: auto, the tokens the model's tokenizer adds (lm-eval's default); always a BOS token; never.")] = "auto",
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run the model's own code from its checkpoint (remote-code families); only for checkpoints you trust.")] = False,
+    s2s_codebooks: Annotated[str, typer.Option("--s2s-codebooks", metavar="semantic|all", help="s2s on codec codes (moshi): score each spoken candidate frame's semantic codebook (codebook 0), or all its codebooks.")] = "semantic",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
 ) -> None:
     """Score a speech or text LM: per-candidate losses, acc, pairwise_acc, and degradation (t2t - s2t, t2t - s2s).
@@ -402,7 +404,8 @@ def score(
     shard_pair = _run(quietly, output, lambda: parse_shard(shard) if shard else None)
     options = ScoreOptions(source=source, output=output, model=models[0], modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
                            device=device, dtype=dtype, limit=limit, seed=seed, include_failed=include_failed, matched_prompts=matched_prompts,
-                           config=config, split=split, lang=lang, shard=shard_pair, batch_size=batch_size, bos=bos, log_samples=log_samples)
+                           config=config, split=split, lang=lang, shard=shard_pair, batch_size=batch_size, bos=bos, log_samples=log_samples,
+                           s2s_codebooks=s2s_codebooks, trust_remote_code=trust_remote_code)
     total = _run(quietly, output, lambda: sum(1 for _ in options.items()))  # reads every item: a bad one fails before the model loads
     if len(models) > 1:
         _run(quietly, output, lambda: sweep(options, models, progress=lambda name: typer.echo(f"scoring {name}", err=True)))

@@ -23,7 +23,8 @@ from s2sbench._io import DirectoryLock, append_json
 from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, adapter_modes, load_adapter, resolve_adapter
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, adapter_modes, adapter_options, load_adapter, resolve_adapter
+from s2sbench.scorer.adapters.moshi import CODEBOOK_CHOICES
 from s2sbench.scorer.adapters.tokens import BOS_POLICIES
 from s2sbench.scorer.inputs import build_prompt_profile, load_score_items
 from s2sbench.scorer.provenance import SCORE_PACKAGES, prompt_texts, weights_identity
@@ -43,7 +44,7 @@ from s2sbench.scorer.results import (
 from s2sbench.scorer.summary import write_summary
 from s2sbench.versions import package_versions
 
-MODES = ("t2t", "s2t", "s2s")  # s2s: spoken candidates too, for adapters that hear them (the cascade)
+MODES = ("t2t", "s2t", "s2s")  # s2s: spoken candidates too, for adapters that hear them (moshi, the cascade)
 DEFAULT_MODES = ("t2t", "s2t")
 MERGE_WAIT_SECONDS = 3600.0  # how long shard 0 waits for the other shards before merging
 SHARD_NAME = re.compile(r"scores\.shard-\d+-of-(\d+)\.jsonl")
@@ -90,6 +91,8 @@ class ScoreOptions:
     seed: int | None = None  # with limit: a seeded sample in each subset, not its first items
     log_samples: bool = False  # samples.jsonl: per item and mode, the texts scored and their scores
     bos: str = "auto"  # what starts a scored sequence: the tokenizer's own tokens, always BOS, never (tokens.py)
+    trust_remote_code: bool = False  # run a checkpoint's own modelling code (remote-code families)
+    s2s_codebooks: str = "semantic"  # which codebooks of a spoken candidate's codec codes s2s scores (moshi): codebook 0, or all
 
     def items(self):
         return load_score_items(self.source, self.include_failed, self.limit, self.config, self.split, self.lang, Path(self.output) / ".audio", self.seed)
@@ -114,8 +117,14 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
 def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, progress: Callable[[int], None] | None) -> dict[str, Any]:
     if options.bos not in BOS_POLICIES:
         raise S2SBenchError(f"--bos must be one of {', '.join(BOS_POLICIES)}, not {options.bos!r}")
-    spec = AdapterSpec(options.model, options.device, options.dtype, {"bos": options.bos})
+    if options.s2s_codebooks not in CODEBOOK_CHOICES:
+        raise S2SBenchError(f"--s2s-codebooks must be one of {', '.join(CODEBOOK_CHOICES)}, not {options.s2s_codebooks!r}")
+    spec = AdapterSpec(options.model, options.device, options.dtype, {"bos": options.bos, "s2s_codebooks": options.s2s_codebooks,
+                                                                            "trust_remote_code": options.trust_remote_code})
     chosen = resolve_adapter(spec, options.adapter)
+    takes_codebooks = "s2s_codebooks" in adapter_options(chosen)
+    if options.s2s_codebooks != "semantic" and not takes_codebooks:
+        raise S2SBenchError(f"--s2s-codebooks applies to adapters that score codec codes (moshi), not to {chosen}")
     known = adapter_modes(chosen)
     if known is not None and [m for m in options.modes if m not in known]:  # before minutes of loading
         raise S2SBenchError(f"adapter {chosen} cannot score mode(s) {', '.join(m for m in options.modes if m not in known)} "
@@ -127,6 +136,8 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
     run = {"source": options.source, "config": options.config, "split": options.split, "model": options.model, "modes": list(options.modes),
            "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit,
            "seed": options.seed, "bos": options.bos, "weights": weights_identity(options.model), "versions": package_versions(SCORE_PACKAGES)}
+    if takes_codebooks:  # other codebooks are another run; only where it applies, so older runs still resume
+        run["s2s_codebooks"] = options.s2s_codebooks
     previous = read_run(output)
     scores_path = output / scores_file(shard)
     if previous is not None and same_run(previous) != same_run(run):

@@ -94,7 +94,7 @@ def resolve_adapter(spec: AdapterSpec, name: str = "auto") -> str:
     adapter that claims the model's config (speech LLMs), else the text causal LM. Reads at most the
     model's config, never its weights."""
     if name == "auto":
-        name = "cascade" if spec.model.startswith("cascade:") else _detect(spec.model)
+        name = "cascade" if spec.model.startswith("cascade:") else _detect(spec.model, bool(spec.options.get("trust_remote_code")))
     if name not in _ADAPTERS:
         raise EngineError(f"unknown adapter {name!r}; known: {', '.join(adapters())}")
     return name
@@ -104,6 +104,11 @@ def adapter_modes(name: str) -> tuple[str, ...] | None:
     """The modes adapter ``name`` scores, known before it loads a model (None when it says so only once loaded)."""
     modes = getattr(_ADAPTERS[name], "modes", None)
     return tuple(modes) if isinstance(modes, tuple) else None
+
+
+def adapter_options(name: str) -> tuple[str, ...]:
+    """The adapter-specific ``AdapterSpec.options`` keys adapter ``name`` reads (its ``takes_options``), besides ``bos``."""
+    return tuple(getattr(_ADAPTERS[name], "takes_options", ()))
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,7 @@ def load_adapter(spec: AdapterSpec, name: str = "auto") -> ScoringAdapter:
 MODEL_TYPES: dict[str, str] = {}
 
 
-def _detect(model: str) -> str:
+def _detect(model: str, trust_remote_code: bool = False) -> str:
     from pathlib import Path
 
     if model.endswith(".gguf"):
@@ -146,7 +151,8 @@ def _detect(model: str) -> str:
     try:
         from transformers import AutoConfig
 
-        model_type = AutoConfig.from_pretrained(str(local) if local.exists() else model).model_type
+        # A remote-code config (its own model_type) loads only with --trust-remote-code; else the causal LM reports it.
+        model_type = AutoConfig.from_pretrained(str(local) if local.exists() else model, trust_remote_code=trust_remote_code).model_type
     except Exception:  # unknown to transformers: let the causal LM report it
         return "causal-lm"
     return MODEL_TYPES.get(model_type, "causal-lm")
@@ -176,6 +182,7 @@ from s2sbench.scorer.adapters import (  # noqa: E402,F401  (registers them)
     cascade,
     causal_lm,
     granite_speech,
+    moshi,
     phi4_multimodal,
     qwen2_5_omni,
     qwen2_audio,

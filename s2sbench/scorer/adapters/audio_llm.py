@@ -128,8 +128,7 @@ class AudioLLM:
         self.tokenizer = self.processor.tokenizer
         self.start = SequenceStart.of(self.tokenizer, spec.options.get("bos", "auto"))
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        self.decoder = attrgetter(self.entry.text_model)(self.model)  # the text model: embeddings + layers + norm
-        self.head = self.model.lm_head
+        self.decoder, self.head = self.text_model()
         self.audio_markup = "".join(getattr(self.processor, attribute, default) for attribute, default in self.entry.markup)
         self._check_audio_token()
 
@@ -146,6 +145,11 @@ class AudioLLM:
             return self.entry.load(model, self.device, self.dtype)
         entry = self.entry
         return load_speech_lm(model, self.device, self.dtype, entry.model_class, entry.family, entry.processor_attributes)
+
+    def text_model(self) -> tuple[Any, Any]:
+        """(decoder, head): the text model that scores the candidates (embeddings + layers + norm,
+        returning ``last_hidden_state``) and its LM head; a family laid out otherwise overrides this."""
+        return attrgetter(self.entry.text_model)(self.model), self.model.lm_head
 
     def _check_audio_token(self) -> None:
         """The processor's audio token must be the one the model's encoder output replaces: a

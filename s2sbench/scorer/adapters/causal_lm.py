@@ -32,8 +32,9 @@ def resolve_device_dtype(spec: AdapterSpec):
     return device, dtype
 
 
-def load_causal_lm(model: str, device: str, dtype):
-    """(model, tokenizer) from a hub id, a directory, or a ``.gguf`` file."""
+def load_causal_lm(model: str, device: str, dtype, trust_remote_code: bool = False):
+    """(model, tokenizer) from a hub id, a directory, or a ``.gguf`` file; ``trust_remote_code``:
+    run the checkpoint's own modelling code (``--trust-remote-code``)."""
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:
@@ -41,7 +42,7 @@ def load_causal_lm(model: str, device: str, dtype):
     path = Path(model).expanduser()
     if model.startswith((".", "/", "~")) and not path.exists():
         raise EngineError(f"{model}: no such model directory or file")
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}  # False, not None: transformers would ask on stdin
     source = model
     if path.suffix == ".gguf":
         if not path.is_file():
@@ -51,6 +52,8 @@ def load_causal_lm(model: str, device: str, dtype):
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
         network = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs).to(device).eval()
     except Exception as exc:
+        if "trust_remote_code" in str(exc) and not trust_remote_code:  # its code is in the checkpoint: the user decides
+            raise EngineError(f"{model!r} runs its own modelling code; pass --trust-remote-code if you trust it") from exc
         raise EngineError(f"cannot load causal LM {model!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
     return network, tokenizer
 
@@ -125,7 +128,7 @@ class CausalLM:
     def __init__(self, spec: AdapterSpec):
         self.spec = spec
         self.device, self.dtype = resolve_device_dtype(spec)
-        self.model, self.tokenizer = load_causal_lm(spec.model, self.device, self.dtype)
+        self.model, self.tokenizer = load_causal_lm(spec.model, self.device, self.dtype, bool(spec.options.get("trust_remote_code")))
         self.start = SequenceStart.of(self.tokenizer, spec.options.get("bos", "auto"))
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 

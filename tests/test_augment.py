@@ -3,6 +3,7 @@ validated by the real Whisper base; same items, provenance, determinism, resumpt
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -346,20 +347,24 @@ def test_bad_options_are_one_line(arguments: list[str], message: str, spoken_bui
 
 
 def test_report_curve_orders_variants_by_snr_on_the_same_items(spoken_build: Path, tmp_path: Path):
-    """A real cascade (Whisper base + a tiny LM) scores a build and two of its noise variants; the
-    curve has one row per variant, clean first then the SNR falling, the same items and the same
-    text accuracy in every row (the text is not augmented), and degradation = t2t - spoken."""
+    """A real cascade (Whisper base + a tiny LM) scores a build, two of its noise variants and a
+    room; the curve has one row per variant, clean first, then the SNR falling, then the room, the
+    same items and the same text accuracy in every row (the text is not augmented), and degradation
+    = t2t - spoken. ``--plot`` draws it: per subset, the metric and the degradation against the SNR
+    and by room, four panels a row."""
     from tests.models import build_tiny_causal_lm, sample_texts
+    from tests.test_report import png_size
 
     lm = build_tiny_causal_lm(tmp_path / "lm", sample_texts())
-    augment(AugmentOptions(build=spoken_build, output=tmp_path / "v", noise_snr=(-5, 10), validate=False))
-    sources = {"clean": spoken_build, "snr10": tmp_path / "v" / "snr10", "snr-5": tmp_path / "v" / "snr-5"}
+    augment(AugmentOptions(build=spoken_build, output=tmp_path / "v", noise_snr=(-5, 10), reverb=("large",), validate=False))
+    sources = {"clean": spoken_build, "snr10": tmp_path / "v" / "snr10", "snr-5": tmp_path / "v" / "snr-5",
+               "reverb-large": tmp_path / "v" / "reverb-large"}
     results = []
     for name, source in sources.items():
         scored = runner.invoke(app, ["score", str(source), "-m", f"cascade:faster-whisper:base+{lm}", "--device", "cpu", "-o", str(tmp_path / name), "-q"])
         assert scored.exit_code == 0, scored.output
         results.append(tmp_path / name)
-    shown = runner.invoke(app, ["report", *map(str, reversed(results)), "--curve"])
+    shown = runner.invoke(app, ["report", *map(str, reversed(results)), "--curve", "--plot", str(tmp_path / "curve.png")])
     assert shown.exit_code == 0, shown.output
     rows = [line.split(" | ") for line in shown.output.splitlines() if line.startswith("| ") and "(s2t)" in line]
     by_subset: dict[str, list[list[str]]] = {}
@@ -367,11 +372,18 @@ def test_report_curve_orders_variants_by_snr_on_the_same_items(spoken_build: Pat
         by_subset.setdefault(row[0].strip("| "), []).append(row)
     assert set(by_subset) == {"story", "question"}
     for subset_rows in by_subset.values():
-        assert [row[1] for row in subset_rows] == ["clean", "snr10", "snr-5"]
+        assert [row[1] for row in subset_rows] == ["clean", "snr10", "snr-5", "reverb-large"]
         assert len({row[4] for row in subset_rows}) == 1 and len({row[5] for row in subset_rows}) == 1  # n, t2t
         for row in subset_rows:
             # Printed to 4 places: 1e-4 covers the rounding of the three figures.
             assert float(row[7].split(" ")[0]) == pytest.approx(float(row[5]) - float(row[6]), abs=2e-4)
+    if importlib.util.find_spec("matplotlib") is None:
+        assert shown.output.strip().endswith("plot: matplotlib is not installed")
+        return
+    assert shown.output.strip().endswith(f"plot: {tmp_path / 'curve.png'}")
+    # Two subsets (rows), each: accuracy and degradation against the SNR, then by speed and room.
+    assert png_size(tmp_path / "curve.png") == (round(4.2 * 4 * 90), round(3.2 * 2 * 90))
+    assert 20_000 < (tmp_path / "curve.png").stat().st_size < 1_000_000
 
 
 def test_report_curve_refuses_results_of_something_else(tmp_path: Path):

@@ -66,6 +66,7 @@ BABBLE_VOICES = 4  # clips spoken at once in a babble track: a crowd, not one ta
 PEAK = 0.99  # a noisy clip louder than full scale is scaled under it, never clipped
 AUGMENT_FORMAT = 1
 ROOM_ISM_ORDER = 3  # image sources up to 3 reflections, ray tracing for the tail (pyroomacoustics' hybrid)
+ROOM_PADDING = 0.1  # m: RoomSimulator's least distance of talker and microphone from the walls
 ROOM_RT60_DECAY_DB = 30  # the measured RT60 is T30 (the fit over -5 to -35 dB), extrapolated to 60 dB
 
 
@@ -81,13 +82,22 @@ class Room:
     mic_distance: float  # the microphone this far in front of the talker (along the depth), m
     what: str
 
+    def __post_init__(self) -> None:
+        # RoomSimulator would move a talker or microphone outside the walls back inside without a
+        # word (to ROOM_PADDING from them): a room that says where they are must hold them.
+        (x, y, z), (sx, sy, sz) = self.size, self.source
+        mic_y = sy + self.mic_distance
+        inside = all(ROOM_PADDING <= at <= side - ROOM_PADDING for at, side in ((sx, x), (sy, y), (sz, z), (mic_y, y)))
+        if not inside:
+            raise ValueError(f"room {self.name}: the talker or the microphone is within {ROOM_PADDING} m of a wall or outside")
+
     def as_dict(self) -> dict[str, Any]:
         return {"room": self.name, "size_m": list(self.size), "rt60_s": self.rt60, "source_m": list(self.source),
                 "mic_distance_m": self.mic_distance, "ism_order": ROOM_ISM_ORDER, "ray_tracing": True}
 
 
-# The talker faces the microphone at mouth height; the distances grow with the room, as a speaker's
-# from a lectern microphone, a table microphone in a classroom, a hall's microphone would.
+# The talker faces the microphone at mouth height, farther in a larger room: 1 m across an office
+# desk, 2 m in a classroom, 4 m from a hall's microphone.
 ROOMS = {room.name: room for room in (
     Room("small", (4.0, 3.5, 2.7), 0.3, (2.0, 1.2, 1.6), 1.0, "an office"),
     Room("medium", (8.0, 6.0, 3.2), 0.7, (4.0, 2.0, 1.6), 2.0, "a classroom"),
@@ -322,7 +332,7 @@ class _Reverb:
             min_source_x=sx, max_source_x=sx, min_source_y=sy, max_source_y=sy, min_source_z=sz, max_source_z=sz,
             min_mic_distance=distance, max_mic_distance=distance, min_mic_azimuth=0.0, max_mic_azimuth=0.0,
             min_mic_elevation=0.0, max_mic_elevation=0.0, max_order=ROOM_ISM_ORDER, use_ray_tracing=True,
-            leave_length_unchanged=False, p=1.0)
+            leave_length_unchanged=False, padding=ROOM_PADDING, p=1.0)
         seed = int(clip_key({"room": room.as_dict(), "seed": self.seed, "sample_rate": rate})[:16], 16)
         with _seeded(seed):
             # The ray tracer draws from pyroomacoustics' own generators (NumPy's and libroom's C++

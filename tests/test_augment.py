@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from s2sbench.augment import ROOMS, AugmentOptions, augment
+from s2sbench.augment import ROOMS, AugmentOptions, Room, augment
 from s2sbench.cli import app
 from s2sbench.items import Item
 from s2sbench.publish import PushOptions, push
@@ -253,6 +253,13 @@ def test_a_room_variant_has_the_parents_items_and_the_rooms_provenance(rooms: Pa
         for mine, theirs in zip(records, parent):
             for path, parent_path in zip(clips_of(mine), clips_of(theirs)):
                 assert path != parent_path and sf.info(variant / path).samplerate == sf.info(spoken_build / parent_path).samplerate
+
+
+def test_a_room_must_hold_its_talker_and_microphone():
+    """RoomSimulator would move them inside the walls without a word: the room's data is refused."""
+    with pytest.raises(ValueError, match="room cupboard: the talker or the microphone is within 0.1 m"):
+        Room("cupboard", (1.0, 1.0, 2.0), 0.3, (0.5, 0.5, 1.6), 1.0, "a cupboard")  # the microphone 0.5 m past the wall
+    assert all(room.name == name for name, room in ROOMS.items())
 
 
 def test_a_room_gives_its_clips_a_reverberant_tail(rooms: Path, spoken_build: Path):

@@ -12,8 +12,10 @@ the result is an ordinary build directory under ``OUT``, named by its transform:
   real noise recordings from ``--noise-dir`` (``AddBackgroundNoise``).
 - ``speed0.9``, ``speed1.1``: the tempo scaled by that factor, the pitch kept (``TimeStretch``,
   Signalsmith Stretch).
-
-Reverberation is not offered: it needs room impulse responses, and none is installable here.
+- ``reverb-small``, ``reverb-medium``, ``reverb-large``: the clip heard in one of :data:`ROOMS`, a
+  shoebox of fixed size, reverberation time and talker and microphone placement
+  (``RoomSimulator``: pyroomacoustics' image sources and ray tracing). The room's impulse response
+  is computed once per variant under a generator seeded by the seed and the room.
 
 A variant has the parent's items (same ids, texts and answers; by default the ones the parent
 publishes, all of them with ``include_failed``), its own clips (``audio/``, content-addressed by
@@ -53,7 +55,7 @@ from s2sbench.errors import EngineError, S2SBenchError
 from s2sbench.items import Item, name_problem
 from s2sbench.storage import ClipStore
 from s2sbench.synth.clips import clip_key, clip_relative_path
-from s2sbench.synth.postprocess import AudioOptions, encode, to_float_mono
+from s2sbench.synth.postprocess import AudioOptions, encode, finish, to_float_mono
 from s2sbench.versions import package_versions
 
 NOISES = ("white", "pink", "babble")
@@ -63,24 +65,67 @@ PINK_DECAY_DB_PER_OCTAVE = -3.01  # audiomentations' table of noise colours
 BABBLE_VOICES = 4  # clips spoken at once in a babble track: a crowd, not one talker to follow
 PEAK = 0.99  # a noisy clip louder than full scale is scaled under it, never clipped
 AUGMENT_FORMAT = 1
+ROOM_ISM_ORDER = 3  # image sources up to 3 reflections, ray tracing for the tail (pyroomacoustics' hybrid)
+ROOM_PADDING = 0.1  # m: RoomSimulator's least distance of talker and microphone from the walls
+ROOM_RT60_DECAY_DB = 30  # the measured RT60 is T30 (the fit over -5 to -35 dB), extrapolated to 60 dB
+
+
+@dataclass(frozen=True)
+class Room:
+    """A shoebox room to hear the clips in. Fixed values, not ranges: every clip of a variant hears
+    the same room, and the walls' absorption is the one Sabine's formula gives for ``rt60``."""
+
+    name: str
+    size: tuple[float, float, float]  # width, depth, height, m
+    rt60: float  # the reverberation time asked of the walls, s
+    source: tuple[float, float, float]  # the talker's mouth, m from the corner
+    mic_distance: float  # the microphone this far in front of the talker (along the depth), m
+    what: str
+
+    def __post_init__(self) -> None:
+        # RoomSimulator would move a talker or microphone outside the walls back inside without a
+        # word (to ROOM_PADDING from them): a room that says where they are must hold them.
+        (x, y, z), (sx, sy, sz) = self.size, self.source
+        mic_y = sy + self.mic_distance
+        inside = all(ROOM_PADDING <= at <= side - ROOM_PADDING for at, side in ((sx, x), (sy, y), (sz, z), (mic_y, y)))
+        if not inside:
+            raise ValueError(f"room {self.name}: the talker or the microphone is within {ROOM_PADDING} m of a wall or outside")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"room": self.name, "size_m": list(self.size), "rt60_s": self.rt60, "source_m": list(self.source),
+                "mic_distance_m": self.mic_distance, "ism_order": ROOM_ISM_ORDER, "ray_tracing": True}
+
+
+# The talker faces the microphone at mouth height, farther in a larger room: 1 m across an office
+# desk, 2 m in a classroom, 4 m from a hall's microphone.
+ROOMS = {room.name: room for room in (
+    Room("small", (4.0, 3.5, 2.7), 0.3, (2.0, 1.2, 1.6), 1.0, "an office"),
+    Room("medium", (8.0, 6.0, 3.2), 0.7, (4.0, 2.0, 1.6), 2.0, "a classroom"),
+    Room("large", (20.0, 15.0, 8.0), 1.5, (10.0, 4.0, 1.7), 4.0, "a hall"),
+)}
 
 
 @dataclass(frozen=True)
 class Transform:
-    """One variant's transform: noise at ``value`` dB SNR, or a tempo factor ``value``."""
+    """One variant's transform: noise at ``value`` dB SNR, a tempo factor ``value``, or a room."""
 
-    kind: str  # "noise" or "speed"
-    value: float
+    kind: str  # "noise", "speed" or "reverb"
+    value: float  # reverb: the room's RT60
     noise: str | None = None  # white, pink, babble or noise (files from --noise-dir)
+    room: Room | None = None
 
     @property
     def name(self) -> str:
-        """The variant's directory and config suffix: snr20, snr0-pink, speed0.9."""
+        """The variant's directory and config suffix: snr20, snr0-pink, speed0.9, reverb-large."""
+        if self.kind == "reverb" and self.room is not None:
+            return f"reverb-{self.room.name}"
         if self.kind == "speed":
             return f"speed{self.value:g}"
         return f"snr{self.value:g}" + ("" if self.noise == "white" else f"-{self.noise}")
 
     def as_dict(self) -> dict[str, Any]:
+        if self.kind == "reverb" and self.room is not None:
+            return {"kind": "reverb", **self.room.as_dict(), "name": self.name, "library": "audiomentations.RoomSimulator"}
         if self.kind == "speed":
             return {"kind": "speed", "factor": self.value, "name": self.name, "library": "audiomentations.TimeStretch"}
         library = {"white": "AddGaussianSNR", "pink": "AddColorNoise"}.get(self.noise or "", "AddBackgroundNoise")
@@ -95,6 +140,7 @@ class AugmentOptions:
     output: Path
     noise_snr: tuple[float, ...] = ()  # dB; one variant each
     speed: tuple[float, ...] = ()  # tempo factors; one variant each
+    reverb: tuple[str, ...] = ()  # names of ROOMS; one variant each
     noise: str = "white"  # white, pink or babble; ignored with noise_dir
     noise_dir: Path | None = None  # real noise recordings (wav, flac, ogg, mp3)
     seed: int = 0
@@ -105,8 +151,8 @@ class AugmentOptions:
     recognizer: Any = None  # a loaded recognizer to use instead of loading ``asr`` (library callers)
 
     def transforms(self) -> list[Transform]:
-        if not self.noise_snr and not self.speed:
-            raise S2SBenchError("give --noise-snr and/or --speed: nothing to make")
+        if not self.noise_snr and not self.speed and not self.reverb:
+            raise S2SBenchError("give --noise-snr, --speed and/or --reverb: nothing to make")
         noise = NOISE_DIR_KIND if self.noise_dir is not None else self.noise
         if noise not in (*NOISES, NOISE_DIR_KIND):
             raise S2SBenchError(f"--noise must be one of {', '.join(NOISES)}, not {self.noise!r}")
@@ -116,7 +162,11 @@ class AugmentOptions:
         for snr in self.noise_snr:
             if not -30 <= snr <= 100:
                 raise S2SBenchError(f"--noise-snr {snr:g}: an SNR in dB between -30 and 100")
+        for room in self.reverb:
+            if room not in ROOMS:
+                raise S2SBenchError(f"--reverb {str(room)[:40]!r}: a room is one of {', '.join(ROOMS)}")
         found = [Transform("noise", float(snr), noise) for snr in self.noise_snr] + [Transform("speed", float(f)) for f in self.speed]
+        found += [Transform("reverb", ROOMS[room].rt60, room=ROOMS[room]) for room in self.reverb]
         names = [t.name for t in found]
         for name in names:
             if problem := name_problem(name):
@@ -147,6 +197,23 @@ def _library() -> tuple[Any, str]:
     except ImportError:
         raise EngineError("s2s augment needs audiomentations: pip install 's2sbench[augment]'") from None
     return audiomentations, audiomentations.__version__
+
+
+def _room_library() -> tuple[Any, str]:
+    try:
+        import pyroomacoustics
+    except ImportError:
+        raise EngineError("s2s augment --reverb needs pyroomacoustics: pip install 's2sbench[augment]'") from None
+    return pyroomacoustics, pyroomacoustics.__version__
+
+
+def _versions(transform: Transform, version: str) -> dict[str, str]:
+    """The libraries a clip of ``transform`` depends on, for its key (noise and speed keep their
+    keys of before reverberation: only audiomentations)."""
+    found = {"audiomentations": version}
+    if transform.kind == "reverb":
+        found["pyroomacoustics"] = _room_library()[1]
+    return found
 
 
 @contextmanager
@@ -239,9 +306,61 @@ def _noise(transform: Transform, options: AugmentOptions, parent: BuildDirectory
     return _Noise(files, [_digest(path.read_bytes()) for path in files])
 
 
-def _apply(transform: Transform, samples: np.ndarray, rate: int, noise_files: list[Path]) -> np.ndarray:
+class _Reverb:
+    """One room's RoomSimulator with its impulse response computed once per sample rate: every clip
+    of a variant hears the same room (RoomSimulator alone would simulate it again for each clip)."""
+
+    def __init__(self, room: Room, seed: int):
+        self.room, self.seed = room, seed
+        self.steps: dict[int, Any] = {}
+
+    def step(self, rate: int) -> Any:
+        if rate not in self.steps:
+            self.steps[rate] = self._simulate(rate)
+        return self.steps[rate]
+
+    def _simulate(self, rate: int) -> Any:
+        library, _ = _library()
+        pra, _ = _room_library()
+        room = self.room
+        (x, y, z), (sx, sy, sz), distance = room.size, room.source, room.mic_distance
+        # Every range collapsed to the room's value; azimuth and elevation 0: the microphone is
+        # ``distance`` in front of the mouth along the depth, at its height.
+        step = library.RoomSimulator(
+            min_size_x=x, max_size_x=x, min_size_y=y, max_size_y=y, min_size_z=z, max_size_z=z,
+            calculation_mode="rt60", min_target_rt60=room.rt60, max_target_rt60=room.rt60,
+            min_source_x=sx, max_source_x=sx, min_source_y=sy, max_source_y=sy, min_source_z=sz, max_source_z=sz,
+            min_mic_distance=distance, max_mic_distance=distance, min_mic_azimuth=0.0, max_mic_azimuth=0.0,
+            min_mic_elevation=0.0, max_mic_elevation=0.0, max_order=ROOM_ISM_ORDER, use_ray_tracing=True,
+            leave_length_unchanged=False, padding=ROOM_PADDING, p=1.0)
+        seed = int(clip_key({"room": room.as_dict(), "seed": self.seed, "sample_rate": rate})[:16], 16)
+        with _seeded(seed):
+            # The ray tracer draws from pyroomacoustics' own generators (NumPy's and libroom's C++
+            # one), unseeded by default: the same seed would give other bytes in every process.
+            pra.random.seed(numpy=seed, libroom=seed)
+            step.randomize_parameters(np.zeros(rate, dtype=np.float32), rate)
+        step.freeze_parameters()
+        return step
+
+    def measured(self, rate: int) -> dict[str, float]:
+        """The impulse response's length and its RT60 as pyroomacoustics measures it (T30)."""
+        pra, _ = _room_library()
+        response = np.asarray(self.step(rate).room.rir[0][0], dtype=np.float64)
+        rt60 = pra.experimental.measure_rt60(response, fs=rate, decay_db=ROOM_RT60_DECAY_DB)
+        return {"sample_rate": rate, "seconds": round(len(response) / rate, 4), "measured_rt60_s": round(float(rt60), 3)}
+
+
+def _apply(transform: Transform, samples: np.ndarray, rate: int, noise_files: list[Path], reverb: _Reverb | None = None,
+           audio: AudioOptions | None = None) -> np.ndarray:
     """The clip through the transform's audiomentations class (under a seeded generator)."""
     library, _ = _library()
+    if transform.kind == "reverb" and reverb is not None:
+        result = np.asarray(reverb.step(rate)(samples=samples, sample_rate=rate), dtype=np.float32)
+        # Finished as the build finishes its clips: the room changes the level (the direct sound falls
+        # with the distance), and the impulse response runs on far under what the build calls silence
+        # (trim_below_db under the peak), which validation would flag as trailing silence. Levelled
+        # and trimmed like the parent's clips, the variant differs from them by the reverberation.
+        return finish(result, rate, AudioOptions(**{**(audio or AudioOptions()).as_dict(), "sample_rate": rate}))
     if transform.kind == "speed":
         step = library.TimeStretch(min_rate=transform.value, max_rate=transform.value, leave_length_unchanged=False, p=1.0)
     elif transform.noise == "white":
@@ -264,13 +383,14 @@ class _ClipMaker:
                  noise: _Noise | None, version: str):
         self.parent, self.store = parent, ClipStore(variant.root)
         self.transform, self.seed, self.audio, self.noise, self.version = transform, seed, audio, noise, version
+        self.reverb = _Reverb(transform.room, seed) if transform.room is not None else None
         self.made = self.reused = 0
 
     def clip(self, named: str, path: Path) -> str:
         """The variant clip of the parent clip ``named`` (at ``path``, checked inside the parent)."""
         data = path.read_bytes()
         payload = {"parent_clip": _digest(data), "transform": self.transform.as_dict(), "seed": self.seed,
-                   "noise": self.noise.identity if self.noise else None, "audiomentations": self.version, "audio": self.audio.as_dict()}
+                   "noise": self.noise.identity if self.noise else None, **_versions(self.transform, self.version), "audio": self.audio.as_dict()}
         key = clip_key(payload)
         relative = clip_relative_path(key, self.audio.format)
         if self.store.usable(relative):
@@ -279,7 +399,7 @@ class _ClipMaker:
         samples, rate = _read_clip(data)  # the bytes the key was made of, not a second read
         files = self.noise.files_for(named) if self.noise else []
         with _seeded(int(key[:16], 16)):
-            result = _apply(self.transform, samples, rate, files)
+            result = _apply(self.transform, samples, rate, files, self.reverb, self.audio)
         self.store.write(relative, encode(result, AudioOptions(**{**self.audio.as_dict(), "sample_rate": rate})))
         self.made += 1
         return relative
@@ -365,7 +485,7 @@ def _variant(parent: BuildDirectory, parent_manifest: dict[str, Any], transform:
         asr = recognizer.identity() if recognizer is not None else None
         items_digest = _items_digest(parent)
         fingerprint = clip_key({"format": AUGMENT_FORMAT, "items": items_digest, "transform": transform.as_dict(), "seed": options.seed,
-                                "noise": noise.identity if noise else None, "audiomentations": version, "include_failed": options.include_failed,
+                                "noise": noise.identity if noise else None, **_versions(transform, version), "include_failed": options.include_failed,
                                 "validate": options.validate, "asr": asr})
         if _complete(variant, fingerprint, options.validate):
             return _result(transform.name, variant, 0, (variant.read_manifest().get("counts") or {}).get("clips", 0), True)
@@ -388,7 +508,8 @@ def _variant(parent: BuildDirectory, parent_manifest: dict[str, Any], transform:
                      "parent_manifest": {k: parent_manifest.get(k) for k in ("fingerprint", "created", "counts")},
                      "name": transform.name, "transform": transform.as_dict(), "seed": options.seed, "include_failed": options.include_failed,
                      "noise_files": ([{"path": str(p), "sha256": d} for p, d in zip(noise.files, noise.identity)] if noise else None),
-                     "versions": package_versions(("audiomentations", "numpy", "soundfile", "python-stretch", "librosa")),
+                     "versions": package_versions(("audiomentations", "numpy", "soundfile", "python-stretch", "librosa", "pyroomacoustics")),
+                     **({"room_response": maker.reverb.measured(audio.sample_rate)} if maker.reverb else {}),
                      "fingerprint": fingerprint},
             counts={"items": count, "clips": maker.made + maker.reused, "subsets": subsets},
         )
@@ -405,6 +526,8 @@ def augment(options: AugmentOptions, progress: Callable[[VariantResult], None] |
     """Make (or complete) every variant of ``options``; ``progress`` hears of each as it is done."""
     transforms = options.transforms()
     _, version = _library()
+    if any(transform.kind == "reverb" for transform in transforms):
+        _room_library()  # before anything is read or written
     parent = BuildDirectory(options.build).require()
     if Path(options.output).resolve() == parent.root.resolve():
         raise S2SBenchError(f"-o {options.output}: the parent build itself; give a directory for the variants")

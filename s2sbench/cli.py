@@ -306,6 +306,7 @@ def augment(
     output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", help="Where the variants go: one build directory each (snr20, speed0.9, ...).")],
     noise_snr: Annotated[str | None, typer.Option("--noise-snr", metavar="DB,DB,...", help="Noise variants at these signal-to-noise ratios, in dB.")] = None,
     speed: Annotated[str | None, typer.Option("--speed", metavar="F,F,...", help="Tempo variants: these speed factors, the pitch kept.")] = None,
+    reverb: Annotated[str | None, typer.Option("--reverb", metavar="ROOM,...", help="Reverberation variants: the clips heard in these rooms (small, medium, large).")] = None,
     noise: Annotated[str, typer.Option("--noise", metavar="white|pink|babble", help="The generated noise: white, pink, or babble made of the build's own clips.")] = "white",
     noise_dir: Annotated[Path | None, typer.Option("--noise-dir", metavar="DIR", help="Real noise recordings (wav, flac, ogg, mp3) to mix in instead.")] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the noise: the same seed gives the same bytes.")] = 0,
@@ -315,7 +316,7 @@ def augment(
     device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N, for the recognizer.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
 ) -> None:
-    """Derive robustness variants of a build from its clips (noise at an SNR, speed), no re-synthesis.
+    """Derive robustness variants of a build from its clips (noise, speed, reverb), no re-synthesis.
 
     Each variant is a build directory under -o with the same items, its own clips, a build.json
     naming its parent, transform and seed, and its own validation (the ASR error it causes).
@@ -326,7 +327,7 @@ def augment(
       s2s augment builds/demo -o builds/demo-robust --noise-snr 20,10,5,0
       s2s augment builds/demo -o builds/robust --speed 0.9,1.1 --seed 3
       s2s augment builds/demo -o builds/robust --noise-snr 10 --noise babble
-      s2s augment builds/demo -o builds/robust --noise-snr 5 --noise-dir noises/
+      s2s augment builds/demo -o builds/robust --reverb small,large
     """
     from s2sbench.augment import AugmentOptions
     from s2sbench.augment import augment as run_augment
@@ -334,6 +335,7 @@ def augment(
     if quiet:
         _silence_progress_bars()
     options = AugmentOptions(build=build_dir, output=output, noise_snr=_numbers(noise_snr, "--noise-snr"), speed=_numbers(speed, "--speed"),
+                             reverb=tuple(part.strip() for part in (reverb or "").split(",") if part.strip()),
                              noise=noise, noise_dir=noise_dir, seed=seed, include_failed=include_failed, validate=validate, asr=asr, device=device)
 
     def report(variant) -> None:
@@ -424,9 +426,9 @@ def score(
 def report(
     results: Annotated[list[Path], typer.Argument(metavar="RESULTS", help="Results directories made by s2s score.")],
     metric: Annotated[str, typer.Option("--metric", metavar="METRIC", help="acc (lowest mean NLL, S2SBench), pairwise_acc, acc_sum (highest summed log-likelihood, lm-eval's acc) or acc_bytes (per byte, lm-eval's acc_bytes).")] = "acc",
-    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG; and the degradation per breakdown bucket to PNG's NAME-breakdowns.png.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG; and the degradation per breakdown bucket to PNG's NAME-breakdowns.png. With --curve: the metric and degradation against SNR, speed and room.")] = None,
     html_page: Annotated[Path | None, typer.Option("--html", metavar="HTML", help="Also write one self-contained page (no server, no network) with the tables, the figures and each run's summary.")] = None,
-    curve: Annotated[bool, typer.Option("--curve", help="Results of a build and its variants (s2s augment): the metric and degradation against SNR and speed.")] = False,
+    curve: Annotated[bool, typer.Option("--curve", help="Results of a build and its variants (s2s augment): the metric and degradation against SNR, speed and room.")] = False,
 ) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset.
 
@@ -438,12 +440,15 @@ def report(
       s2s report results/qwen2a results/cascade --plot compare.png
       s2s report results/qwen2a results/cascade --html report.html
       s2s report results/smol --metric acc_sum       # lm-eval's acc
-      s2s report results/clean results/snr10 results/snr0 --curve
+      s2s report results/clean results/snr10 --curve --plot curve.png
     """
     if curve:
-        from s2sbench.scorer.curve import curve_table
+        from s2sbench.scorer.curve import curve_table, plot_curve
 
         typer.echo(_run(_Progress(enabled=False), Path("."), lambda: curve_table(results, metric)))
+        if plot is not None:
+            drawn = _run(_Progress(enabled=False), Path("."), lambda: plot_curve(results, plot, metric))
+            typer.echo(f"plot: {drawn}" if drawn else "plot: matplotlib is not installed")
         return
     from s2sbench.scorer.compare import compare_results, html_report, plot_results
 

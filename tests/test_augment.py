@@ -3,6 +3,7 @@ validated by the real Whisper base; same items, provenance, determinism, resumpt
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from s2sbench.augment import AugmentOptions, augment
+from s2sbench.augment import ROOMS, AugmentOptions, Room, augment
 from s2sbench.cli import app
 from s2sbench.items import Item
 from s2sbench.publish import PushOptions, push
@@ -211,6 +212,106 @@ def test_a_killed_run_is_completed_with_the_same_bytes(ten_build: Path, tmp_path
     assert contents(tmp_path / "killed") == contents(tmp_path / "whole")
 
 
+# --------------------------------------------------------------------------- reverberation
+
+
+def decay_seconds(path: Path, frame: float = 0.02) -> float:
+    """How long the clip's end takes to fall from 10 to 30 dB under its loudest 20 ms frame: from its
+    last frame within 10 dB of the loudest to its last within 30 dB. A dry clip's end falls as its
+    last phoneme does; in a room the tail falls by these 20 dB in about a third of the RT60."""
+    samples, rate = sf.read(path, dtype="float64")
+    size = int(frame * rate)
+    energy = np.mean(samples[: len(samples) // size * size].reshape(-1, size) ** 2, axis=1)
+    level = 10 * np.log10(energy / energy.max() + 1e-20)
+    return float(np.flatnonzero(level > -30)[-1] - np.flatnonzero(level > -10)[-1]) * frame
+
+
+@pytest.fixture(scope="module")
+def rooms(spoken_build: Path, tmp_path_factory) -> Path:
+    """spoken_build heard in each room, not validated."""
+    output = tmp_path_factory.mktemp("rooms")
+    augment(AugmentOptions(build=spoken_build, output=output, reverb=tuple(ROOMS), validate=False))
+    return output
+
+
+def test_a_room_variant_has_the_parents_items_and_the_rooms_provenance(rooms: Path, spoken_build: Path):
+    parent = items_of(spoken_build)
+    same = ("id", "subset", "lang", "context", "candidates", "answer", "source")
+    for name, room in ROOMS.items():
+        variant = rooms / f"reverb-{name}"
+        records = items_of(variant)
+        assert [{k: r[k] for k in same} for r in records] == [{k: r[k] for k in same} for r in parent]
+        augmented = json.loads((variant / "build.json").read_text())["augment"]
+        assert augmented["parent"] == str(spoken_build.resolve()) and augmented["seed"] == 0
+        assert augmented["transform"] == {"kind": "reverb", "room": name, "size_m": list(room.size), "rt60_s": room.rt60,
+                                          "source_m": list(room.source), "mic_distance_m": room.mic_distance, "ism_order": 3,
+                                          "ray_tracing": True, "name": f"reverb-{name}", "library": "audiomentations.RoomSimulator"}
+        assert augmented["versions"]["pyroomacoustics"] and augmented["versions"]["audiomentations"]
+        # pyroomacoustics' measurement (T30) of the impulse response the clips went through: 0.269,
+        # 0.747 and 1.533 s measured here for rooms of 0.3, 0.7 and 1.5 s (within 11%); 25% allowed.
+        assert augmented["room_response"]["measured_rt60_s"] == pytest.approx(room.rt60, rel=0.25)
+        for mine, theirs in zip(records, parent):
+            for path, parent_path in zip(clips_of(mine), clips_of(theirs)):
+                assert path != parent_path and sf.info(variant / path).samplerate == sf.info(spoken_build / parent_path).samplerate
+
+
+def test_a_room_must_hold_its_talker_and_microphone():
+    """RoomSimulator would move them inside the walls without a word: the room's data is refused."""
+    with pytest.raises(ValueError, match="room cupboard: the talker or the microphone is within 0.1 m"):
+        Room("cupboard", (1.0, 1.0, 2.0), 0.3, (0.5, 0.5, 1.6), 1.0, "a cupboard")  # the microphone 0.5 m past the wall
+    assert all(room.name == name for name, room in ROOMS.items())
+
+
+def test_a_room_gives_its_clips_a_reverberant_tail(rooms: Path, spoken_build: Path):
+    """Measured on these 16 clips: the dry ends fall by the 20 dB of decay_seconds in 0 to 0.22 s
+    (the last phoneme's own fall), the classroom's (RT60 0.7 s) in 0.18 to 0.26 s, the hall's
+    (1.5 s) in 0.44 to 0.58 s, where an exponential decay takes RT60 / 3: 0.23 and 0.5 s. The test
+    asks each room's median within a factor of 2 of RT60 / 3 and every hall clip 0.1 s longer
+    than its dry clip (0.24 s measured at the least): a room that is not applied fails both."""
+    dry = [decay_seconds(spoken_build / p) for r in items_of(spoken_build) for p in clips_of(r)]
+    medians = {}
+    for name in ("medium", "large"):
+        wet = [decay_seconds(rooms / f"reverb-{name}" / p) for r in items_of(rooms / f"reverb-{name}") for p in clips_of(r)]
+        expected = ROOMS[name].rt60 / 3
+        medians[name] = float(np.median(wet))
+        assert expected / 2 <= medians[name] <= expected * 2, (name, wet)
+        if name == "large":
+            assert all(w - d >= 0.1 for w, d in zip(wet, dry)), list(zip(wet, dry))
+    assert medians["medium"] < medians["large"]
+
+
+def test_asr_error_rises_in_a_large_room(sample_en_build: Path, whisper, tmp_path: Path):
+    """Whisper base on the 25 published clips of sample_en_build, dry (the parent's validation) and
+    in the hall (RT60 1.5 s, the microphone 4 m away). Measured with `s2s augment --reverb
+    small,medium,large` on the same build: mean WER 0.097 dry, 0.165, 0.438 and 0.865 in the three
+    rooms; medians 0.0, 0.125, 0.25 and 0.75; 25, 22, 15 and 0 of 25 clips passing. The test asks
+    the hall for a rise of 0.3 in both the mean and the median, and fewer clips passing."""
+    [result] = augment(AugmentOptions(build=sample_en_build, output=tmp_path, reverb=("large",), recognizer=whisper))
+    published = {p for r in items_of(sample_en_build) if kept(Item.from_dict(r), False) for p in clips_of(r)}
+    parent = [c for c in json.loads((sample_en_build / "validation.json").read_text())["clips"] if c["path"] in published]
+    dry = [c["error"] for c in parent]
+    assert len(dry) == result.clips_checked == 25
+    report = json.loads((result.path / "validation.json").read_text())
+    assert {c["path"] for c in report["clips"]} == {p for r in items_of(result.path) for p in clips_of(r)}
+    assert result.mean_error - float(np.mean(dry)) >= 0.3, (np.mean(dry), result.mean_error)
+    assert result.median_error - float(np.median(dry)) >= 0.3, (np.median(dry), result.median_error)
+    assert result.clips_passed < sum(c["passed"] for c in parent)
+
+
+def test_a_room_gives_the_same_bytes_in_another_process_and_alone(rooms: Path, spoken_build: Path, tmp_path: Path):
+    """The ray tracer draws from pyroomacoustics' generators (unseeded, they give other bytes in every
+    process), seeded per room and seed: the large room alone, in another process, is the same bytes
+    as in the three-room run; another seed, another response; a re-run writes nothing."""
+    command = [sys.executable, "-m", "s2sbench", "augment", str(spoken_build), "--reverb", "large", "--no-validate"]
+    subprocess.run([*command, "-o", str(tmp_path / "alone")], check=True, capture_output=True)
+    assert contents(tmp_path / "alone" / "reverb-large") == contents(rooms / "reverb-large")
+    subprocess.run([*command, "-o", str(tmp_path / "other"), "--seed", "8"], check=True, capture_output=True)
+    assert sorted(contents(tmp_path / "other" / "reverb-large" / "audio").values()) != sorted(contents(rooms / "reverb-large" / "audio").values())
+    before = snapshot(rooms)
+    assert all(r.unchanged for r in augment(AugmentOptions(build=spoken_build, output=rooms, reverb=tuple(ROOMS), validate=False)))
+    assert snapshot(rooms) == before
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -237,7 +338,9 @@ def test_a_clip_path_leaving_the_parent_is_refused(spoken_build: Path, tmp_path:
 
 @pytest.mark.parametrize(("arguments", "message"), [
     (["--noise-snr", "10,loud"], "--noise-snr '10,loud': expected numbers"),
-    ([], "give --noise-snr and/or --speed"),
+    ([], "give --noise-snr, --speed and/or --reverb"),
+    (["--reverb", "small,hall"], "--reverb 'hall': a room is one of small, medium, large"),
+    (["--reverb", "large,large"], "a variant is asked for twice: reverb-large"),
     (["--noise-snr", "10", "--noise", "red"], "--noise must be one of white, pink, babble"),
     (["--noise-snr", "10,10.0"], "a variant is asked for twice: snr10"),
     (["--speed", "9"], "--speed 9: a tempo factor between 0.25 and 4"),
@@ -251,20 +354,24 @@ def test_bad_options_are_one_line(arguments: list[str], message: str, spoken_bui
 
 
 def test_report_curve_orders_variants_by_snr_on_the_same_items(spoken_build: Path, tmp_path: Path):
-    """A real cascade (Whisper base + a tiny LM) scores a build and two of its noise variants; the
-    curve has one row per variant, clean first then the SNR falling, the same items and the same
-    text accuracy in every row (the text is not augmented), and degradation = t2t - spoken."""
+    """A real cascade (Whisper base + a tiny LM) scores a build, two of its noise variants and a
+    room; the curve has one row per variant, clean first, then the SNR falling, then the room, the
+    same items and the same text accuracy in every row (the text is not augmented), and degradation
+    = t2t - spoken. ``--plot`` draws it: per subset, the metric and the degradation against the SNR
+    and by room, four panels a row."""
     from tests.models import build_tiny_causal_lm, sample_texts
+    from tests.test_report import png_size
 
     lm = build_tiny_causal_lm(tmp_path / "lm", sample_texts())
-    augment(AugmentOptions(build=spoken_build, output=tmp_path / "v", noise_snr=(-5, 10), validate=False))
-    sources = {"clean": spoken_build, "snr10": tmp_path / "v" / "snr10", "snr-5": tmp_path / "v" / "snr-5"}
+    augment(AugmentOptions(build=spoken_build, output=tmp_path / "v", noise_snr=(-5, 10), reverb=("large",), validate=False))
+    sources = {"clean": spoken_build, "snr10": tmp_path / "v" / "snr10", "snr-5": tmp_path / "v" / "snr-5",
+               "reverb-large": tmp_path / "v" / "reverb-large"}
     results = []
     for name, source in sources.items():
         scored = runner.invoke(app, ["score", str(source), "-m", f"cascade:faster-whisper:base+{lm}", "--device", "cpu", "-o", str(tmp_path / name), "-q"])
         assert scored.exit_code == 0, scored.output
         results.append(tmp_path / name)
-    shown = runner.invoke(app, ["report", *map(str, reversed(results)), "--curve"])
+    shown = runner.invoke(app, ["report", *map(str, reversed(results)), "--curve", "--plot", str(tmp_path / "curve.png")])
     assert shown.exit_code == 0, shown.output
     rows = [line.split(" | ") for line in shown.output.splitlines() if line.startswith("| ") and "(s2t)" in line]
     by_subset: dict[str, list[list[str]]] = {}
@@ -272,11 +379,18 @@ def test_report_curve_orders_variants_by_snr_on_the_same_items(spoken_build: Pat
         by_subset.setdefault(row[0].strip("| "), []).append(row)
     assert set(by_subset) == {"story", "question"}
     for subset_rows in by_subset.values():
-        assert [row[1] for row in subset_rows] == ["clean", "snr10", "snr-5"]
+        assert [row[1] for row in subset_rows] == ["clean", "snr10", "snr-5", "reverb-large"]
         assert len({row[4] for row in subset_rows}) == 1 and len({row[5] for row in subset_rows}) == 1  # n, t2t
         for row in subset_rows:
             # Printed to 4 places: 1e-4 covers the rounding of the three figures.
             assert float(row[7].split(" ")[0]) == pytest.approx(float(row[5]) - float(row[6]), abs=2e-4)
+    if importlib.util.find_spec("matplotlib") is None:
+        assert shown.output.strip().endswith("plot: matplotlib is not installed")
+        return
+    assert shown.output.strip().endswith(f"plot: {tmp_path / 'curve.png'}")
+    # Two subsets (rows), each: accuracy and degradation against the SNR, then by speed and room.
+    assert png_size(tmp_path / "curve.png") == (round(4.2 * 4 * 90), round(3.2 * 2 * 90))
+    assert 20_000 < (tmp_path / "curve.png").stat().st_size < 1_000_000
 
 
 def test_report_curve_refuses_results_of_something_else(tmp_path: Path):

@@ -62,11 +62,11 @@ def test_the_build_directory_is_the_same_byte_for_byte_at_batch_sizes_1_2_and_8(
     source = write_items(tmp_path / "src.jsonl", 6)
     snapshots = {}
     for batch_size in (1, 2, 8):
-        output = tmp_path / f"batch{batch_size}"
+        output = tmp_path / f"batch{batch_size}" / "build"  # one name: report.html shows it
         build(BuildOptions(source=str(source), output=output, tts="some-wrong", retries=1, batch_size=batch_size))
         snapshots[batch_size] = directory_snapshot(output)
 
-    items = [json.loads(line) for line in (tmp_path / "batch1" / "items.jsonl").read_text().splitlines()]
+    items = [json.loads(line) for line in (tmp_path / "batch1" / "build" / "items.jsonl").read_text().splitlines()]
     tries = [v["tries"] for item in items for v in [item["validation"]["context"], *item["validation"]["candidates"]]]
     assert 1 in tries and 2 in tries  # some clips went round again, some did not
     assert [item["id"] for item in items] == sorted(item["id"] for item in items)  # source order

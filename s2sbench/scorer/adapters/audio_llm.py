@@ -280,6 +280,50 @@ class AudioLLM:
         return scores
 
 
+class SpeechLoRA(AudioLLM):
+    """A family whose checkpoint carries a LoRA for audio prompts (Granite Speech, Phi-4-multimodal):
+    on for s2t and off for t2t, as the family's own ``generate`` uses it. transformers loads it only
+    with ``peft``; without it, s2t on such a checkpoint is refused with one line (t2t scores)."""
+
+    lora_name: str | None = None  # the adapter to switch on (None: the checkpoint's only one)
+
+    def __init__(self, spec: AdapterSpec):
+        super().__init__(spec)
+        self.lora_loaded = bool(getattr(self.model, "_hf_peft_config_loaded", False))
+        self.lora_expected = self.has_lora()
+
+    def has_lora(self) -> bool:
+        """Whether the checkpoint says it has a LoRA for audio prompts."""
+        raise NotImplementedError
+
+    def lora_source(self) -> str:
+        """Where the checkpoint says so, for the message that asks for peft."""
+        raise NotImplementedError
+
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), "lora": self.lora_loaded}  # whether s2t ran with the checkpoint's LoRA
+
+    def use_lora_for(self, mode: str) -> None:
+        self.check_mode(mode)
+        if self.lora_loaded and mode == "s2t":
+            if self.lora_name is not None:
+                self.model.set_adapter(self.lora_name)
+            self.model.enable_adapters()
+        elif self.lora_loaded:
+            self.model.disable_adapters()
+        elif self.lora_expected and mode == "s2t":
+            raise EngineError(f"{self.spec.model!r}: {self.lora_source()} for audio prompts, "
+                              "which transformers loads only with peft: pip install peft (t2t scores without it)")
+
+    def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
+        self.use_lora_for(mode)
+        return super().score_batch(items, mode, prompt)
+
+    def naive_score(self, item: ScoreItem, mode: str, prompt: Prompt, features_per_candidate: bool = True) -> list[CandidateScore]:
+        self.use_lora_for(mode)
+        return super().naive_score(item, mode, prompt, features_per_candidate)
+
+
 def register_family(adapter: type[AudioLLM]) -> type[AudioLLM]:
     """Register ``adapter`` (a class setting ``entry``) under its family's name, and for ``auto``
     under its config model_types."""

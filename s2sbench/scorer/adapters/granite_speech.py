@@ -30,9 +30,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from s2sbench.errors import EngineError
-from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem
-from s2sbench.scorer.adapters.audio_llm import AudioLLM, AudioLLMFamily, register_family
+from s2sbench.scorer.adapters.audio_llm import AudioLLMFamily, SpeechLoRA, register_family
 from s2sbench.scorer.adapters.causal_lm import right_pad
 
 GRANITE_SPEECH = AudioLLMFamily(
@@ -49,29 +47,14 @@ GRANITE_SPEECH = AudioLLMFamily(
 
 
 @register_family
-class GraniteSpeech(AudioLLM):
+class GraniteSpeech(SpeechLoRA):
     entry = GRANITE_SPEECH
 
-    def __init__(self, spec: AdapterSpec):
-        super().__init__(spec)
-        self.lora_loaded = bool(getattr(self.model, "_hf_peft_config_loaded", False))
-        self.lora_expected = bool(getattr(self.model.config, "has_lora_adapter", False))
+    def has_lora(self) -> bool:
+        return bool(getattr(self.model.config, "has_lora_adapter", False))
 
-    def identity(self) -> dict[str, Any]:
-        return {**super().identity(), "lora": self.lora_loaded}  # whether s2t ran with the checkpoint's LoRA
-
-    def use_lora_for(self, mode: str) -> None:
-        """The LoRA on for audio prompts and off for text ones, as Granite Speech's ``generate`` does."""
-        self.check_mode(mode)
-        if self.lora_loaded and mode == "s2t":
-            self.model.enable_adapters()
-        elif self.lora_loaded:
-            self.model.disable_adapters()
-        elif self.lora_expected and mode == "s2t":
-            raise EngineError(
-                f"{self.spec.model!r}: its config says it has a LoRA for audio prompts (has_lora_adapter), "
-                "which transformers loads only with peft: pip install peft (t2t scores without it)"
-            )
+    def lora_source(self) -> str:
+        return "its config says it has a LoRA (has_lora_adapter)"
 
     def run_speech_prefixes(self, encoded: list[dict[str, Any]]) -> tuple[Any, Any]:
         """One forward of several items' s2t prefixes, each clip encoded on its own (see the module)."""
@@ -82,14 +65,6 @@ class GraniteSpeech(AudioLLM):
         frames = [network.get_audio_features(inputs["input_features"]).pooler_output[inputs["input_features_mask"]] for inputs in encoded]
         embeddings = network.get_merged_audio_embeddings(ids, torch.cat(frames))  # in item order, as the audio tokens are
         return self.decoder(inputs_embeds=embeddings, attention_mask=mask, use_cache=True), mask
-
-    def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
-        self.use_lora_for(mode)
-        return super().score_batch(items, mode, prompt)
-
-    def naive_score(self, item: ScoreItem, mode: str, prompt: Prompt, features_per_candidate: bool = True) -> list[CandidateScore]:
-        self.use_lora_for(mode)
-        return super().naive_score(item, mode, prompt, features_per_candidate)
 
 
 GRANITE_SPEECH_PLUS = replace(

@@ -34,8 +34,7 @@ import importlib.util
 from typing import Any
 
 from s2sbench.errors import EngineError
-from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem
-from s2sbench.scorer.adapters.audio_llm import AudioLLM, AudioLLMFamily, loading_error, model_source, register_family, speech_lm_class
+from s2sbench.scorer.adapters.audio_llm import AudioLLMFamily, SpeechLoRA, loading_error, model_source, register_family, speech_lm_class
 from s2sbench.scorer.adapters.causal_lm import right_pad
 
 FAMILY = "Phi-4-multimodal"
@@ -113,30 +112,16 @@ PHI4_MULTIMODAL = AudioLLMFamily(
 
 
 @register_family
-class Phi4Multimodal(AudioLLM):
+class Phi4Multimodal(SpeechLoRA):
     entry = PHI4_MULTIMODAL
 
-    def __init__(self, spec: AdapterSpec):
-        super().__init__(spec)
-        self.lora_expected = has_speech_lora(model_source(spec.model))
-        self.lora_loaded = bool(getattr(self.model, "_hf_peft_config_loaded", False))
+    lora_name = LORA_NAME
 
-    def identity(self) -> dict[str, Any]:
-        return {**super().identity(), "lora": self.lora_loaded}  # whether s2t ran with the checkpoint's speech LoRA
+    def has_lora(self) -> bool:
+        return has_speech_lora(model_source(self.spec.model))
 
-    def use_lora_for(self, mode: str) -> None:
-        """The speech LoRA on for audio prompts and off for text ones."""
-        self.check_mode(mode)
-        if self.lora_loaded and mode == "s2t":
-            self.model.set_adapter(LORA_NAME)
-            self.model.enable_adapters()
-        elif self.lora_loaded:
-            self.model.disable_adapters()
-        elif self.lora_expected and mode == "s2t":
-            raise EngineError(
-                f"{self.spec.model!r}: it has a speech LoRA ({SPEECH_LORA}/) for audio prompts, "
-                "which transformers loads only with peft: pip install peft (t2t scores without it)"
-            )
+    def lora_source(self) -> str:
+        return f"it has a speech LoRA ({SPEECH_LORA}/)"
 
     def run_speech_prefixes(self, encoded: list[dict[str, Any]]) -> tuple[Any, Any]:
         """One forward of several items' s2t prefixes, each clip encoded on its own (see the module)."""
@@ -153,11 +138,3 @@ class Phi4Multimodal(AudioLLM):
         ids, mask = right_pad([inputs["input_ids"][0].tolist() for inputs in encoded], self.pad_id, self.device)
         padded = torch.stack([torch.nn.functional.pad(row, (0, 0, 0, ids.shape[1] - row.shape[0])) for row in rows])  # padding: masked
         return self.decoder(inputs_embeds=padded, attention_mask=mask, use_cache=True), mask
-
-    def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
-        self.use_lora_for(mode)
-        return super().score_batch(items, mode, prompt)
-
-    def naive_score(self, item: ScoreItem, mode: str, prompt: Prompt, features_per_candidate: bool = True) -> list[CandidateScore]:
-        self.use_lora_for(mode)
-        return super().naive_score(item, mode, prompt, features_per_candidate)

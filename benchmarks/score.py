@@ -1,10 +1,12 @@
 """Speed of shared-prefix scoring against S2SBench's procedure: prints ``score_speedup_k4=X`` last.
 
 Builds the bundled English sample (``sample:en``, no validation) in a temporary directory: 12
-question items with K=4 candidates and 16 story items with K=2. Loads the Qwen2-Audio adapter on
-``--model`` (default: a tiny random Qwen2-Audio built on the spot by ``tests/models_speech.py``,
+question items with K=4 candidates and 16 story items with K=2. Loads ``--adapter`` (default
+``qwen2-audio``; ``all``: every family with a tiny model in ``tests/``, one after the other) on
+``--model`` (default: a tiny random model of the family built on the spot by ``tests/models_*.py``,
 which measures the scoring procedure and its overheads, not a real model's cost). Then, for each
-mode (s2t, then t2t) and each group of items (K=4, K=2), times over the same items:
+mode the adapter scores (its spoken mode, s2t or s2s, then t2t) and each group of items (K=4, K=2),
+times over the same items:
 
 - ``naive``: S2SBench's procedure (``Qwen2Audio.naive_score``): per candidate, the input made again
   (in s2t the audio read and featurized, as S2SBench's processor call does) and one full forward of
@@ -22,8 +24,9 @@ prefix alone) and the largest loss difference of ``shared`` and ``batched`` from
 it also prints what one item's audio costs (reading and feature extraction; the audio encoder on
 its 30 s window), and times ``naive-features-once`` (``naive_score(..., features_per_candidate=False)``:
 the audio featurized once per item, then the K full forwards), which isolates what sharing the
-model work alone gains. Last, the s2t speedup of ``shared`` over ``naive`` on the K=4 items as
-``score_speedup_k4=X``. Target: at least 3.
+model work alone gains. Last, the spoken mode's speedup of ``shared`` over ``naive`` on the K=4
+items as ``score_speedup_k4=X`` (with ``--adapter all``, one ``score_speedup_k4[ADAPTER]=X`` line
+per family). Target: at least 3.
 
 ``--shape 7b`` scores with a random model of Qwen2-Audio-7B's shapes instead (bfloat16, made on the
 GPU; about 17 GB of weights written to the temporary directory). For the batched s2t K=4 pass it
@@ -59,7 +62,7 @@ import torch  # noqa: E402
 
 from s2sbench import BuildOptions, build  # noqa: E402
 from s2sbench.profiles import load_profile  # noqa: E402
-from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter, qwen2_audio  # noqa: E402,F401  (registers qwen2-audio)
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter  # noqa: E402
 from s2sbench.scorer.inputs import load_score_items  # noqa: E402
 
 
@@ -145,9 +148,32 @@ def bf16_peak(device: str, override: float | None) -> float | None:
     return next((peak for part, peak in BF16_PEAKS if part in name), None)
 
 
+def _tiny(module: str, function: str, **options) -> Callable[[Path], Path]:
+    def make(directory: Path) -> Path:
+        import importlib
+
+        return getattr(importlib.import_module(module), function)(directory, **options)
+
+    return make
+
+
+# Adapter -> how its tiny random model is built (tests/models_*.py).
+TINY_MODELS: dict[str, Callable[[Path], Path]] = {
+    "qwen2-audio": _tiny("tests.models_speech", "build_tiny_qwen2_audio"),
+    "audio-flamingo-3": _tiny("tests.models_af3", "build_tiny_audio_flamingo3"),
+    "qwen2.5-omni": _tiny("tests.models_omni", "build_tiny_qwen2_5_omni"),
+    "qwen3-omni": _tiny("tests.models_qwen3_omni", "build_tiny_qwen3_omni"),
+    "granite-speech": _tiny("tests.models_granite", "build_tiny_granite_speech"),
+    "granite-speech-plus": _tiny("tests.models_granite", "build_tiny_granite_speech", plus=True),
+    "phi-4-multimodal": _tiny("tests.models_phi4", "build_tiny_phi4_multimodal"),
+    "moshi": _tiny("tests.models_moshi", "build_tiny_moshi"),
+}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="a Qwen2-Audio directory or hub id (default: a tiny random one built here)")
+    parser.add_argument("--adapter", default="qwen2-audio", choices=(*TINY_MODELS, "all"), help="the family to score (all: each in turn)")
+    parser.add_argument("--model", help="a model directory or hub id for --adapter (default: a tiny random one built here)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--repeats", type=int, default=3)
@@ -159,53 +185,66 @@ def main() -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
 
+    names = list(TINY_MODELS) if args.adapter == "all" else [args.adapter]
+    if args.model and len(names) > 1:
+        parser.error("--model goes with one --adapter")
+    if args.shape == "7b" and names != ["qwen2-audio"]:
+        parser.error("--shape 7b is Qwen2-Audio's shapes: use it with --adapter qwen2-audio")
     with tempfile.TemporaryDirectory(prefix="s2s-score-bench-") as scratch:
         scratch = Path(scratch)
-        started = time.perf_counter()
-        if args.model:
-            model = args.model
-        else:
-            from tests.models_speech import QWEN2_AUDIO_7B_SHAPES, build_tiny_qwen2_audio
-
-            shapes = QWEN2_AUDIO_7B_SHAPES if args.shape == "7b" else None
-            model = str(build_tiny_qwen2_audio(scratch / "random-qwen2-audio", shapes=shapes))
         build(BuildOptions(source="sample:en", output=scratch / "build", validate=False))
         items = list(load_score_items(str(scratch / "build")))
-        adapter = load_adapter(AdapterSpec(model, args.device, args.dtype), "qwen2-audio")
-        identity = adapter.identity()
-        print(f"model: {model if args.model else f'random Qwen2-Audio, {args.shape} shapes'} ({identity['device']}, {identity['dtype']}); "
-              f"setup {time.perf_counter() - started:.1f} s; "
-              f"torch threads {torch.get_num_threads()}")
-        prompt = Prompt.from_profile(load_profile("en"))
-        groups = {4: [i for i in items if len(i.candidates) == 4], 2: [i for i in items if len(i.candidates) == 2]}
-        print(f"items: {len(groups[4])} with K=4 (question), {len(groups[2])} with K=2 (story); best of {args.repeats}")
+        speedups = {name: measure(name, args, items, scratch) for name in names}
+    for name, speedup in speedups.items():
+        print(f"score_speedup_k4={speedup:.1f}" if len(names) == 1 else f"score_speedup_k4[{name}]={speedup:.1f}")
+    return 0
 
+
+def measure(name: str, args: argparse.Namespace, items: list[ScoreItem], scratch: Path) -> float:
+    """Every timing of the module doc for adapter ``name``; returns its spoken mode's K=4 speedup."""
+    started = time.perf_counter()
+    if args.model:
+        model = args.model
+    elif args.shape == "7b":
+        from tests.models_speech import QWEN2_AUDIO_7B_SHAPES, build_tiny_qwen2_audio
+
+        model = str(build_tiny_qwen2_audio(scratch / "random-qwen2-audio-7b", shapes=QWEN2_AUDIO_7B_SHAPES))
+    else:
+        model = str(TINY_MODELS[name](scratch / f"random-{name}"))
+    adapter = load_adapter(AdapterSpec(model, args.device, args.dtype), name)
+    identity = adapter.identity()
+    print(f"{name}: {model if args.model else f'random model, {args.shape} shapes'} ({identity['device']}, {identity['dtype']}); "
+          f"setup {time.perf_counter() - started:.1f} s; torch threads {torch.get_num_threads()}")
+    prompt = Prompt.from_profile(load_profile("en"))
+    groups = {4: [i for i in items if len(i.candidates) == 4], 2: [i for i in items if len(i.candidates) == 2]}
+    print(f"items: {len(groups[4])} with K=4 (question), {len(groups[2])} with K=2 (story); best of {args.repeats}")
+    spoken = next(mode for mode in ("s2t", "s2s") if mode in adapter.modes)
+    if name == "qwen2-audio":
         features, encoder = audio_costs(adapter, groups[4][0], prompt, args.repeats)
         print(f"s2t, one item's audio: read + features {features * 1000:.1f} ms, audio encoder (30 s window) {encoder * 1000:.1f} ms")
-        speedups: dict[tuple[str, int], float] = {}
-        for mode in ("s2t", "t2t"):
-            for k, group in groups.items():
-                naive_seconds, naive_scores = timed(per_item(adapter.naive_score), group, mode, prompt, adapter.device, args.repeats)
-                shared_seconds, shared_scores = timed(per_item(adapter.score), group, mode, prompt, adapter.device, args.repeats)
-                batched_seconds, batched_scores = timed(in_batches(adapter, args.batch_size), group, mode, prompt, adapter.device, args.repeats)
-                pairs = [(a, b) for x, *ys in zip(naive_scores, shared_scores, batched_scores, strict=True) for y in ys for a, b in zip(x, y, strict=True)]
-                difference = max(abs(a.loss - b.loss) for a, b in pairs)
-                speedups[(mode, k)] = naive_seconds / shared_seconds
-                line = (f"{mode} K={k}: naive {rate(group, naive_seconds)}   shared {rate(group, shared_seconds)}   "
-                        f"speedup {speedups[(mode, k)]:.2f}x   batched({args.batch_size}) {rate(group, batched_seconds)}   "
-                        f"max |loss diff| {difference:.2e}")
-                if mode == "s2t":
-                    once = per_item(functools.partial(adapter.naive_score, features_per_candidate=False))
-                    once_seconds, _ = timed(once, group, mode, prompt, adapter.device, args.repeats)
-                    line += f"   (naive-features-once {rate(group, once_seconds)}: shared is {once_seconds / shared_seconds:.2f}x faster)"
-                print(line)
-                if (mode, k) == ("s2t", 4):
-                    achieved = model_flops(adapter, group, prompt) / batched_seconds
-                    peak = bf16_peak(adapter.device, args.peak_tflops)
-                    share = f", {achieved / peak:.1%} of the device's bf16 peak ({peak / 1e12:.0f} TFLOP/s)" if peak else ""
-                    print(f"s2t K=4 batched({args.batch_size}): {achieved / 1e12:.3f} model TFLOP/s{share}")
-    print(f"score_speedup_k4={speedups[('s2t', 4)]:.1f}")
-    return 0
+    speedups: dict[tuple[str, int], float] = {}
+    for mode in (spoken, "t2t"):
+        for k, group in groups.items():
+            naive_seconds, naive_scores = timed(per_item(adapter.naive_score), group, mode, prompt, adapter.device, args.repeats)
+            shared_seconds, shared_scores = timed(per_item(adapter.score), group, mode, prompt, adapter.device, args.repeats)
+            batched_seconds, batched_scores = timed(in_batches(adapter, args.batch_size), group, mode, prompt, adapter.device, args.repeats)
+            pairs = [(a, b) for x, *ys in zip(naive_scores, shared_scores, batched_scores, strict=True) for y in ys for a, b in zip(x, y, strict=True)]
+            difference = max(abs(a.loss - b.loss) for a, b in pairs)
+            speedups[(mode, k)] = naive_seconds / shared_seconds
+            line = (f"{mode} K={k}: naive {rate(group, naive_seconds)}   shared {rate(group, shared_seconds)}   "
+                    f"speedup {speedups[(mode, k)]:.2f}x   batched({args.batch_size}) {rate(group, batched_seconds)}   "
+                    f"max |loss diff| {difference:.2e}")
+            if mode == spoken:
+                once = per_item(functools.partial(adapter.naive_score, features_per_candidate=False))
+                once_seconds, _ = timed(once, group, mode, prompt, adapter.device, args.repeats)
+                line += f"   (naive-features-once {rate(group, once_seconds)}: shared is {once_seconds / shared_seconds:.2f}x faster)"
+            print(line, flush=True)
+            if (mode, k) == ("s2t", 4) and name == "qwen2-audio":
+                achieved = model_flops(adapter, group, prompt) / batched_seconds
+                peak = bf16_peak(adapter.device, args.peak_tflops)
+                share = f", {achieved / peak:.1%} of the device's bf16 peak ({peak / 1e12:.0f} TFLOP/s)" if peak else ""
+                print(f"s2t K=4 batched({args.batch_size}): {achieved / 1e12:.3f} model TFLOP/s{share}")
+    return speedups[(spoken, 4)]
 
 
 if __name__ == "__main__":

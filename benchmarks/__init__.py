@@ -1,0 +1,1 @@
+"""Performance scripts: each prints figures measured in one run (``make bench`` runs them all)."""

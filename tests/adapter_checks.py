@@ -30,12 +30,18 @@ def assert_shared_prefix_matches_naive(adapter, item, mode, prompt) -> None:
     assert len({round(s.loss, 6) for s in shared}) > 1  # the candidates are told apart: not a vacuous match
 
 
+def assert_trained_bpe(tokenizer) -> None:
+    """A tiny BPE tokenizer as reloaded: nothing put before text, text decoded back, its merges in use."""
+    text = "Anna wanted to bake cookies for her friends."
+    assert tokenizer(text)["input_ids"] == tokenizer(text, add_special_tokens=False)["input_ids"]  # nothing put before text
+    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
+    assert len(tokenizer(text)["input_ids"]) < len(text.encode())  # the trained merges apply after reloading
+
+
 def assert_tokenizer_round_trips(tokenizer) -> None:
     """The tiny BPE tokenizer as reloaded: Qwen2's special tokens, no BOS, its merges in use."""
     assert tokenizer.pad_token == tokenizer.eos_token == "<|endoftext|>" and tokenizer.bos_token_id is None
-    text = "Anna wanted to bake cookies for her friends."
-    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
-    assert len(tokenizer(text)["input_ids"]) < len(text.encode())  # the trained merges apply after reloading
+    assert_trained_bpe(tokenizer)
 
 
 def assert_results_directory(output: Path, adapter_name: str, items) -> None:

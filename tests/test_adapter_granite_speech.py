@@ -14,7 +14,12 @@ from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, granite_speech, load_adapter  # granite_speech: registers it
 from s2sbench.scorer.adapters.audio_llm import speech_lm_class
 from s2sbench.scorer.run import ScoreOptions, score
-from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_results_directory, assert_shared_prefix_matches_naive
+from tests.adapter_checks import (
+    assert_batches_equal_one_at_a_time_and_naive,
+    assert_results_directory,
+    assert_shared_prefix_matches_naive,
+    assert_trained_bpe,
+)
 from tests.models_granite import AUDIO_TOKEN, END, build_tiny_granite_speech
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -57,10 +62,7 @@ def test_tiny_model_loads_back_offline(tiny_granite, name):
     for token in (AUDIO_TOKEN, "<|start_of_role|>", END):
         assert tokenizer(token, add_special_tokens=False)["input_ids"] == [tokenizer.convert_tokens_to_ids(token)]
     assert tokenizer.bos_token == tokenizer.eos_token == tokenizer.pad_token == END
-    text = "Anna wanted to bake cookies for her friends."
-    assert tokenizer(text)["input_ids"] == tokenizer(text, add_special_tokens=False)["input_ids"]  # nothing put before text
-    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
-    assert len(tokenizer(text)["input_ids"]) < len(text.encode())  # the trained merges apply after reloading
+    assert_trained_bpe(tokenizer)
 
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])

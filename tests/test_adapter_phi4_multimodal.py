@@ -15,7 +15,12 @@ from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, phi4_multimodal  # phi4_multimodal: registers it
 from s2sbench.scorer.adapters.audio_llm import read_audio
 from s2sbench.scorer.run import ScoreOptions, score
-from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_results_directory, assert_shared_prefix_matches_naive
+from tests.adapter_checks import (
+    assert_batches_equal_one_at_a_time_and_naive,
+    assert_results_directory,
+    assert_shared_prefix_matches_naive,
+    assert_trained_bpe,
+)
 from tests.models_phi4 import END, NAMED_TOKENS, build_tiny_phi4_multimodal
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -46,10 +51,7 @@ def test_tiny_model_loads_back_offline(tiny_phi4):
         assert tokenizer(token, add_special_tokens=False)["input_ids"] == [tokenizer.convert_tokens_to_ids(token)]
     assert tokenizer.audio_token_id == config.audio_config.audio_token_id
     assert tokenizer.bos_token == tokenizer.eos_token == tokenizer.pad_token == END
-    text = "Anna wanted to bake cookies for her friends."
-    assert tokenizer(text)["input_ids"] == tokenizer(text, add_special_tokens=False)["input_ids"]  # nothing put before text
-    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
-    assert len(tokenizer(text)["input_ids"]) < len(text.encode())  # the trained merges apply after reloading
+    assert_trained_bpe(tokenizer)
 
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])

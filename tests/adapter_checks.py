@@ -30,6 +30,13 @@ def assert_shared_prefix_matches_naive(adapter, item, mode, prompt) -> None:
     assert len({round(s.loss, 6) for s in shared}) > 1  # the candidates are told apart: not a vacuous match
 
 
+def assert_named_special_tokens(tokenizer, named: dict[str, str]) -> None:
+    """Each ``tokenizer.<name>`` is its token, and the token encodes to its one id (never split)."""
+    for name, token in named.items():
+        assert getattr(tokenizer, name) == token
+        assert tokenizer(token, add_special_tokens=False)["input_ids"] == [tokenizer.convert_tokens_to_ids(token)]
+
+
 def assert_trained_bpe(tokenizer) -> None:
     """A tiny BPE tokenizer as reloaded: nothing put before text, text decoded back, its merges in use."""
     text = "Anna wanted to bake cookies for her friends."

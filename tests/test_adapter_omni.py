@@ -18,6 +18,7 @@ from s2sbench.scorer.results import read_scores
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
     assert_batches_equal_one_at_a_time_and_naive,
+    assert_named_special_tokens,
     assert_results_directory,
     assert_shared_prefix_matches_naive,
     assert_tokenizer_round_trips,
@@ -50,9 +51,7 @@ def test_tiny_model_loads_back_offline(tiny_omni, tiny_omni_whole):
     config, whole = AutoConfig.from_pretrained(tiny_omni), AutoConfig.from_pretrained(tiny_omni_whole)
     assert (config.model_type, whole.model_type) == ("qwen2_5_omni_thinker", "qwen2_5_omni")
     tokenizer = AutoTokenizer.from_pretrained(tiny_omni)
-    for name, token in NAMED_TOKENS.items():
-        assert getattr(tokenizer, name) == token
-        assert tokenizer(token, add_special_tokens=False)["input_ids"] == [tokenizer.convert_tokens_to_ids(token)]
+    assert_named_special_tokens(tokenizer, NAMED_TOKENS)
     assert config.audio_token_id == tokenizer.convert_tokens_to_ids("<|AUDIO|>") == whole.thinker_config.audio_token_id
     assert_tokenizer_round_trips(tokenizer)
 

@@ -17,6 +17,7 @@ from s2sbench.scorer.adapters.audio_llm import read_audio
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
     assert_batches_equal_one_at_a_time_and_naive,
+    assert_named_special_tokens,
     assert_results_directory,
     assert_shared_prefix_matches_naive,
     assert_trained_bpe,
@@ -46,9 +47,7 @@ def test_tiny_model_loads_back_offline(tiny_phi4):
     assert config.model_type == "phi4_multimodal"
     assert isinstance(AutoFeatureExtractor.from_pretrained(tiny_phi4), Phi4MultimodalFeatureExtractor)
     tokenizer = AutoTokenizer.from_pretrained(tiny_phi4)
-    for name, token in NAMED_TOKENS.items():
-        assert getattr(tokenizer, name) == token
-        assert tokenizer(token, add_special_tokens=False)["input_ids"] == [tokenizer.convert_tokens_to_ids(token)]
+    assert_named_special_tokens(tokenizer, NAMED_TOKENS)
     assert tokenizer.audio_token_id == config.audio_config.audio_token_id
     assert tokenizer.bos_token == tokenizer.eos_token == tokenizer.pad_token == END
     assert_trained_bpe(tokenizer)

@@ -98,7 +98,7 @@ def _parameters(options: BuildOptions, profile: LanguageProfile, plan: SpeakPlan
     The engines' identities are read without loading a model."""
     validation = None
     if plan.validation is not None:
-        thresholds = Thresholds.from_profile(load_profile(plan.validation.profile), plan.audio.sample_rate, plan.validation.max_error)
+        thresholds = Thresholds.from_profile(profile, plan.audio.sample_rate, plan.validation.max_error)  # the plan's profile, loaded once
         validation = {"asr": recognizer_identity(plan.validation.asr), **thresholds.as_dict(), "retries": options.retries}
     return {
         "source": {

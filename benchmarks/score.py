@@ -166,6 +166,7 @@ TINY_MODELS: dict[str, Callable[[Path], Path]] = {
     "granite-speech": _tiny("tests.models_granite", "build_tiny_granite_speech"),
     "granite-speech-plus": _tiny("tests.models_granite", "build_tiny_granite_speech", plus=True),
     "phi-4-multimodal": _tiny("tests.models_phi4", "build_tiny_phi4_multimodal"),
+    "gemma-3n": _tiny("tests.models_gemma3n", "build_tiny_gemma3n"),
     "moshi": _tiny("tests.models_moshi", "build_tiny_moshi"),
 }
 

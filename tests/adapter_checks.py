@@ -45,6 +45,15 @@ def assert_trained_bpe(tokenizer) -> None:
     assert len(tokenizer(text)["input_ids"]) < len(text.encode())  # the trained merges apply after reloading
 
 
+def assert_trained_bpe_after_bos(tokenizer, bos: str) -> None:
+    """A tiny BPE tokenizer as reloaded that puts ``bos`` before text (Gemma's), text decoded back, its merges in use."""
+    text = "Anna wanted to bake cookies for her friends."
+    plain = tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert tokenizer(text)["input_ids"] == [tokenizer.convert_tokens_to_ids(bos), *plain]
+    assert tokenizer.decode(plain) == text
+    assert len(plain) < len(text.encode())  # the trained merges apply after reloading
+
+
 def assert_tokenizer_round_trips(tokenizer) -> None:
     """The tiny BPE tokenizer as reloaded: Qwen2's special tokens, no BOS, its merges in use."""
     assert tokenizer.pad_token == tokenizer.eos_token == "<|endoftext|>" and tokenizer.bos_token_id is None

@@ -51,11 +51,13 @@ def build_tiny_vits(directory: Path, seed: int = 0) -> Path:
     return directory
 
 
-def build_tiny_causal_lm(directory: Path, texts: list[str], seed: int = 0, adds_bos: bool = False) -> Path:
+def build_tiny_causal_lm(directory: Path, texts: list[str], seed: int = 0, adds_bos: bool = False, sliding_window: int | None = None) -> Path:
     """A randomly initialised tiny Qwen2 causal LM with a byte-level BPE trained on ``texts``.
 
     Its tokenizer defines a BOS token but, like Qwen2's and SmolLM2's, puts nothing before a text;
-    ``adds_bos``: one that puts its own ``<s>`` before every text, like Llama's."""
+    ``adds_bos``: one that puts its own ``<s>`` before every text, like Llama's. ``sliding_window``:
+    every layer attends only to that many tokens back (Qwen2's sliding-window attention), a window
+    shorter than the sample's contexts, so that it shapes every loss."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
@@ -76,6 +78,7 @@ def build_tiny_causal_lm(directory: Path, texts: list[str], seed: int = 0, adds_
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, max_position_embeddings=512, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id, initializer_range=TEXT_INIT_STD,
+        **({"use_sliding_window": True, "sliding_window": sliding_window, "max_window_layers": 0} if sliding_window else {}),
     )
     model = Qwen2ForCausalLM(config)
     directory.mkdir(parents=True, exist_ok=True)

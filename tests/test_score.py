@@ -67,6 +67,21 @@ def test_batches_of_eight_equal_one_item_at_a_time(tiny_lm: Path, lang: str):
         assert [s.loss for s in a] == pytest.approx([s.loss for s in b], abs=1e-4)
 
 
+def test_a_sliding_window_model_scores_the_same_in_batches_as_alone(tmp_path: Path):
+    """A window of 8 tokens, shorter than every context: right-padded beside a longer context, a
+    short one's cache would keep only padding and its window would be counted across the gap."""
+    directory = build_tiny_causal_lm(tmp_path / "sliding", sample_texts(), sliding_window=8)
+    adapter = load_adapter(AdapterSpec(str(directory), device="cpu"))
+    assert adapter.model.config.layer_types == ["sliding_attention"] * 2
+    prompt = Prompt.from_profile(load_profile("en"))
+    items = sample_items("en")
+    assert len({len(adapter.encode_parts(i.context, i.candidates, prompt)[0]) for i in items[:8]}) > 1  # contexts of several lengths
+    eight = [scores for start in range(0, len(items), 8) for scores in adapter.score_batch(items[start : start + 8], "t2t", prompt)]
+    for item, scores in zip(items, eight, strict=True):
+        naive = adapter.naive_score(item, prompt)
+        assert [s.loss for s in scores] == pytest.approx([n.loss for n in naive], abs=1e-4), item.id
+
+
 def test_run_with_batch_size_one_equals_eight(tiny_lm: Path, spoken: Path, tmp_path: Path):
     one = score(ScoreOptions(source=str(spoken), output=tmp_path / "one", model=str(tiny_lm), modes=("t2t",), device="cpu", batch_size=1))
     eight = score(ScoreOptions(source=str(spoken), output=tmp_path / "eight", model=str(tiny_lm), modes=("t2t",), device="cpu", batch_size=8))

@@ -181,6 +181,7 @@ from s2sbench.scorer.adapters import (  # noqa: E402,F401  (registers them)
     audio_flamingo3,
     cascade,
     causal_lm,
+    gemma3n,
     granite_speech,
     moshi,
     phi4_multimodal,

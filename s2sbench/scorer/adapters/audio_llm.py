@@ -220,6 +220,11 @@ class AudioLLM:
         audio = {key: torch.cat([inputs[key] for inputs in encoded]) for key in encoded[0] if key not in ("input_ids", "attention_mask")}
         return {"input_ids": ids, "attention_mask": mask, **audio}
 
+    def run_text_prefixes(self, prefixes: list[list[int]]) -> tuple[Any, Any]:
+        """(output with the cache, attention mask) of one forward of several items' t2t prefixes, right-padded."""
+        ids, mask = right_pad(prefixes, self.pad_id, self.device)
+        return self.decoder(input_ids=ids, attention_mask=mask, use_cache=True), mask
+
     def run_speech_prefixes(self, encoded: list[dict[str, Any]]) -> tuple[Any, Any]:
         """(output with the cache, attention mask) of one forward of several items' s2t prefixes,
         their clips through the audio encoder in one call."""
@@ -245,8 +250,7 @@ class AudioLLM:
         continuations = [self.encode_candidates(item.candidates, prompt) for item in items]
         with torch.inference_mode():
             if mode == "t2t":
-                ids, mask = right_pad([self.encode_text(item.context, prompt) for item in items], self.pad_id, self.device)
-                out = self.decoder(input_ids=ids, attention_mask=mask, use_cache=True)
+                out, mask = self.run_text_prefixes([self.encode_text(item.context, prompt) for item in items])
             else:
                 out, mask = self.run_speech_prefixes([self.encode_speech(item, prompt) for item in items])
             return score_after_prefixes(self.decoder, self.head, out, mask, continuations, self.pad_id)

@@ -70,10 +70,30 @@ def right_pad(sequences: list[list[int]], pad_id: int, device: str) -> tuple[Any
     return ids.to(device), mask.to(device)
 
 
+def left_pad(sequences: list[list[int]], pad_id: int, device: str) -> tuple[Any, Any, Any]:
+    """(ids, mask, positions): token sequences left-padded to the longest, which positions are
+    real, and each real token's position in its own sequence (padding: 0).
+
+    For models with sliding-window layers: their cache keeps only the last window of keys, which
+    with right padding can be a short prefix's padding alone, and their window is counted along
+    the padded batch, so a gap of padding would shift it. Left-padded, every row's real tokens end
+    the prefix and lie as far apart as they are in their own sequence."""
+    import torch
+
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for row, sequence in enumerate(sequences):
+        ids[row, width - len(sequence) :] = torch.tensor(sequence, dtype=torch.long)
+        mask[row, width - len(sequence) :] = 1
+    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+    return ids.to(device), mask.to(device), positions.to(device)
+
+
 def score_after_prefixes(decoder, head, prefix, prefix_mask, continuations: list[list[list[int]]], pad_id: int) -> list[list[CandidateScore]]:
     """Mean NLL of each prefix's token continuations, every continuation of the batch in one forward.
 
-    ``prefix`` is the output of one forward of the right-padded prefixes with the cache
+    ``prefix`` is the output of one forward of the padded prefixes (right- or left-padded) with the cache
     (``last_hidden_state`` and ``cache``), ``prefix_mask`` their attention mask (prefixes x width),
     ``continuations[i]`` the K continuations of prefix i. Each prefix's cache row is repeated for its
     continuations, which then run as one right-padded batch with explicit position ids. ``decoder`` is
@@ -84,8 +104,9 @@ def score_after_prefixes(decoder, head, prefix, prefix_mask, continuations: list
 
     device = prefix_mask.device
     count = prefix_mask.shape[0]
-    lengths = prefix_mask.sum(dim=1)
-    last_logits = head(prefix.last_hidden_state[torch.arange(count, device=device), lengths - 1]).float()
+    width = prefix_mask.shape[1]
+    last = (prefix_mask * torch.arange(width, device=device)).argmax(dim=1)  # each row's last real token, right- or left-padded
+    last_logits = head(prefix.last_hidden_state[torch.arange(count, device=device), last]).float()
     rows = torch.repeat_interleave(torch.arange(count, device=device), torch.tensor([len(c) for c in continuations], device=device))
     cache = getattr(prefix, "cache", None) or prefix.past_key_values
     cache.batch_select_indices(rows)
@@ -153,14 +174,14 @@ class CausalLM:
         return self.score_batch([item], mode, prompt)[0]
 
     def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
-        """Several items at once: their contexts right-padded in one forward, each context's cache
-        row repeated for its K candidates, every candidate of the batch in one forward."""
+        """Several items at once: their contexts left-padded in one forward (any model may have
+        sliding-window layers: see :func:`left_pad`), each context's cache row repeated for its K
+        candidates, every candidate of the batch in one forward."""
         import torch
 
         encoded = [self._encode_item(item, prompt) for item in items]
-        ids, mask = right_pad([context for context, _ in encoded], self.pad_id, self.device)
+        ids, mask, positions = left_pad([context for context, _ in encoded], self.pad_id, self.device)
         with torch.inference_mode():
-            positions = torch.arange(ids.shape[1], device=self.device).expand_as(ids)
             out = self.model.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
             return score_after_prefixes(self.model.model, self.model.lm_head, out, mask, [c for _, c in encoded], self.pad_id)
 

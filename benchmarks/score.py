@@ -167,6 +167,7 @@ TINY_MODELS: dict[str, Callable[[Path], Path]] = {
     "granite-speech-plus": _tiny("tests.models_granite", "build_tiny_granite_speech", plus=True),
     "phi-4-multimodal": _tiny("tests.models_phi4", "build_tiny_phi4_multimodal"),
     "gemma-3n": _tiny("tests.models_gemma3n", "build_tiny_gemma3n"),
+    "voxtral": _tiny("tests.models_voxtral", "build_tiny_voxtral"),
     "moshi": _tiny("tests.models_moshi", "build_tiny_moshi"),
 }
 

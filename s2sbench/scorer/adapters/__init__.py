@@ -188,4 +188,5 @@ from s2sbench.scorer.adapters import (  # noqa: E402,F401  (registers them)
     qwen2_5_omni,
     qwen2_audio,
     qwen3_omni,
+    voxtral,
 )

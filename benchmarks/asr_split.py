@@ -1,0 +1,103 @@
+"""Where a build's recognition time goes: faster-whisper's encoder and decoder timed apart, at batch
+1 and at a batch of clips, in one run. Prints the seconds of each part, ``encode_share`` (the
+encoder's share of batch 1's time) and ``batched_asr_speedup`` (batch 1's time over the batch's).
+
+The clips are the English sample's contexts and candidates spoken by espeak-ng, recognized in the
+build's own decoding (``FasterWhisper._decode_windows``: log-mel features padded to a 30 s window,
+one encode, one greedy generate without timestamps), split into its three calls and timed apart.
+Whisper's encoder always runs on a whole 30 s window, whatever the clip's length, so its cost per
+clip is fixed; batching can only share the decoder's weight reads. The encoder's share therefore
+bounds what batching can give on a machine where the encoder is compute-bound (a CPU): at most
+1 / encode_share, even with a free decoder.
+
+    PYTHONPATH=. python benchmarks/asr_split.py [--clips 32] [--batch 8] [--device cpu] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def spoken_clips(count: int) -> list[np.ndarray]:
+    """``count`` clips (16 kHz mono float32) of the English sample's texts, spoken by espeak-ng."""
+    import soundfile as sf
+
+    from s2sbench import BuildOptions, build
+
+    with tempfile.TemporaryDirectory(prefix="s2s-asr-split-") as scratch:
+        output = Path(scratch) / "b"
+        build(BuildOptions(source="sample:en", output=output, validate=False))
+        paths = sorted((output / "audio").rglob("*.wav"))[:count]
+        clips = []
+        for path in paths:
+            samples, rate = sf.read(path, dtype="float32")
+            assert rate == 16000, (path, rate)
+            clips.append(samples)
+    return clips
+
+
+def timed_parts(recognizer, clips: list[np.ndarray], batch: int, language: str = "en") -> dict[str, float]:
+    """Seconds of features, encode and generate for ``clips`` in batches of ``batch``, as the build decodes them."""
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import get_suppressed_tokens
+
+    whisper = recognizer.model
+    tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language)
+    suppressed = list(get_suppressed_tokens(tokenizer, [-1]))
+    parts = {"features": 0.0, "encode": 0.0, "generate": 0.0}
+    for start in range(0, len(clips), batch):
+        chunk = clips[start : start + batch]
+        began = time.perf_counter()
+        features = np.stack([pad_or_trim(whisper.feature_extractor(samples)[..., :-1]) for samples in chunk])
+        encoded_at = time.perf_counter()
+        encoded = whisper.encode(features)
+        generated_at = time.perf_counter()
+        whisper.model.generate(
+            encoded, [whisper.get_prompt(tokenizer, [], without_timestamps=True)] * len(chunk), beam_size=1, max_length=whisper.max_length,
+            suppress_blank=True, suppress_tokens=suppressed, return_scores=True, return_no_speech_prob=True, sampling_temperature=0.0,
+        )
+        done = time.perf_counter()
+        parts["features"] += encoded_at - began
+        parts["encode"] += generated_at - encoded_at
+        parts["generate"] += done - generated_at
+    return parts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--model", default="base")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--repeats", type=int, default=2, help="best of this many passes, per batch size")
+    args = parser.parse_args()
+
+    from s2sbench.validate.asr import ASRSpec, FasterWhisper
+
+    clips = spoken_clips(args.clips)
+    recognizer = FasterWhisper(ASRSpec(engine="faster-whisper", model=args.model, device=args.device))
+    timed_parts(recognizer, clips[:2], 2)  # warm-up
+    best: dict[int, dict[str, float]] = {}
+    for batch in (1, args.batch):
+        runs = [timed_parts(recognizer, clips, batch) for _ in range(args.repeats)]
+        best[batch] = min(runs, key=lambda parts: sum(parts.values()))
+    seconds = sum(len(c) for c in clips) / 16000
+    print(f"{len(clips)} clips, {seconds:.0f} s of audio, Whisper {args.model} on {recognizer.model.model.device}")
+    for batch, parts in best.items():
+        total = sum(parts.values())
+        print(f"batch {batch:2d}: features {parts['features']:6.2f} s  encode {parts['encode']:6.2f} s  "
+              f"generate {parts['generate']:6.2f} s  total {total:6.2f} s")
+    one, many = best[1], best[args.batch]
+    print(f"encode_share={one['encode'] / sum(one.values()):.2f}")
+    print(f"batched_asr_speedup={sum(one.values()) / sum(many.values()):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,6 +4,7 @@ whole ``score`` run."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, granite_speech, load_adapter  # granite_speech: registers it
-from s2sbench.scorer.adapters.audio_llm import speech_lm_class
+from s2sbench.scorer.adapters.audio_llm import min_peft_version, speech_lm_class
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
     assert_batches_equal_one_at_a_time_and_naive,
@@ -114,7 +115,7 @@ def test_a_lora_checkpoint_without_peft_scores_t2t_and_refuses_s2t(tmp_path, nam
     directory = build_tiny_granite_speech(tmp_path / "lora", lora=True, plus=FAMILIES[name][2])
     adapter = load_adapter(AdapterSpec(str(directory), device="cpu", dtype="float32"), name)
     assert len(adapter.score(items[0], "t2t", PROMPT)) == len(items[0].candidates)
-    with pytest.raises(EngineError, match="pip install peft"):
+    with pytest.raises(EngineError, match=re.escape(f"pip install 'peft>={min_peft_version()}'")):
         adapter.score(items[0], "s2t", PROMPT)
 
 

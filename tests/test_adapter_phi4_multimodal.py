@@ -5,6 +5,7 @@ detection, and a whole ``score`` run."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, phi4_multimodal  # phi4_multimodal: registers it
-from s2sbench.scorer.adapters.audio_llm import read_audio
+from s2sbench.scorer.adapters.audio_llm import min_peft_version, read_audio
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
     assert_batches_equal_one_at_a_time_and_naive,
@@ -128,7 +129,7 @@ def test_a_speech_lora_checkpoint_without_peft_scores_t2t_and_refuses_s2t(tmp_pa
     assert with_lora.identity()["lora"] is False
     item = items[0]
     assert [s.loss for s in with_lora.score(item, "t2t", PROMPT)] == pytest.approx([s.loss for s in adapter.score(item, "t2t", PROMPT)], abs=1e-6)
-    with pytest.raises(EngineError, match="pip install peft"):
+    with pytest.raises(EngineError, match=re.escape(f"pip install 'peft>={min_peft_version()}'")):
         with_lora.score(item, "s2t", PROMPT)
 
 

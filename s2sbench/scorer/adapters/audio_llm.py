@@ -317,7 +317,7 @@ class SpeechLoRA(AudioLLM):
             self.model.disable_adapters()
         elif self.lora_expected and mode == "s2t":
             raise EngineError(f"{self.spec.model!r}: {self.lora_source()} for audio prompts, "
-                              "which transformers loads only with peft: pip install peft (t2t scores without it)")
+                              f"which transformers loads only with peft: pip install 'peft>={min_peft_version()}' (t2t scores without it)")
 
     def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
         self.use_lora_for(mode)
@@ -326,6 +326,15 @@ class SpeechLoRA(AudioLLM):
     def naive_score(self, item: ScoreItem, mode: str, prompt: Prompt, features_per_candidate: bool = True) -> list[CandidateScore]:
         self.use_lora_for(mode)
         return super().naive_score(item, mode, prompt, features_per_candidate)
+
+
+def min_peft_version() -> str:
+    """The oldest peft the installed transformers loads adapters with."""
+    try:
+        from transformers.integrations.peft import MIN_PEFT_VERSION
+    except ImportError:  # a transformers that names none
+        return "0"
+    return MIN_PEFT_VERSION
 
 
 def register_family(adapter: type[AudioLLM]) -> type[AudioLLM]:

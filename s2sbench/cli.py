@@ -370,6 +370,7 @@ def score(
     log_samples: Annotated[bool, typer.Option("--log-samples", help="Also write samples.jsonl: per item and mode, the exact text scored (the cascade's transcripts) and the scores.")] = False,
     bos: Annotated[str, typer.Option("--bos", metavar="auto|always|never", help="What starts each scored sequence: auto, the tokens the model's tokenizer adds (lm-eval's default); always a BOS token; never.")] = "auto",
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run the model's own code from its checkpoint (remote-code families); only for checkpoints you trust.")] = False,
+    prompt_style: Annotated[str, typer.Option("--prompt-style", metavar="raw|chat", help="raw: S2SBench's wording; chat: the context as the user's turn of the model's chat template, each candidate as its reply.")] = "raw",
     s2s_codebooks: Annotated[str, typer.Option("--s2s-codebooks", metavar="semantic|all", help="s2s on codec codes (moshi): score each spoken candidate frame's semantic codebook (codebook 0), or all its codebooks.")] = "semantic",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
 ) -> None:
@@ -407,7 +408,7 @@ def score(
     options = ScoreOptions(source=source, output=output, model=models[0], modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
                            device=device, dtype=dtype, limit=limit, seed=seed, include_failed=include_failed, matched_prompts=matched_prompts,
                            config=config, split=split, lang=lang, shard=shard_pair, batch_size=batch_size, bos=bos, log_samples=log_samples,
-                           s2s_codebooks=s2s_codebooks, trust_remote_code=trust_remote_code)
+                           s2s_codebooks=s2s_codebooks, trust_remote_code=trust_remote_code, prompt_style=prompt_style)
     total = _run(quietly, output, lambda: sum(1 for _ in options.items()))  # reads every item: a bad one fails before the model loads
     if len(models) > 1:
         _run(quietly, output, lambda: sweep(options, models, progress=lambda name: typer.echo(f"scoring {name}", err=True)))

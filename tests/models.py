@@ -51,13 +51,15 @@ def build_tiny_vits(directory: Path, seed: int = 0) -> Path:
     return directory
 
 
-def build_tiny_causal_lm(directory: Path, texts: list[str], seed: int = 0, adds_bos: bool = False, sliding_window: int | None = None) -> Path:
+def build_tiny_causal_lm(directory: Path, texts: list[str], seed: int = 0, adds_bos: bool = False, sliding_window: int | None = None,
+                         chat_template: str | None = None) -> Path:
     """A randomly initialised tiny Qwen2 causal LM with a byte-level BPE trained on ``texts``.
 
     Its tokenizer defines a BOS token but, like Qwen2's and SmolLM2's, puts nothing before a text;
     ``adds_bos``: one that puts its own ``<s>`` before every text, like Llama's. ``sliding_window``:
     every layer attends only to that many tokens back (Qwen2's sliding-window attention), a window
-    shorter than the sample's contexts, so that it shapes every loss."""
+    shorter than the sample's contexts, so that it shapes every loss. ``chat_template``: the
+    tokenizer's (ChatML's markers ``<|im_start|>`` and ``<|im_end|>`` are special tokens then)."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
@@ -66,7 +68,7 @@ def build_tiny_causal_lm(directory: Path, texts: list[str], seed: int = 0, adds_
     bpe = Tokenizer(models.BPE(unk_token=None))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    specials = ["<|endoftext|>", "<|pad|>"] + (["<s>"] if adds_bos else [])
+    specials = ["<|endoftext|>", "<|pad|>"] + (["<s>"] if adds_bos else []) + (["<|im_start|>", "<|im_end|>"] if chat_template else [])
     trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     bpe.train_from_iterator(texts, trainer)
     bos = "<|endoftext|>"
@@ -74,6 +76,9 @@ def build_tiny_causal_lm(directory: Path, texts: list[str], seed: int = 0, adds_
         bos = "<s>"
         bpe.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", bpe.token_to_id("<s>"))])
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token=bos, eos_token="<|endoftext|>", pad_token="<|pad|>")
+    if chat_template:
+        tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+        tokenizer.chat_template = chat_template
     config = Qwen2Config(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, max_position_embeddings=512, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,

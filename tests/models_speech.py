@@ -103,12 +103,32 @@ def whisper_features_128():
     return WhisperFeatureExtractor(feature_size=128, sampling_rate=16000, hop_length=160, chunk_length=30, n_fft=400)
 
 
-def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | None = None, shapes: dict | None = None) -> Path:
+# Qwen's chat templates (ChatML, a default system turn first): the tokenizer's, for text, and
+# Qwen2-Audio-Instruct's processor's, which numbers each clip of a turn ("Audio 1: ...").
+QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant."
+    "<|im_end|>\n{% endif %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+QWEN2_AUDIO_CHAT_TEMPLATE = (
+    "{% set audio_count = namespace(value=0) %}{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'audio' or 'audio_url' in content %}{% set audio_count.value = audio_count.value + 1 %}"
+    "Audio {{ audio_count.value }}: <|audio_bos|><|AUDIO|><|audio_eos|>\n{% elif 'text' in content %}{{ content['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | None = None, shapes: dict | None = None,
+                           chat: bool = False) -> Path:
     """Build and save a tiny random Qwen2-Audio (model + processor) into ``directory``; returns it.
 
     ``texts``: what the BPE is trained on (default: every text of the bundled samples).
     ``shapes``: ``audio_config``/``text_config`` entries replacing the tiny ones (e.g.
     :data:`QWEN2_AUDIO_7B_SHAPES`); such a model is made in bfloat16, on the GPU when there is one.
+    ``chat``: with Qwen's chat templates (:data:`QWEN_CHAT_TEMPLATE` on the tokenizer,
+    :data:`QWEN2_AUDIO_CHAT_TEMPLATE` on the processor), as the Instruct checkpoint has them.
     """
     import torch
     from transformers import Qwen2AudioConfig, Qwen2AudioForConditionalGeneration, Qwen2AudioProcessor
@@ -120,7 +140,10 @@ def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | No
 
     tokenizer, ids = qwen2_tokenizer(texts, SPECIAL_TOKENS)
     feature_extractor = whisper_features_128()
-    processor = Qwen2AudioProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer)
+    if chat:
+        tokenizer.chat_template = QWEN_CHAT_TEMPLATE
+    processor = Qwen2AudioProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer,
+                                    chat_template=QWEN2_AUDIO_CHAT_TEMPLATE if chat else None)
 
     eos = ids["<|endoftext|>"]
     config = Qwen2AudioConfig(

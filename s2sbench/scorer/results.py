@@ -91,9 +91,12 @@ def sample_record(adapter: Any, item: ScoreItem, mode: str, prompt: Prompt, resu
     else:
         context = f"{prompt.speech_prefix}<audio: {item.context_audio}>"
         candidates = [f"<audio: {path}>" for path in item.candidate_audio or []] if mode == "s2s" else item.candidates
-    return {"id": item.id, "subset": item.subset, "mode": mode, "answer": item.answer, "context": context,
-            "candidates": [prompt.separator + text for text in candidates], "losses": [r.loss for r in results],
-            "logprobs": [r.summed for r in results], "n_tokens": [r.n_tokens for r in results]}
+    record = {"id": item.id, "subset": item.subset, "mode": mode, "answer": item.answer, "context": context,
+              "candidates": [prompt.candidate_separator + text for text in candidates], "losses": [r.loss for r in results],
+              "logprobs": [r.summed for r in results], "n_tokens": [r.n_tokens for r in results]}
+    if prompt.chat:  # the context went in as the user's turn of the model's chat template
+        record["prompt_style"] = prompt.style
+    return record
 
 
 def keep_samples_of(path: Path, done: set[tuple[str, str]]) -> None:

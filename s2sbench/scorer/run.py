@@ -23,7 +23,17 @@ from s2sbench._io import DirectoryLock, append_json
 from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, adapter_modes, adapter_options, load_adapter, resolve_adapter
+from s2sbench.scorer.adapters import (
+    AdapterSpec,
+    Prompt,
+    ScoreItem,
+    adapter_modes,
+    adapter_options,
+    adapter_prompt_styles,
+    load_adapter,
+    resolve_adapter,
+)
+from s2sbench.scorer.adapters.chat import check_prompt_style
 from s2sbench.scorer.adapters.moshi import CODEBOOK_CHOICES
 from s2sbench.scorer.adapters.tokens import BOS_POLICIES
 from s2sbench.scorer.inputs import build_prompt_profile, load_score_items
@@ -92,6 +102,7 @@ class ScoreOptions:
     log_samples: bool = False  # samples.jsonl: per item and mode, the texts scored and their scores
     bos: str = "auto"  # what starts a scored sequence: the tokenizer's own tokens, always BOS, never (tokens.py)
     trust_remote_code: bool = False  # run a checkpoint's own modelling code (remote-code families)
+    prompt_style: str = "raw"  # raw: S2SBench's wording; chat: the context as the user's turn of the model's chat template (adapters/chat.py)
     s2s_codebooks: str = "semantic"  # which codebooks of a spoken candidate's codec codes s2s scores (moshi): codebook 0, or all
 
     def items(self):
@@ -121,7 +132,10 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
         raise S2SBenchError(f"--s2s-codebooks must be one of {', '.join(CODEBOOK_CHOICES)}, not {options.s2s_codebooks!r}")
     spec = AdapterSpec(options.model, options.device, options.dtype, {"bos": options.bos, "s2s_codebooks": options.s2s_codebooks,
                                                                             "trust_remote_code": options.trust_remote_code})
+    check_prompt_style(options.prompt_style)
     chosen = resolve_adapter(spec, options.adapter)
+    if options.prompt_style not in adapter_prompt_styles(chosen):  # before minutes of loading
+        raise S2SBenchError(f"adapter {chosen} scores only --prompt-style {', '.join(adapter_prompt_styles(chosen))}")
     takes_codebooks = "s2s_codebooks" in adapter_options(chosen)
     if options.s2s_codebooks != "semantic" and not takes_codebooks:
         raise S2SBenchError(f"--s2s-codebooks applies to adapters that score codec codes (moshi), not to {chosen}")
@@ -130,12 +144,16 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
         raise S2SBenchError(f"adapter {chosen} cannot score mode(s) {', '.join(m for m in options.modes if m not in known)} "
                             f"(it scores {', '.join(known)}): pass --modes {','.join(m for m in options.modes if m in known) or known[0]}")
     adapter = load_adapter(spec, chosen)
+    if options.prompt_style != "raw":
+        adapter.check_prompt_style(options.prompt_style)  # the model's chat template, before any item
     unsupported = [m for m in options.modes if m not in adapter.modes]
     if unsupported:
         raise S2SBenchError(f"adapter {adapter.identity()['adapter']} cannot score mode(s) {', '.join(unsupported)} (it scores {', '.join(adapter.modes)})")
     run = {"source": options.source, "config": options.config, "split": options.split, "model": options.model, "modes": list(options.modes),
            "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit,
            "seed": options.seed, "bos": options.bos, "weights": weights_identity(options.model), "versions": package_versions(SCORE_PACKAGES)}
+    if options.prompt_style != "raw":  # another style is another run; recorded only then, so older runs still resume
+        run["prompt_style"] = options.prompt_style
     if takes_codebooks:  # other codebooks are another run; only where it applies, so older runs still resume
         run["s2s_codebooks"] = options.s2s_codebooks
     previous = read_run(output)
@@ -159,7 +177,7 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
             for item in batch:
                 if item.lang not in prompts:
                     profile = built_with if built_with is not None and built_with.code == item.lang else load_profile(item.lang)
-                    prompts[item.lang] = Prompt.from_profile(profile, options.matched_prompts)
+                    prompts[item.lang] = Prompt.from_profile(profile, options.matched_prompts, options.prompt_style)
             for mode in options.modes:
                 todo = [item for item in batch if (item.id, mode) not in done]
                 for item, results in zip(todo, _score(adapter, todo, mode, prompts)):

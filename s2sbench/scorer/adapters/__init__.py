@@ -50,12 +50,22 @@ class Prompt:
     text_prefix: str = ""
     speech_prefix: str = ""
     separator: str = " "
+    style: str = "raw"  # raw: S2SBench's wording; chat: the context as the user's turn of the model's chat template (chat.py)
 
     @classmethod
-    def from_profile(cls, profile: LanguageProfile, matched: bool = False) -> Prompt:
+    def from_profile(cls, profile: LanguageProfile, matched: bool = False, style: str = "raw") -> Prompt:
         """``matched``: the same prefix in both modes, so t2t and s2t differ only in modality."""
         text_prefix = profile.speech_prefix if matched else profile.text_prefix
-        return cls(text_prefix=text_prefix, speech_prefix=profile.speech_prefix, separator=profile.separator)
+        return cls(text_prefix=text_prefix, speech_prefix=profile.speech_prefix, separator=profile.separator, style=style)
+
+    @property
+    def chat(self) -> bool:
+        return self.style == "chat"
+
+    @property
+    def candidate_separator(self) -> str:
+        """What precedes each candidate: the profile's separator, or nothing for an assistant's reply (chat)."""
+        return "" if self.chat else self.separator
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,11 @@ def adapter_modes(name: str) -> tuple[str, ...] | None:
     """The modes adapter ``name`` scores, known before it loads a model (None when it says so only once loaded)."""
     modes = getattr(_ADAPTERS[name], "modes", None)
     return tuple(modes) if isinstance(modes, tuple) else None
+
+
+def adapter_prompt_styles(name: str) -> tuple[str, ...]:
+    """The ``--prompt-style`` values adapter ``name`` scores (its ``prompt_styles``; raw alone when it names none)."""
+    return tuple(getattr(_ADAPTERS[name], "prompt_styles", ("raw",)))
 
 
 def adapter_options(name: str) -> tuple[str, ...]:

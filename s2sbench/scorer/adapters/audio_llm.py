@@ -41,6 +41,7 @@ from typing import Any
 from s2sbench.errors import EngineError
 from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
 from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, right_pad, score_after_prefixes
+from s2sbench.scorer.adapters.chat import PROMPT_STYLES, chat_prefix_ids, chat_prefix_text, has_chat_template, require_chat_template
 from s2sbench.scorer.adapters.tokens import SequenceStart
 
 SAMPLE_RATE = 16000  # every family here hears 16 kHz
@@ -120,6 +121,7 @@ class AudioLLM:
 
     entry: AudioLLMFamily
     modes = ("t2t", "s2t")
+    prompt_styles = PROMPT_STYLES
 
     def __init__(self, spec: AdapterSpec):
         self.spec = spec
@@ -172,14 +174,32 @@ class AudioLLM:
 
     # Inputs ------------------------------------------------------------------------------------
 
+    def check_prompt_style(self, style: str) -> None:
+        """Before any item: the chat style needs a chat template (the processor's or the tokenizer's)."""
+        if style == "chat" and not has_chat_template(self.processor):
+            require_chat_template(self.tokenizer, self.spec.model)
+
     def encode_candidates(self, candidates: list[str], prompt: Prompt) -> list[list[int]]:
-        continuations = [self.tokenizer(prompt.separator + text, add_special_tokens=False)["input_ids"] for text in candidates]
+        continuations = [self.tokenizer(prompt.candidate_separator + text, add_special_tokens=False)["input_ids"] for text in candidates]
         if any(not c for c in continuations):
             raise EngineError("a candidate tokenizes to nothing")
         return continuations
 
     def encode_text(self, context: str, prompt: Prompt) -> list[int]:
+        if prompt.chat:
+            return chat_prefix_ids(self.tokenizer, prompt.text_prefix + context)
         return self.start.before(self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"])
+
+    def speech_text(self, item: ScoreItem, prompt: Prompt) -> str:
+        """The text the processor expands the audio in: ``speech_prefix`` and the family's audio markup,
+        or in the chat style the user's turn holding them, rendered by the processor's chat template
+        (typed parts: the text, then the clip) or else the tokenizer's (the text and the markup)."""
+        if not prompt.chat:
+            return prompt.speech_prefix + self.audio_markup
+        if has_chat_template(self.processor):
+            parts = [{"type": "text", "text": prompt.speech_prefix}] if prompt.speech_prefix else []
+            return chat_prefix_text(self.processor, [*parts, {"type": "audio", "audio": item.context_audio, "path": item.context_audio}])
+        return chat_prefix_text(self.tokenizer, prompt.speech_prefix + self.audio_markup)
 
     def read_context_audio(self, item: ScoreItem) -> Any:
         """The item's context clip at the family's rate; a warning when it is longer than the model hears."""
@@ -198,13 +218,14 @@ class AudioLLM:
         import torch
 
         samples = self.read_context_audio(item)
-        text = prompt.speech_prefix + self.audio_markup
+        text = self.speech_text(item, prompt)
         kwargs: dict[str, Any] = {"sampling_rate": self.entry.sample_rate} if self.entry.processor_takes_rate else {}
         if self.entry.processor_takes_lists:
             inputs = self.processor(text=[text], audio=[samples], return_tensors="pt", **kwargs)
         else:
             inputs = self.processor(text=text, audio=samples, return_tensors="pt", **kwargs)
-        ids = torch.tensor([self.start.restart(inputs["input_ids"][0].tolist())])  # --bos, as in t2t
+        ids = inputs["input_ids"][0].tolist()
+        ids = torch.tensor([self.start.template(ids) if prompt.chat else self.start.restart(ids)])  # --bos, as in t2t; a template starts itself
         features = {key: inputs[key].to(self.device) for key in self.entry.feature_keys}
         first = self.entry.feature_keys[0]  # the audio features themselves, in the model's dtype
         features[first] = features[first].to(self.dtype)

@@ -20,6 +20,7 @@ import soundfile as sf
 from s2sbench.errors import EngineError
 from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
 from s2sbench.scorer.adapters.causal_lm import CausalLM
+from s2sbench.scorer.adapters.chat import PROMPT_STYLES
 
 
 def parse_cascade(model: str) -> tuple[str, str]:
@@ -33,6 +34,7 @@ def parse_cascade(model: str) -> tuple[str, str]:
 
 class Cascade:
     modes = ("t2t", "s2t", "s2s")
+    prompt_styles = PROMPT_STYLES
     auto_for = "--model cascade:ASR+LM"
 
     def __init__(self, spec: AdapterSpec):
@@ -44,6 +46,9 @@ class Cascade:
         self.lm = CausalLM(replace(spec, model=lm))
         self.spec = spec
         self.heard: dict[tuple[str, str], ScoreItem] = {}  # (id, mode) -> the item as the LM read it, for --log-samples
+
+    def check_prompt_style(self, style: str) -> None:
+        self.lm.check_prompt_style(style)  # the LM reads the transcripts
 
     def identity(self) -> dict[str, Any]:
         return {"adapter": "cascade", "model": self.spec.model, "asr": self.recognizer.identity(), "lm": self.lm.identity()}

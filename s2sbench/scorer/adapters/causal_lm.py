@@ -15,6 +15,7 @@ from typing import Any
 
 from s2sbench.errors import EngineError
 from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
+from s2sbench.scorer.adapters.chat import PROMPT_STYLES, chat_prefix_ids, require_chat_template
 from s2sbench.scorer.adapters.tokens import SequenceStart
 
 
@@ -144,6 +145,7 @@ def _score_continuations(decoder, head, last_logits, cache, prefix_mask, continu
 
 class CausalLM:
     modes = ("t2t",)
+    prompt_styles = PROMPT_STYLES
     auto_for = "any other model, .gguf files"  # what --adapter auto falls back to
 
     def __init__(self, spec: AdapterSpec):
@@ -156,10 +158,18 @@ class CausalLM:
     def identity(self) -> dict[str, Any]:
         return {"adapter": "causal-lm", "model": self.spec.model, "dtype": str(self.dtype).replace("torch.", ""), "device": self.device, "bos": self.start.as_dict()}
 
+    def check_prompt_style(self, style: str) -> None:
+        """Before any item: the chat style needs the model's chat template."""
+        if style == "chat":
+            require_chat_template(self.tokenizer, self.spec.model)
+
     # Tokenization: each part separately, so a candidate's tokens never merge with the context's.
     def encode_parts(self, context: str, candidates: list[str], prompt: Prompt) -> tuple[list[int], list[list[int]]]:
-        prefix = self.start.before(self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"])
-        continuations = [self.tokenizer(prompt.separator + text, add_special_tokens=False)["input_ids"] for text in candidates]
+        if prompt.chat:  # the user's turn of the chat template, the assistant's opened: the template starts the sequence
+            prefix = chat_prefix_ids(self.tokenizer, prompt.text_prefix + context)
+        else:
+            prefix = self.start.before(self.tokenizer(prompt.text_prefix + context, add_special_tokens=False)["input_ids"])
+        continuations = [self.tokenizer(prompt.candidate_separator + text, add_special_tokens=False)["input_ids"] for text in candidates]
         if any(not text.strip() or not ids for text, ids in zip(candidates, continuations)):
             raise EngineError("a candidate is empty (an empty transcript?); there is nothing to score")
         return prefix, continuations  # an empty context starts from a document boundary: see tokens.py

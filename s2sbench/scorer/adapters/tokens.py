@@ -62,5 +62,12 @@ class SequenceStart:
             ids = list(ids[len(self.tokenizer_adds) :])
         return self.before(list(ids))
 
+    def template(self, ids: list[int]) -> list[int]:
+        """``ids`` as a processor encoded a chat template's text: without the tokenizer's own start,
+        which the template already holds (a template's ``<bos>``, tokenized again, would be doubled)."""
+        if self.tokenizer_adds and list(ids[: len(self.tokenizer_adds)]) == list(self.tokenizer_adds):
+            return list(ids[len(self.tokenizer_adds) :])
+        return list(ids)
+
     def as_dict(self) -> dict[str, Any]:
         return {"policy": self.policy, "tokens": list(self.tokens)}

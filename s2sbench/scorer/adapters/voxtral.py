@@ -82,10 +82,25 @@ class Voxtral(AudioLLM):
         """``[BEGIN_AUDIO]`` and the audio tokens of a clip of ``windows`` 30 s windows."""
         return [self.begin_audio_id] + [self.audio_id] * (windows * self.tokens_per_window)
 
+    def check_prompt_style(self, style: str) -> None:
+        """Every style: mistral-common's tokenizer carries Voxtral's chat format itself (no jinja template)."""
+
     def encode_speech(self, item: ScoreItem, prompt: Prompt) -> dict[str, Any]:
         import torch
 
+        if prompt.chat:  # Voxtral's own chat format: [INST], the text, the audio block, [/INST]
+            return self.encode_speech_chat(item, prompt)
         features = self.audio_features(self.read_context_audio(item))
         prefix = self.start.before(self.tokenizer(prompt.speech_prefix, add_special_tokens=False)["input_ids"])
         ids = torch.tensor([prefix + self.audio_block(features.shape[0])], device=self.device)
         return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "input_features": features.to(self.device, self.dtype)}
+
+    def encode_speech_chat(self, item: ScoreItem, prompt: Prompt) -> dict[str, Any]:
+        """The user's turn (``speech_prefix``, then the clip) as ``VoxtralProcessor.apply_chat_template`` makes it."""
+        self.read_context_audio(item)  # the same checks and warnings as raw; the template reads the clip itself
+        parts = [{"type": "text", "text": prompt.speech_prefix}] if prompt.speech_prefix else []
+        conversation = [{"role": "user", "content": [*parts, {"type": "audio", "path": item.context_audio}]}]
+        inputs = self.processor.apply_chat_template(conversation, tokenize=True, return_dict=True)
+        ids = inputs["input_ids"].to(self.device)
+        return {"input_ids": ids, "attention_mask": inputs["attention_mask"].to(self.device),
+                "input_features": inputs["input_features"].to(self.device, self.dtype)}

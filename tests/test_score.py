@@ -516,7 +516,8 @@ def test_run_json_records_what_reproduces_the_run_and_other_weights_are_refused(
     assert {"python", "s2sbench", "torch", "transformers"} <= set(run["versions"])
     assert run["adapter"]["dtype"] == "float32"
     profile = load_profile("en")
-    assert run["prompts"] == {"en": {"text_prefix": profile.text_prefix, "speech_prefix": profile.speech_prefix, "separator": profile.separator}}
+    assert run["prompts"] == {"en": {"text_prefix": profile.text_prefix, "speech_prefix": profile.speech_prefix, "separator": profile.separator,
+                                     "style": "raw"}}
     score(options)  # the same weights: resumes (nothing left to score)
 
     weights = next(model.glob("*.safetensors"))

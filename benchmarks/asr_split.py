@@ -4,7 +4,7 @@ encoder's share of batch 1's time) and ``batched_asr_speedup`` (batch 1's time o
 
 The clips are the English sample's contexts and candidates spoken by espeak-ng, recognized in the
 build's own decoding (``FasterWhisper._decode_windows``: log-mel features padded to a 30 s window,
-one encode, one greedy generate without timestamps), split into its three calls and timed apart.
+one encode, one greedy generate without timestamps), whose three steps are timed apart.
 Whisper's encoder always runs on a whole 30 s window, whatever the clip's length, so its cost per
 clip is fixed; batching can only share the decoder's weight reads. The encoder's share therefore
 bounds what batching can give on a machine where the encoder is compute-bound (a CPU): at most
@@ -42,26 +42,17 @@ def spoken_clips(count: int) -> list[np.ndarray]:
 
 
 def timed_parts(recognizer, clips: list[np.ndarray], batch: int, language: str = "en") -> dict[str, float]:
-    """Seconds of features, encode and generate for ``clips`` in batches of ``batch``, as the build decodes them."""
-    from faster_whisper.audio import pad_or_trim
-    from faster_whisper.tokenizer import Tokenizer
-    from faster_whisper.transcribe import get_suppressed_tokens
-
-    whisper = recognizer.model
-    tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language)
-    suppressed = list(get_suppressed_tokens(tokenizer, [-1]))
+    """Seconds of features, encode and generate for ``clips`` in batches of ``batch``, in the build's
+    own steps (``FasterWhisper.window_features``, the model's ``encode``, ``generate_windows``)."""
+    tokenizer = recognizer.window_tokenizer(language)
     parts = {"features": 0.0, "encode": 0.0, "generate": 0.0}
     for start in range(0, len(clips), batch):
-        chunk = clips[start : start + batch]
         began = time.perf_counter()
-        features = np.stack([pad_or_trim(whisper.feature_extractor(samples)[..., :-1]) for samples in chunk])
+        features = recognizer.window_features(clips[start : start + batch])
         encoded_at = time.perf_counter()
-        encoded = whisper.encode(features)
+        encoded = recognizer.model.encode(features)
         generated_at = time.perf_counter()
-        whisper.model.generate(
-            encoded, [whisper.get_prompt(tokenizer, [], without_timestamps=True)] * len(chunk), beam_size=1, max_length=whisper.max_length,
-            suppress_blank=True, suppress_tokens=suppressed, return_scores=True, return_no_speech_prob=True, sampling_temperature=0.0,
-        )
+        recognizer.generate_windows(encoded, tokenizer)
         done = time.perf_counter()
         parts["features"] += encoded_at - began
         parts["encode"] += generated_at - encoded_at

@@ -37,19 +37,12 @@ def assert_named_special_tokens(tokenizer, named: dict[str, str]) -> None:
         assert tokenizer(token, add_special_tokens=False)["input_ids"] == [tokenizer.convert_tokens_to_ids(token)]
 
 
-def assert_trained_bpe(tokenizer) -> None:
-    """A tiny BPE tokenizer as reloaded: nothing put before text, text decoded back, its merges in use."""
-    text = "Anna wanted to bake cookies for her friends."
-    assert tokenizer(text)["input_ids"] == tokenizer(text, add_special_tokens=False)["input_ids"]  # nothing put before text
-    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
-    assert len(tokenizer(text)["input_ids"]) < len(text.encode())  # the trained merges apply after reloading
-
-
-def assert_trained_bpe_after_bos(tokenizer, bos: str) -> None:
-    """A tiny BPE tokenizer as reloaded that puts ``bos`` before text (Gemma's), text decoded back, its merges in use."""
+def assert_trained_bpe(tokenizer, bos: str | None = None) -> None:
+    """A tiny BPE tokenizer as reloaded: only ``bos`` put before text (None: nothing, as Qwen2's;
+    Gemma's and Mistral's put theirs), text decoded back, its merges in use."""
     text = "Anna wanted to bake cookies for her friends."
     plain = tokenizer(text, add_special_tokens=False)["input_ids"]
-    assert tokenizer(text)["input_ids"] == [tokenizer.convert_tokens_to_ids(bos), *plain]
+    assert tokenizer(text)["input_ids"] == ([tokenizer.convert_tokens_to_ids(bos)] if bos else []) + plain
     assert tokenizer.decode(plain) == text
     assert len(plain) < len(text.encode())  # the trained merges apply after reloading
 

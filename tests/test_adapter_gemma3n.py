@@ -17,7 +17,7 @@ from tests.adapter_checks import (
     assert_batches_equal_one_at_a_time_and_naive,
     assert_results_directory,
     assert_shared_prefix_matches_naive,
-    assert_trained_bpe_after_bos,
+    assert_trained_bpe,
 )
 from tests.models_gemma3n import AUDIO_SOFT_TOKENS, NAMED_TOKENS, SOFT_CAP, build_tiny_gemma3n
 
@@ -51,7 +51,7 @@ def test_tiny_model_loads_back_offline(tiny_gemma3n):
     # the layout the model's embedders rely on: audio tokens past the vision block, past the text vocabulary
     assert model.config.audio_token_id == tokenizer.audio_token_id >= config.audio_config.vocab_offset > config.vision_config.vocab_offset
     assert tokenizer.convert_tokens_to_ids(tokenizer.boa_token) < config.text_config.vocab_size_per_layer_input  # a text token
-    assert_trained_bpe_after_bos(tokenizer, "<bos>")
+    assert_trained_bpe(tokenizer, "<bos>")
 
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])

@@ -17,7 +17,7 @@ from tests.adapter_checks import (
     assert_batches_equal_one_at_a_time_and_naive,
     assert_results_directory,
     assert_shared_prefix_matches_naive,
-    assert_trained_bpe_after_bos,
+    assert_trained_bpe,
 )
 from tests.models_voxtral import AUDIO_TOKEN_ID, BEGIN_AUDIO_ID, TOKENS_PER_WINDOW, build_tiny_voxtral
 
@@ -47,7 +47,7 @@ def test_tiny_model_loads_back_offline(tiny_voxtral):
     assert tokenizer.convert_tokens_to_ids("[BEGIN_AUDIO]") == BEGIN_AUDIO_ID
     model = VoxtralForConditionalGeneration.from_pretrained(tiny_voxtral)
     assert model.config.audio_token_id == AUDIO_TOKEN_ID
-    assert_trained_bpe_after_bos(tokenizer, "<s>")
+    assert_trained_bpe(tokenizer, "<s>")
 
 
 @pytest.mark.parametrize("mode", ["t2t", "s2t"])

@@ -33,8 +33,10 @@ def chat_lm(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def chat_qwen2_audio(tmp_path_factory) -> Path:
-    return build_tiny_qwen2_audio(tmp_path_factory.mktemp("chat-qwen2-audio"), chat=True)
+def chat_qwen2_audio(tmp_path_factory):
+    """The qwen2-audio adapter on a tiny Qwen2-Audio with Qwen's chat templates."""
+    directory = build_tiny_qwen2_audio(tmp_path_factory.mktemp("chat-qwen2-audio"), chat=True)
+    return load_adapter(AdapterSpec(str(directory), device="cpu", dtype="float32"), "qwen2-audio")
 
 
 def test_a_text_lm_reads_the_context_as_a_user_turn_and_the_candidate_as_its_reply(chat_lm, items):
@@ -54,7 +56,7 @@ def test_a_text_lm_reads_the_context_as_a_user_turn_and_the_candidate_as_its_rep
 
 
 def test_qwen2_audio_hears_the_clip_where_its_chat_template_puts_it(chat_qwen2_audio, items):
-    adapter = load_adapter(AdapterSpec(str(chat_qwen2_audio), device="cpu", dtype="float32"), "qwen2-audio")
+    adapter = chat_qwen2_audio
     item = next(i for i in items if len(i.candidates) == 4)
     inputs = adapter.encode_speech(item, CHAT)
     content = [{"type": "text", "text": CHAT.speech_prefix}, {"type": "audio", "audio": item.context_audio}]
@@ -70,8 +72,7 @@ def test_qwen2_audio_hears_the_clip_where_its_chat_template_puts_it(chat_qwen2_a
 
 
 def test_chat_batches_equal_one_at_a_time(chat_qwen2_audio, ten_items):
-    adapter = load_adapter(AdapterSpec(str(chat_qwen2_audio), device="cpu", dtype="float32"), "qwen2-audio")
-    assert_batches_equal_one_at_a_time_and_naive(adapter, ten_items, "s2t", CHAT)
+    assert_batches_equal_one_at_a_time_and_naive(chat_qwen2_audio, ten_items, "s2t", CHAT)
 
 
 def test_voxtral_takes_its_own_chat_format(tmp_path_factory, items):

@@ -15,7 +15,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -148,26 +148,42 @@ class FasterWhisper:
         return texts
 
     def _decode_windows(self, clips: list[np.ndarray], language: str) -> list[str]:
-        from faster_whisper.audio import pad_or_trim
+        tokenizer = self.window_tokenizer(language)
+        with self._blas.limit(limits=1, user_api="blas"):
+            results = self.generate_windows(self.model.encode(self.window_features(clips)), tokenizer)
+        return self.window_texts(results, tokenizer)
+
+    # The three steps of a windowed decoding, apart so that benchmarks/asr_split.py times each.
+    def window_tokenizer(self, language: str) -> Any:
         from faster_whisper.tokenizer import Tokenizer
+
+        whisper = self.model
+        return Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language)
+
+    def window_features(self, clips: list[np.ndarray]) -> np.ndarray:
+        """As faster-whisper's batched pipeline prepares a window: each clip's log-mel frames, padded to 30 s."""
+        from faster_whisper.audio import pad_or_trim
+
+        return np.stack([pad_or_trim(self.model.feature_extractor(samples)[..., :-1]) for samples in clips])
+
+    def generate_windows(self, encoded: Any, tokenizer: Any) -> list[Any]:
+        """One greedy generate without timestamps over encoded windows (one per clip)."""
         from faster_whisper.transcribe import get_suppressed_tokens
 
         whisper = self.model
-        tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language)
-        with self._blas.limit(limits=1, user_api="blas"):
-            # As faster-whisper's batched pipeline prepares a window: the clip's log-mel frames, padded to 30 s.
-            features = np.stack([pad_or_trim(whisper.feature_extractor(samples)[..., :-1]) for samples in clips])
-            results = whisper.model.generate(
-                whisper.encode(features),
-                [whisper.get_prompt(tokenizer, [], without_timestamps=True)] * len(clips),
-                beam_size=1,
-                max_length=whisper.max_length,
-                suppress_blank=True,
-                suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
-                return_scores=True,
-                return_no_speech_prob=True,
-                sampling_temperature=0.0,
-            )
+        return whisper.model.generate(
+            encoded,
+            [whisper.get_prompt(tokenizer, [], without_timestamps=True)] * encoded.shape[0],
+            beam_size=1,
+            max_length=whisper.max_length,
+            suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
+            return_scores=True,
+            return_no_speech_prob=True,
+            sampling_temperature=0.0,
+        )
+
+    def window_texts(self, results: list[Any], tokenizer: Any) -> list[str]:
         texts = []
         for result in results:
             tokens = result.sequences_ids[0]

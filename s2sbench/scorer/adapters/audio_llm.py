@@ -201,12 +201,16 @@ class AudioLLM:
             return chat_prefix_text(self.processor, [*parts, {"type": "audio", "audio": item.context_audio, "path": item.context_audio}])
         return chat_prefix_text(self.tokenizer, prompt.speech_prefix + self.audio_markup)
 
-    def read_context_audio(self, item: ScoreItem) -> Any:
-        """The item's context clip at the family's rate; a warning when it is longer than the model hears."""
+    def context_audio(self, item: ScoreItem) -> str:
+        """The path of the item's context clip; an error naming the item when it was not spoken."""
         if not item.context_audio:
             raise EngineError(f"{item.id}: s2t needs context audio; this item was not spoken")
+        return item.context_audio
+
+    def read_context_audio(self, item: ScoreItem) -> Any:
+        """The item's context clip at the family's rate; a warning when it is longer than the model hears."""
         rate = self.entry.sample_rate
-        samples = read_audio(item.context_audio, rate)
+        samples = read_audio(self.context_audio(item), rate)
         limit = self.entry.hears(self.processor)
         if limit and samples.size > limit * rate:
             warnings.warn(f"{item.id}: context audio is {samples.size / rate:.1f} s; {self.family} hears only {limit:g} s", stacklevel=3)

@@ -58,13 +58,11 @@ class SequenceStart:
 
     def restart(self, ids: list[int]) -> list[int]:
         """``ids`` as a processor encoded them (with the tokenizer's own start) under this policy."""
-        if self.tokenizer_adds and list(ids[: len(self.tokenizer_adds)]) == list(self.tokenizer_adds):
-            ids = list(ids[len(self.tokenizer_adds) :])
-        return self.before(list(ids))
+        return self.before(self.template(ids))
 
     def template(self, ids: list[int]) -> list[int]:
-        """``ids`` as a processor encoded a chat template's text: without the tokenizer's own start,
-        which the template already holds (a template's ``<bos>``, tokenized again, would be doubled)."""
+        """``ids`` as a processor encoded them, without the tokenizer's own start: for a chat
+        template's text, which already holds its start (a template's ``<bos>`` would be doubled)."""
         if self.tokenizer_adds and list(ids[: len(self.tokenizer_adds)]) == list(self.tokenizer_adds):
             return list(ids[len(self.tokenizer_adds) :])
         return list(ids)

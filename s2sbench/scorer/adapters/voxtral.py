@@ -97,9 +97,9 @@ class Voxtral(AudioLLM):
 
     def encode_speech_chat(self, item: ScoreItem, prompt: Prompt) -> dict[str, Any]:
         """The user's turn (``speech_prefix``, then the clip) as ``VoxtralProcessor.apply_chat_template`` makes it."""
-        self.read_context_audio(item)  # the same checks and warnings as raw; the template reads the clip itself
+        clip = self.context_audio(item)  # the template reads the clip itself (Voxtral hears it whole: nothing to warn of)
         parts = [{"type": "text", "text": prompt.speech_prefix}] if prompt.speech_prefix else []
-        conversation = [{"role": "user", "content": [*parts, {"type": "audio", "path": item.context_audio}]}]
+        conversation = [{"role": "user", "content": [*parts, {"type": "audio", "path": clip}]}]
         inputs = self.processor.apply_chat_template(conversation, tokenize=True, return_dict=True)
         ids = inputs["input_ids"].to(self.device)
         return {"input_ids": ids, "attention_mask": inputs["attention_mask"].to(self.device),

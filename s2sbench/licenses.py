@@ -1,9 +1,13 @@
-"""The licence a published dataset carries: its data's, never this tool's.
+"""The licence a published dataset carries: its data's, never this tool's, and never guessed.
 
-Builders of known corpora declare their source's licence (a Hub licence id, with a name and a link
-where it is ``other``). For a user's own data (``csv``, ``jsonl``, ``items`` files, a Hub dataset
-read without a known builder) nobody but the user knows it: ``s2s build --license`` records it in
-``build.json``, ``s2s push --license`` gives or overrides it, and a push without one is refused.
+A source format is a file layout, not a corpus: a CSV in StoryCloze's columns may hold anyone's
+stories. Builders of known corpora declare the corpus's terms (a Hub licence id, with a name and a
+link where it is ``other``), and those terms apply only when the source *is* that corpus: a Hub
+dataset id the builder names as the corpus (``hf://juletxara/xstory_cloze``), this project's own
+samples, or a user who says so with ``--license corpus``. Any other source's licence is the user's
+to give: ``s2s build --license`` records it in ``build.json``, ``s2s push --license`` gives or
+overrides it, and a push without one is refused before anything is uploaded (a re-push keeps the
+licence already published for the config; changing it takes ``--license``).
 """
 
 from __future__ import annotations
@@ -39,8 +43,13 @@ class DataLicense:
     def parse(cls, license_id: str, name: str | None = None, link: str | None = None, option: str = "--license") -> DataLicense:
         """A checked licence from the command line's ``--license``/``--license-name``/``--license-link``."""
         license_id = license_id.strip().lower()
+        if license_id == CORPUS:
+            if name or link:
+                raise S2SBenchError(f"{option} corpus takes the corpus's own terms: no --license-name or --license-link")
+            return cls(CORPUS)
         if license_id not in HUB_LICENSES:
-            raise S2SBenchError(f"{option} {license_id!r}: not a Hub licence id (e.g. cc-by-4.0, cc-by-nc-4.0, mit, apache-2.0, or other)")
+            raise S2SBenchError(f"{option} {license_id!r}: not a Hub licence id (e.g. cc-by-4.0, cc-by-nc-4.0, mit, apache-2.0, or other), "
+                                "nor 'corpus' (the source is the corpus its format names)")
         if license_id == "other" and not (name and link):
             raise S2SBenchError(f"{option} other needs --license-name NAME and --license-link URL (the terms the data is under)")
         if link and not link.startswith(("https://", "http://")):
@@ -65,15 +74,31 @@ class DataLicense:
         return self.id
 
 
+# `--license corpus`: the source is the corpus its format names, so the corpus's declared terms apply.
+CORPUS = "corpus"
+
 # This project's own bundled samples (sample:en, sample:zh) are original text, released with it.
 SAMPLE_LICENSE = DataLicense("apache-2.0")
 
 
-def resolve_license(given: DataLicense | None, recorded: DataLicense | None, declared: DataLicense | None, where: str) -> DataLicense:
-    """The licence to publish a build under: ``--license`` at push, else the one recorded at build time,
-    else the one its source format declares; none of them is an error naming ``where`` and the flag."""
-    chosen = given or recorded or declared
-    if chosen is None:
-        raise S2SBenchError(f"{where}: the licence of this data is unknown (a user's own source): pass --license ID "
-                            "(a Hub licence id such as cc-by-4.0, or other with --license-name and --license-link)")
-    return chosen
+def unknown_license(where: str) -> S2SBenchError:
+    return S2SBenchError(f"{where}: the licence of this data is unknown (a source's format does not say whose data it is): "
+                         "pass --license ID (a Hub licence id such as cc-by-4.0, or other with --license-name and --license-link), "
+                         "or --license corpus if the file is the corpus its format names")
+
+
+def resolve_license(given: DataLicense | None, recorded: DataLicense | None, corpus: DataLicense | None, recognized: DataLicense | None,
+                    where: str) -> DataLicense | None:
+    """The licence to publish a build under, or None when nobody has said it.
+
+    ``given`` (``--license`` at push) wins over ``recorded`` (``--license`` at build time, in
+    build.json); either may be ``corpus``, which takes ``corpus``, the terms the source format
+    declares for its corpus. ``recognized`` is the corpus's licence when the source is known to be
+    that corpus (a bundled sample, a Hub id the builder names).
+    """
+    chosen = given or recorded
+    if chosen is not None and chosen.id == CORPUS:
+        if corpus is None:
+            raise S2SBenchError(f"{where}: --license corpus: the source's format names no corpus with declared terms; pass a licence id")
+        return corpus
+    return chosen or recognized

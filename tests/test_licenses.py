@@ -34,6 +34,13 @@ def card_metadata(directory: Path) -> dict:
     return yaml.safe_load((directory / "README.md").read_text(encoding="utf-8").split("---\n")[1])
 
 
+def test_a_corpus_read_from_its_own_hub_dataset_carries_its_licence():
+    xstorycloze = builders()["xstorycloze"]
+    assert xstorycloze.recognized_license("hf://juletxara/xstory_cloze:sw:eval") == DataLicense("cc-by-sa-4.0")
+    assert xstorycloze.recognized_license("hf://someone/xstory_cloze_copy") is None
+    assert xstorycloze.recognized_license("/data/xstory_cloze_sw.csv") is None
+
+
 def test_every_builder_declares_a_hub_licence_or_leaves_it_to_the_user():
     for name, builder in builders().items():
         if name in {"items", "csv", "jsonl"}:
@@ -89,7 +96,9 @@ def test_a_licence_given_at_build_time_is_recorded_and_used(tmp_path: Path):
 def test_known_corpora_carry_their_own_licence_with_name_and_link(tmp_path: Path):
     source = Path(__file__).parent / "fixtures" / "sources" / "storycloze.csv"  # sniffed as storycloze
     build(BuildOptions(source=str(source), output=tmp_path / "sc", limit=2, validate=False, speak="context"))
-    push(PushOptions(builds=[tmp_path / "sc"], to_dir=tmp_path / "out"))
+    with pytest.raises(S2SBenchError, match="licence of this data is unknown"):  # a layout is not a corpus
+        push(PushOptions(builds=[tmp_path / "sc"], to_dir=tmp_path / "out"))
+    push(PushOptions(builds=[tmp_path / "sc"], to_dir=tmp_path / "out", license=DataLicense.parse("corpus")))  # the user says it is
     metadata = card_metadata(tmp_path / "out")
     assert metadata["license"] == "other" and "Story Cloze" in metadata["license_name"] and metadata["license_link"].startswith("https://")
     assert metadata["pretty_name"] == "sStoryCloze (spoken)"

@@ -64,6 +64,13 @@ class Builder:
     columns: tuple[str, ...] = ()  # the columns that identify this format when sniffing
     fieldnames: tuple[str, ...] | None = None  # for header-less CSVs
     sniffable: bool = True
+    hub_ids: tuple[str, ...] = ()  # Hub datasets that are this corpus: read from one, its licence applies
+
+    def recognized_license(self, spec: str | None) -> DataLicense | None:
+        """The corpus's licence when ``spec`` (a build's source) is the corpus itself (``hf://`` one of
+        :attr:`hub_ids`); None for any other source, whose licence the user gives."""
+        name = str(spec or "")[len(HUB_PREFIX):].split(":")[0] if str(spec or "").startswith(HUB_PREFIX) else None
+        return self.license if name and name in self.hub_ids else None
 
     def subset_name(self, context: BuildContext) -> str:
         return context.subset or self.subset.format(lang=context.lang)
@@ -119,6 +126,7 @@ def register_builder(
     fieldnames: Sequence[str] | None = None,
     sniffable: bool = True,
     reader: Reader | None = None,
+    hub_ids: Sequence[str] = (),
 ) -> Callable[[RowToItem], RowToItem]:
     """Register a row-to-item function (the decorated function) as source format ``name``.
 
@@ -137,6 +145,7 @@ def register_builder(
             columns=tuple(columns),
             fieldnames=tuple(fieldnames) if fieldnames else None,
             sniffable=sniffable,
+            hub_ids=tuple(hub_ids),
         )
         return function
 

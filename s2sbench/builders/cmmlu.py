@@ -2,7 +2,8 @@
 
 - What: four-option multiple-choice questions on 67 subjects, written in Chinese.
 - Size: 11,528 questions (test 11,582 with dev); sCMMLU speaks 4,743 of them.
-- Licence: CC BY-NC 4.0 (non-commercial); a pushed derivative keeps it.
+- Licence: CC BY-NC 4.0 (non-commercial); a pushed derivative keeps it (``hf://haonan-li/cmmlu``, or
+  ``--license corpus`` for local files of it).
 - Link: https://github.com/haonan-li/CMMLU (Li et al., 2023).
 - Layout: one CSV per subject (``test/agronomy.csv``...), header ``<unnamed index>, Question, A,
   B, C, D, Answer`` with the answer a letter. Give one file or the directory.
@@ -24,7 +25,7 @@ COLUMNS = ("Question", "A", "B", "C", "D", "Answer")
 LETTERS = ("A", "B", "C", "D")
 
 
-@register_builder("cmmlu", subset="sCMMLU", license="cc-by-nc-4.0", columns=COLUMNS)
+@register_builder("cmmlu", subset="sCMMLU", license="cc-by-nc-4.0", columns=COLUMNS, hub_ids=("haonan-li/cmmlu",))
 def cmmlu_item(row: SourceRow, context: BuildContext) -> Item:
     """CMMLU subject CSVs (index, Question, A, B, C, D, Answer letter); a file or a directory."""
     question = row.text("Question")

@@ -2,7 +2,7 @@
 
 - What: four-option multiple-choice questions on 57 subjects, in English.
 - Size: 14,042 test questions (plus dev and val).
-- Licence: MIT.
+- Licence: MIT (``hf://cais/mmlu``, or ``--license corpus`` for local files of it).
 - Link: https://github.com/hendrycks/test
 - Layout: header-less CSVs, one per subject and split (``abstract_algebra_test.csv``), columns
   question, A, B, C, D, answer letter. Give one file or the ``test/`` directory. The subject is the
@@ -30,7 +30,7 @@ def subject_of(file: str) -> str:
     return _SPLIT_SUFFIX.sub("", Path(file).stem)
 
 
-@register_builder("mmlu", subset="sMMLU", license="mit", fieldnames=FIELDNAMES, sniffable=False)
+@register_builder("mmlu", subset="sMMLU", license="mit", fieldnames=FIELDNAMES, sniffable=False, hub_ids=("cais/mmlu",))
 def mmlu_item(row: SourceRow, context: BuildContext) -> Item:
     """MMLU header-less CSVs (question, A, B, C, D, answer letter); subject from the file name."""
     question = row.text("question")

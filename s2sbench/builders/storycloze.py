@@ -3,7 +3,8 @@
 - What: four-sentence everyday stories, each with a right and a wrong fifth sentence.
 - Size: Spring 2016 validation and test sets, 1,871 stories each (sStoryCloze speaks both: 3,742).
 - Licence: distributed by its authors on request; not redistributable. A pushed derivative must
-  carry their terms: cards name them (``other``, with a link); ``--license`` overrides.
+  carry their terms: with ``--license corpus`` (the file is the Cloze Test) cards name them
+  (``other``, with a link); a file of other stories in this layout takes its own ``--license``.
 - Link: https://cs.rochester.edu/nlp/rocstories/ (Mostafazadeh et al., NAACL 2016).
 - Layout: CSV with header ``InputStoryid, InputSentence1..4, RandomFifthSentenceQuiz1,
   RandomFifthSentenceQuiz2, AnswerRightEnding`` (1 or 2).

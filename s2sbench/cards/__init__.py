@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 from s2sbench.licenses import DataLicense
+from s2sbench.publish.export import public_source
 
 # BibTeX of the source datasets, by builder name.
 SOURCE_CITATIONS = {
@@ -51,7 +52,7 @@ def _section(record: dict[str, Any]) -> dict[str, Any]:
         "clips": record["clips"],
         "pass_rate": pass_rate,
         "source_name": record["source"]["format"],
-        "source_spec": record["source"]["spec"],
+        "source_spec": public_source(record["source"]["spec"]),  # records of older pushes held the local path
         "source_description": record["source"]["description"],
         "source_license": _license_text(DataLicense.from_dict(record["source"]["license"])),
         "tts": f"{tts['engine']}{model} (version {tts.get('version')})",
@@ -64,7 +65,17 @@ def _section(record: dict[str, Any]) -> dict[str, Any]:
         "validation": validation_text,
         "failed_excluded": record["failed_excluded"],
         "version": record["s2sbench_version"],
+        "task": _task_text(record.get("task")),
     }
+
+
+def _task_text(task: dict[str, Any] | None) -> str:
+    """The prompts in words: what surrounds the context in each mode, and what joins a candidate."""
+    if not task:
+        return "not recorded (pushed by an older s2sbench: the language's bundled profile)"
+    prompts = task["prompts"]
+    return (f"text prefix {json.dumps(prompts['text_prefix'], ensure_ascii=False)}, speech prefix {json.dumps(prompts['speech_prefix'], ensure_ascii=False)}, "
+            f"separator {json.dumps(prompts['separator'], ensure_ascii=False)}; K = {', '.join(map(str, task.get('k') or []))}")
 
 
 def _voice_shares(record: dict[str, Any]) -> str:
@@ -114,6 +125,15 @@ def pretty_name(records: list[dict[str, Any]]) -> str:
     return f"{named} (spoken)"
 
 
+def is_the_corpus(record: dict[str, Any]) -> bool:
+    """Whether a config's text is its format's corpus (cited as such): published under the corpus's
+    own terms. A user's own file in a corpus's layout is not that corpus."""
+    from s2sbench.builders import builders
+
+    builder = builders().get(record["source"]["format"])
+    return record["source"]["format"] in SOURCE_CITATIONS and builder is not None and builder.license == DataLicense.from_dict(record["source"]["license"])
+
+
 def render_card(repo_id: str, records: list[dict[str, Any]], split: str, example: dict[str, Any]) -> str:
     """README.md for the repo: YAML metadata (licence, languages, configs...) and every section."""
     from huggingface_hub import DatasetCard, DatasetCardData
@@ -144,6 +164,6 @@ def render_card(repo_id: str, records: list[dict[str, Any]], split: str, example
         any_spoken_candidates=any(r["speak"] == "all" for r in records),
         example={"config": example["config"], "json": json.dumps(example["row"], ensure_ascii=False, indent=2)},
         total_failed=sum(r["failed_excluded"] for r in records),
-        source_citations=sorted({SOURCE_CITATIONS[r["source"]["format"]] for r in records if r["source"]["format"] in SOURCE_CITATIONS}),
+        source_citations=sorted({SOURCE_CITATIONS[r["source"]["format"]] for r in records if is_the_corpus(r)}),
     )
     return str(card)

@@ -15,18 +15,20 @@ Hub as it was.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from s2sbench.errors import S2SBenchError
-from s2sbench.publish.export import check_builds, export, export_release_layout
+from s2sbench.publish.export import check_builds, export, export_release_layout, settle_licenses
 from s2sbench.publish.hub import PushError, check_repo_id, commit, configure_endpoint, hub_error, remote_state, verify_push
 from s2sbench.publish.options import ConfigExport, PushOptions, PushResult
 
 __all__ = ["ConfigExport", "PushError", "PushOptions", "PushResult", "push"]
 
 
-def push(options: PushOptions) -> PushResult:
-    """Export to ``options.to_dir``, or upload to ``options.repo`` in one commit."""
+def push(options: PushOptions, notify: Callable[[str], None] = lambda line: None) -> PushResult:
+    """Export to ``options.to_dir``, or upload to ``options.repo`` in one commit. ``notify`` gets
+    the lines a user must read before the commit (a licence kept or changed)."""
     if options.layout not in ("hub", "s2sbench"):
         raise S2SBenchError(f"--layout must be hub or s2sbench, not {options.layout!r}")
     if options.to_dir is None and not options.repo:
@@ -39,6 +41,7 @@ def push(options: PushOptions) -> PushResult:
         raise S2SBenchError(f"--to-dir {options.to_dir}: a file, not a directory")
     checked = check_builds(options)
     if options.to_dir is not None:
+        settle_licenses(options, checked, {}, notify)
         target = Path(options.to_dir)
         if options.layout == "s2sbench":
             return PushResult(export_release_layout(options, target, checked), target)
@@ -54,6 +57,7 @@ def push(options: PushOptions) -> PushResult:
     with tempfile.TemporaryDirectory(prefix="s2s-push-") as scratch:
         try:
             remote, records = remote_state(api, repo, options.revision, Path(scratch))
+            settle_licenses(options, checked, records, notify)
             staging = Path(scratch) / "export"
             exports = export(options, staging, checked, records, repo_id=repo)
             commit_id, url = commit(api, options, staging, remote, exports)

@@ -23,11 +23,16 @@ from s2sbench.builders import builders
 from s2sbench.builders.s2sbench_release import release_paths
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import name_problem
-from s2sbench.licenses import SAMPLE_LICENSE, DataLicense, resolve_license
+from s2sbench.licenses import SAMPLE_LICENSE, DataLicense, resolve_license, unknown_license
+from s2sbench.profiles import build_profile
 from s2sbench.publish.options import ConfigExport, PushOptions
 from s2sbench.publish.schema import SubsetTally, clip_header, features, kept, row
+from s2sbench.task import published_task, task_record
 
 PROVENANCE_DIR = "s2sbench"
+LM_EVAL_DIR = "lm_eval"
+# The columns lm-evaluation-harness reads: the audio columns are left out, so it decodes no clip.
+LM_EVAL_COLUMNS = ("id", "subset", "lang", "context", "candidates", "answer")
 LETTERS = "ABCD"
 
 
@@ -41,8 +46,16 @@ class CheckedBuild:
     sample_rate: int
     tallies: dict[str, SubsetTally]
     format: str  # the builder that read the source ("custom" when items came from several)
-    license: DataLicense
+    license: DataLicense | None  # None: nobody has said it (a Hub push may keep the one already published)
     include_failed: bool = False  # --include-failed, or a robustness variant (its verdicts do not gate)
+
+
+def public_source(spec: str | None) -> str | None:
+    """A source as public files name it: a local path by its file name alone (never the directory it
+    was in, which names the machine and the user); ``sample:``, ``hf://`` and URLs as they are."""
+    if spec is None or spec.startswith(("sample:", "hf://")) or "://" in spec:
+        return spec
+    return Path(spec).name
 
 
 def check_builds(options: PushOptions) -> list[CheckedBuild]:
@@ -79,12 +92,37 @@ def check_builds(options: PushOptions) -> list[CheckedBuild]:
                 raise S2SBenchError(f"{build_path}: subset {subset}: no item passed validation (use --include-failed)")
         fmt = formats.pop() if len(formats) == 1 else "custom"
         builder = builders().get(fmt)
-        declared = SAMPLE_LICENSE if str((manifest.get("source") or {}).get("spec", "")).startswith("sample:") else (builder.license if builder else None)
-        data_license = resolve_license(options.license, DataLicense.from_dict(manifest.get("license")), declared, str(build_path))
+        spec = str((manifest.get("source") or {}).get("spec", ""))
+        recognized = SAMPLE_LICENSE if spec.startswith("sample:") else (builder.recognized_license(spec) if builder else None)
+        data_license = resolve_license(options.license, DataLicense.from_dict(manifest.get("license")), builder.license if builder else None,
+                                       recognized, str(build_path))
         checked.append(CheckedBuild(Path(build_path), directory, manifest, sample_rate, tallies, fmt, data_license, include_failed))
     if not checked:
         raise S2SBenchError("no build directory given")
     return checked
+
+
+def settle_licenses(options: PushOptions, checked: list[CheckedBuild], published: dict[str, dict], notify: Callable[[str], None]) -> None:
+    """Each build's licence, against what the repo already publishes (``published``: config ->
+    provenance record). A build whose licence nobody gave keeps its configs' published one; none
+    published is an error. A change of a published licence needs ``--license`` and is said."""
+    names = config_names(options, checked)
+    for build in checked:
+        configs = [names[(str(build.path), subset)] for subset in sorted(build.tallies)]
+        before = {config: DataLicense.from_dict(published[config]["source"]["license"]) for config in configs if config in published}
+        if build.license is None:
+            kept = set(before.values())
+            if len(kept) != 1 or len(before) != len(configs):
+                raise unknown_license(str(build.path))
+            build.license = kept.pop()
+            notify(f"licence: keeping {build.license} (as published for {', '.join(configs)})")
+            continue
+        for config, old in before.items():
+            if old != build.license:
+                if options.license is None:
+                    raise S2SBenchError(f"{config}: published under {old}; this push would change it to {build.license}: "
+                                        f"give --license {build.license.id} to change it (or --license {old.id} to keep it)")
+                notify(f"licence: {old} -> {build.license} ({config})")
 
 
 def config_names(options: PushOptions, checked: list[CheckedBuild]) -> dict[tuple[str, str], str]:
@@ -124,17 +162,20 @@ def provenance(build: CheckedBuild, config: str, subset: str, tally: SubsetTally
     source = manifest.get("source", {})
     builder = builders().get(build.format)
     validation = manifest.get("validation")
+    lang = tally.lang or source.get("lang")
+    task = manifest.get("task") or task_record(build_profile(manifest.get("profile"), lang), lang)  # older builds: from their profile
     return {
         "config": config,
         "subset": subset,
-        "lang": tally.lang or source.get("lang"),
+        "lang": lang,
         "items": tally.items,
         "clips": tally.clips,
         "k": sorted(tally.k),
         "audio_figures": tally.audio_figures(),
         "speak": manifest.get("speak", "all"),
         "failed_excluded": tally.failed,
-        "source": {"spec": source.get("spec"), "format": build.format, "license": build.license.as_dict(),
+        "task": published_task(task, sorted(tally.k)),
+        "source": {"spec": public_source(source.get("spec")), "format": build.format, "license": build.license.as_dict(),
                    "description": builder.description if builder else "custom source"},
         "tts": manifest.get("tts", {}),
         "audio": manifest.get("audio", {}),
@@ -142,6 +183,36 @@ def provenance(build: CheckedBuild, config: str, subset: str, tally: SubsetTally
         "s2sbench_version": manifest.get("versions", {}).get("s2sbench", __version__),
         **({"variant": {k: manifest["augment"].get(k) for k in ("name", "transform", "seed", "parent_items_sha256")}} if variant_name(manifest) else {}),
     }
+
+
+def lm_eval_task(repo_id: str, config: str, split: str, task: dict[str, Any]) -> str:
+    """A task YAML for lm-evaluation-harness: the config's text mode (t2t) as ``multiple_choice`` over the
+    pushed parquet, with the prompts ``s2s score`` uses (its ``acc`` is our ``acc_sum``). Strings are
+    written as JSON, which YAML reads as double-quoted scalars; the prefix is raw text to Jinja."""
+    prompts = task["prompts"]
+    prefix = "{% raw %}" + prompts["text_prefix"] + "{% endraw %}" if prompts["text_prefix"] else ""
+    lines = [
+        f"# lm-evaluation-harness task: {config} in text mode (t2t), prompts as `s2s score` uses them.",
+        f"# lm_eval --model hf --model_args pretrained=MODEL --tasks {LM_EVAL_PREFIX}{config} --include_path lm_eval",
+        f"task: {json.dumps(LM_EVAL_PREFIX + config)}",
+        f"dataset_path: {json.dumps(repo_id)}",
+        f"dataset_name: {json.dumps(config)}",
+        "dataset_kwargs:",
+        f"  columns: {json.dumps(list(LM_EVAL_COLUMNS))}",
+        f"test_split: {json.dumps(split)}",
+        "output_type: multiple_choice",
+        f"doc_to_text: {json.dumps(prefix + '{{context}}')}",
+        'doc_to_choice: "{{candidates}}"',
+        'doc_to_target: "{{answer}}"',
+        f"target_delimiter: {json.dumps(prompts['separator'])}",
+        "metric_list:",
+        "  - metric: acc",
+        "  - metric: acc_norm",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+LM_EVAL_PREFIX = "s2sbench_"
 
 
 def _write_shards(rows: Callable[[], Iterator[dict]], sample_rate: int, directory: Path, config: str, split: str, max_shard_size: int) -> list[str]:
@@ -204,9 +275,12 @@ def export(options: PushOptions, directory: Path, checked: list[CheckedBuild], e
             record_name = f"{PROVENANCE_DIR}/{config}.json"
             (directory / PROVENANCE_DIR).mkdir(exist_ok=True)
             write_atomic(directory / record_name, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+            task_name = f"{LM_EVAL_DIR}/{config}.yaml"
+            (directory / LM_EVAL_DIR).mkdir(exist_ok=True)
+            write_atomic(directory / task_name, lm_eval_task(repo_id, config, options.split, record["task"]))
             records[config] = record
             digests = [(i.id, hashlib.sha256(build.directory.clip_paths(i, i.id)[0].read_bytes()).hexdigest()) for i in tally.first if i.audio]
-            exports.append(ConfigExport(config, tally.items, files + [record_name], digests))
+            exports.append(ConfigExport(config, tally.items, files + [record_name, task_name], digests))
             if example is None:
                 first = tally.first[0]
                 example = {"config": config, "row": {"id": first.id, "subset": first.subset, "lang": first.lang, "context": first.context,

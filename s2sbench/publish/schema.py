@@ -1,4 +1,9 @@
-"""The exported rows: their columns, how an item becomes one, and what is tallied per subset."""
+"""The exported rows: their columns, how an item becomes one, and what is tallied per subset.
+
+A row carries everything the scorer reads of an item in a build (texts, clips, and the facets its
+breakdowns group by: voice, category, the context clip's duration and verdict), so a build and its
+export are scored alike, and everything :mod:`s2sbench.publish.pull` needs to make the build again.
+"""
 
 from __future__ import annotations
 
@@ -32,10 +37,13 @@ def features(sample_rate: int = 16000, audio: bool = True):
             "context_audio": clip,
             "candidate_audio": List(clip),
             "voice": Value("string"),
+            "category": Value("string"),
+            "context_duration": Value("float64"),
             "context_asr": Value("string"),
-            "context_error": Value("float32"),
+            "context_error": Value("float64"),
+            "context_passed": Value("bool"),
             "candidate_asr": List(Value("string")),
-            "candidate_error": List(Value("float32")),
+            "candidate_error": List(Value("float64")),
             "passed": Value("bool"),
         }
     )
@@ -81,6 +89,7 @@ def row(item: Item, clips: list[Path], sample_rate: int, where: str) -> dict[str
         return {"bytes": data, "path": path.name}
 
     candidates = validation.get("candidates") or []
+    context_verdict = validation.get("context") or {}
     return {
         "id": item.id,
         "subset": item.subset,
@@ -91,12 +100,21 @@ def row(item: Item, clips: list[Path], sample_rate: int, where: str) -> dict[str
         "context_audio": clip(clips[0], "audio.context") if clips else None,
         "candidate_audio": [clip(path, f"audio.candidates[{k}]") for k, path in enumerate(clips[1:])],
         "voice": (audio.get("voices") or {}).get("context"),
-        "context_asr": (validation.get("context") or {}).get("asr"),
-        "context_error": (validation.get("context") or {}).get("error"),
+        "category": item_category(item),
+        "context_duration": context_verdict.get("duration"),
+        "context_asr": context_verdict.get("asr"),
+        "context_error": context_verdict.get("error"),
+        "context_passed": context_verdict.get("passed"),
         "candidate_asr": [v.get("asr") for v in candidates],
         "candidate_error": [v.get("error") for v in candidates],
         "passed": validation.get("passed", True) if validation else True,
     }
+
+
+def item_category(item: Item) -> str | None:
+    """The item's category for breakdowns: a CMMLU/MMLU subject, or a source's own category column."""
+    category = item.source.get("subject") or item.source.get("category")
+    return str(category) if category is not None else None
 
 
 def kept(item: Item, include_failed: bool) -> bool:

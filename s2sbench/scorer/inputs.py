@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import json
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,10 @@ from s2sbench.builddir import BuildDirectory, variant_name
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item, name_problem
 from s2sbench.profiles import LanguageProfile, build_profile
+from s2sbench.publish.export import PROVENANCE_DIR
+from s2sbench.publish.schema import item_category
 from s2sbench.scorer.adapters import ScoreItem
+from s2sbench.task import task_profile
 
 
 def asr_bucket(verdict: dict[str, Any] | None, threshold: float | None) -> str | None:
@@ -35,14 +41,19 @@ def item_facets(item: Item, threshold: float | None) -> dict[str, Any]:
     """What breakdowns group an item by: its category (a CMMLU/MMLU subject), the context clip's voice,
     duration and validation error, and the context's length in words (characters for a script
     written without spaces)."""
-    audio, verdict = item.audio or {}, (item.validation or {}).get("context")
-    words = len(item.context.split())
+    audio = item.audio or {}
+    return facets(item.context, item_category(item), (audio.get("voices") or {}).get("context"), (item.validation or {}).get("context"), threshold)
+
+
+def facets(context: str, category: str | None, voice: str | None, verdict: dict[str, Any] | None, threshold: float | None) -> dict[str, Any]:
+    """An item's facets from its parts, the same for a build's item and an exported row."""
+    words = len(context.split())
     return {
-        "category": item.source.get("subject") or item.source.get("category"),
-        "voice": (audio.get("voices") or {}).get("context"),
+        "category": category,
+        "voice": voice,
         "duration": verdict.get("duration") if verdict else None,
         "asr_error": asr_bucket(verdict, threshold),
-        "words": words if words > 1 else len(item.context),
+        "words": words if words > 1 else len(context),
     }
 
 
@@ -63,13 +74,132 @@ def _from_build(root: Path, include_failed: bool) -> Iterator[ScoreItem]:
         )
 
 
-def build_prompt_profile(source: str) -> LanguageProfile | None:
-    """The profile a build directory source was made with (its prompts are the build's); None for other sources."""
-    directory = BuildDirectory(Path(source).expanduser())
-    if not directory.exists():
+@dataclass
+class SourceInfo:
+    """What a source says about how it is scored and which version of it is read."""
+
+    kind: str  # build, export, hub, release
+    identity: dict[str, Any]  # recorded in run.json: a Hub dataset's commit, an export's or a build's digest
+    profiles: dict[str, LanguageProfile] = field(default_factory=dict)  # lang -> the published task's prompts
+    config: str | None = None  # the dataset config read (chosen when the dataset has one)
+    threshold: float | None = None  # the validation threshold the verdicts were judged by
+
+
+def describe_source(source: str, config: str | None = None, revision: str | None = None) -> SourceInfo:
+    """The task and version of ``source``: a build's recorded task (older builds: their profile),
+    an export's or a Hub dataset's published ``s2sbench/<config>.json``; a Hub ``revision`` (branch,
+    tag or commit) is resolved to its commit, which is what is read and recorded."""
+    path = Path(source).expanduser()
+    if BuildDirectory(path).exists():
+        directory = BuildDirectory(path)
+        manifest = directory.read_manifest()
+        lang = (manifest.get("source") or {}).get("lang", "en")
+        profile = task_profile(manifest["task"]) if manifest.get("task") else build_profile(manifest.get("profile"), lang)
+        digest = file_sha256(directory.items_path) if directory.items_path.is_file() else None
+        return SourceInfo("build", {"build": path.name, "items_sha256": digest}, {profile.code: profile},
+                          threshold=(manifest.get("validation") or {}).get("max_error"))
+    if path.is_file():
+        return SourceInfo("release", {"release": path.name, "sha256": file_sha256(path)})
+    if path.is_dir():
+        check_export_directory(path)
+        config = config or _only_config(str(path), None)
+        record = _local_record(path, config)
+        return _published(SourceInfo("export", {"export": path.name, "config": config, "sha256": export_digest(path, config)}, config=config), record)
+    if revision is not None and path.exists():
+        raise S2SBenchError(f"--revision {revision}: only a Hub dataset has revisions ({source} is local)")
+    commit = hub_commit(source, revision)
+    config = config or _only_config(source, commit)
+    return _published(SourceInfo("hub", {"hub": source, "config": config, "revision": commit}, config=config), _hub_record(source, config, commit))
+
+
+def _published(info: SourceInfo, record: dict[str, Any] | None) -> SourceInfo:
+    if record and record.get("task"):
+        profile = task_profile(record["task"])
+        info.profiles = {profile.code: profile}
+        info.threshold = (record.get("validation") or {}).get("max_error")
+    return info
+
+
+def check_export_directory(path: Path) -> None:
+    """A directory the scorer can read as a dataset: an export (``README.md`` with configs, or
+    parquet shards), else a one-line refusal before anything is written."""
+    if (path / "README.md").is_file() or any(path.glob("*.parquet")) or any(path.glob("*/*.parquet")):
+        return
+    raise S2SBenchError(f"{path}: not a build directory (no items.jsonl and build.json), an export (README.md or parquet shards) or a dataset")
+
+
+def _only_config(name: str, revision: str | None) -> str | None:
+    """The dataset's config when it has one; more than one is an error asking for --config."""
+    import datasets
+
+    try:
+        configs = datasets.get_dataset_config_names(name, revision=revision)
+    except Exception:  # the load says what is wrong with the source
         return None
-    manifest = directory.read_manifest()
-    return build_profile(manifest.get("profile"), (manifest.get("source") or {}).get("lang", "en"))
+    if len(configs) > 1:
+        raise S2SBenchError(f"{name}: holds {len(configs)} configs; choose one with --config: {', '.join(configs)}")
+    return configs[0] if configs and configs[0] != "default" else None
+
+
+def _record_name(config: str | None) -> str | None:
+    if config is None:
+        return None
+    if problem := name_problem(config):
+        raise S2SBenchError(f"--config: {problem}")
+    return f"{PROVENANCE_DIR}/{config}.json"
+
+
+def _local_record(path: Path, config: str | None) -> dict[str, Any] | None:
+    name = _record_name(config)
+    record = path / name if name else None
+    return json.loads(record.read_text(encoding="utf-8")) if record is not None and record.is_file() else None
+
+
+def _hub_record(repo: str, config: str | None, commit: str | None) -> dict[str, Any] | None:
+    name = _record_name(config)
+    if name is None:
+        return None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+
+    try:
+        return json.loads(Path(hf_hub_download(repo, name, repo_type="dataset", revision=commit)).read_text(encoding="utf-8"))
+    except (EntryNotFoundError, LocalEntryNotFoundError):
+        return None  # a dataset not made by s2s push: the bundled profile's prompts (the run says so)
+
+
+def hub_commit(repo: str, revision: str | None) -> str | None:
+    """The commit ``revision`` (default: main) of a Hub dataset names; None when the Hub cannot be
+    asked (offline: the load then reads the local cache)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        return HfApi().dataset_info(repo, revision=revision).sha
+    except OfflineModeIsEnabled:
+        return revision
+    except RevisionNotFoundError:
+        raise S2SBenchError(f"{repo}: revision {revision} not found") from None
+    except RepositoryNotFoundError:
+        raise S2SBenchError(f"{repo}: dataset not found on the Hub (or not visible with this token)") from None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_digest(path: Path, config: str | None) -> str:
+    """SHA-256 over an export config's files (its shards and provenance record), by name and content."""
+    files = sorted([*path.glob(f"{config}/*.parquet"), path / _record_name(config)] if config else [*path.glob("*.parquet"), *path.glob("*/*.parquet")])
+    combined = hashlib.sha256()
+    for file in files:
+        if file.is_file():
+            combined.update(f"{file.relative_to(path).as_posix()}\0{file_sha256(file)}\n".encode())
+    return combined.hexdigest()
 
 
 def _from_release(jsonl: Path, lang: str) -> Iterator[ScoreItem]:
@@ -83,53 +213,57 @@ def _from_release(jsonl: Path, lang: str) -> Iterator[ScoreItem]:
         yield ScoreItem(entry.id, entry.subset, lang, entry.context, entry.candidates, entry.answer, context_audio=entry.source["context_wav"])
 
 
-def _from_dataset(name: str, config: str | None, split: str, include_failed: bool, audio_cache: Path) -> Iterator[ScoreItem]:
+def _from_dataset(name: str, config: str | None, split: str, include_failed: bool, audio_cache: Path, revision: str | None,
+                  threshold: float | None) -> Iterator[ScoreItem]:
     import datasets
 
-    if config is None:
-        try:
-            configs = datasets.get_dataset_config_names(name)
-        except Exception:  # the load below says what is wrong with the source
-            configs = []
-        if len(configs) > 1:
-            raise S2SBenchError(f"{name}: holds {len(configs)} configs; choose one with --config: {', '.join(configs)}")
+    config = config or _only_config(name, revision)
     # datasets caches a local folder under its name and config alone: a folder exported again (or another
-    # folder of the same name) would be read from the old cache. Local folders are read afresh, into the
-    # results directory; Hub datasets are cached by revision and keep the shared cache.
-    local = {"cache_dir": str(audio_cache.parent / ".datasets-cache"), "download_mode": "force_redownload"} if Path(name).is_dir() else {}
+    # folder of the same name) would be read from the old cache. Local folders are read afresh, into a
+    # scratch cache removed after; Hub datasets are cached by revision and keep the shared cache.
+    scratch = tempfile.TemporaryDirectory(prefix="s2s-read-") if Path(name).is_dir() else None
+    local = {"cache_dir": scratch.name, "download_mode": "force_redownload"} if scratch else {}
     try:
-        rows = datasets.load_dataset(name, config, split=split, **local)
-    except Exception as exc:
-        raise S2SBenchError(f"{name}: cannot load dataset (config {config}, split {split}): {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
-    for column in ("context_audio", "candidate_audio"):
-        if column in rows.column_names:
-            rows = rows.cast_column(column, datasets.Audio(decode=False) if column == "context_audio" else datasets.List(datasets.Audio(decode=False)))
-    audio_cache.mkdir(parents=True, exist_ok=True)
+        try:
+            rows = datasets.load_dataset(name, config, split=split, revision=revision, **local)
+        except Exception as exc:
+            raise S2SBenchError(f"{name}: cannot load dataset (config {config}, split {split}): {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+        for column in ("context_audio", "candidate_audio"):
+            if column in rows.column_names:
+                rows = rows.cast_column(column, datasets.Audio(decode=False) if column == "context_audio" else datasets.List(datasets.Audio(decode=False)))
+        audio_cache.mkdir(parents=True, exist_ok=True)
 
-    def stored(item_id: str, suffix: str, clip: dict | None) -> str | None:
-        if not clip or not clip.get("bytes"):
-            return None
-        path = audio_cache / f"{item_id}-{suffix}.wav"
-        if not path.is_file():
-            path.write_bytes(clip["bytes"])
-        return str(path)
+        def stored(item_id: str, suffix: str, clip: dict | None) -> str | None:
+            if not clip or not clip.get("bytes"):
+                return None
+            path = audio_cache / f"{item_id}-{suffix}.wav"
+            if not path.is_file():
+                path.write_bytes(clip["bytes"])
+            return str(path)
 
-    for number, row in enumerate(rows):
-        if not include_failed and row.get("passed") is False:
-            continue
-        for field in ("id", "subset", "lang"):  # the id names cached clip files, the subset result files
-            if problem := name_problem(row.get(field)):
-                raise S2SBenchError(f"{name}: row {number}: {field}: {problem}")
-        candidates = row.get("candidate_audio") or []
-        yield ScoreItem(
-            id=row["id"], subset=row["subset"], lang=row["lang"], context=row["context"], candidates=list(row["candidates"]), answer=int(row["answer"]),
-            context_audio=stored(row["id"], "context", row.get("context_audio")),
-            candidate_audio=[stored(row["id"], f"candidate{k}", c) for k, c in enumerate(candidates)] or None,
-        )
+        for number, row in enumerate(rows):
+            if not include_failed and row.get("passed") is False:
+                continue
+            for field_name in ("id", "subset", "lang"):  # the id names cached clip files, the subset result files
+                if problem := name_problem(row.get(field_name)):
+                    raise S2SBenchError(f"{name}: row {number}: {field_name}: {problem}")
+            candidates = row.get("candidate_audio") or []
+            verdict = {key: row.get(column) for key, column in (("duration", "context_duration"), ("error", "context_error"), ("passed", "context_passed"))
+                       if row.get(column) is not None}
+            yield ScoreItem(
+                id=row["id"], subset=row["subset"], lang=row["lang"], context=row["context"], candidates=list(row["candidates"]), answer=int(row["answer"]),
+                context_audio=stored(row["id"], "context", row.get("context_audio")),
+                candidate_audio=[stored(row["id"], f"candidate{k}", c) for k, c in enumerate(candidates)] or None,
+                facets=facets(row["context"], row.get("category"), row.get("voice"), verdict or None, threshold) if "context_passed" in row else {},
+            )
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
 
 
 def load_score_items(source: str, include_failed: bool = False, limit: int | None = None, config: str | None = None, split: str = "test",
-                     lang: str = "en", audio_cache: Path | None = None, seed: int | None = None) -> Iterator[ScoreItem]:
+                     lang: str = "en", audio_cache: Path | None = None, seed: int | None = None, revision: str | None = None,
+                     threshold: float | None = None) -> Iterator[ScoreItem]:
     """The items of ``source``, whatever its kind, in a stable order; with ``limit``, a sample of that
     many spread over the subsets (:func:`stratified_sample`)."""
     path = Path(source).expanduser()
@@ -140,8 +274,12 @@ def load_score_items(source: str, include_failed: bool = False, limit: int | Non
         def items() -> Iterator[ScoreItem]:
             return _from_release(path, lang)
     elif path.is_dir() or (source.count("/") == 1 and not path.exists()):
+        if path.is_dir():
+            check_export_directory(path)
+
         def items() -> Iterator[ScoreItem]:
-            return _from_dataset(str(path) if path.is_dir() else source, config, split, include_failed, audio_cache or Path(".s2s-audio"))
+            return _from_dataset(str(path) if path.is_dir() else source, config, split, include_failed, audio_cache or Path(".s2s-audio"),
+                                 revision, threshold)
     else:
         raise S2SBenchError(f"{source}: not a build directory, an exported dataset directory, a release jsonl, or a Hub dataset id (OWNER/NAME)")
     if limit is None:

@@ -22,7 +22,7 @@ from typing import Any
 from s2sbench._io import DirectoryLock, append_json
 from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
-from s2sbench.profiles import load_profile
+from s2sbench.profiles import LanguageProfile, load_profile
 from s2sbench.scorer.adapters import (
     AdapterSpec,
     Prompt,
@@ -36,7 +36,7 @@ from s2sbench.scorer.adapters import (
 from s2sbench.scorer.adapters.chat import check_prompt_style
 from s2sbench.scorer.adapters.moshi import CODEBOOK_CHOICES
 from s2sbench.scorer.adapters.tokens import BOS_POLICIES
-from s2sbench.scorer.inputs import build_prompt_profile, load_score_items
+from s2sbench.scorer.inputs import SourceInfo, describe_source, load_score_items
 from s2sbench.scorer.provenance import SCORE_PACKAGES, prompt_texts, weights_identity
 from s2sbench.scorer.results import (
     RECORDED_ONLY,
@@ -52,6 +52,7 @@ from s2sbench.scorer.results import (
     write_run,
 )
 from s2sbench.scorer.summary import write_summary
+from s2sbench.task import prompt_differences
 from s2sbench.versions import package_versions
 
 MODES = ("t2t", "s2t", "s2s")  # s2s: spoken candidates too, for adapters that hear them (moshi, the cascade)
@@ -104,13 +105,19 @@ class ScoreOptions:
     trust_remote_code: bool = False  # run a checkpoint's own modelling code (remote-code families)
     prompt_style: str = "raw"  # raw: S2SBench's wording; chat: the context as the user's turn of the model's chat template (adapters/chat.py)
     s2s_codebooks: str = "semantic"  # which codebooks of a spoken candidate's codec codes s2s scores (moshi): codebook 0, or all
+    revision: str | None = None  # of a Hub dataset: a branch, tag or commit (resolved to the commit, recorded)
+    profile: str | None = None  # a profile file whose prompts replace the source's published task (a warning names what differs)
 
-    def items(self):
-        return load_score_items(self.source, self.include_failed, self.limit, self.config, self.split, self.lang, Path(self.output) / ".audio", self.seed)
+    def items(self, info: SourceInfo | None = None):
+        """The source's items; with ``info`` (:func:`describe_source`), at the commit and config it resolved."""
+        config, revision = (info.config or self.config, info.identity.get("revision", self.revision)) if info else (self.config, self.revision)
+        return load_score_items(self.source, self.include_failed, self.limit, config, self.split, self.lang, Path(self.output) / ".audio", self.seed,
+                                revision, info.threshold if info else None)
 
 
-def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Score every item of ``options.source`` in every mode; returns the summary."""
+def score(options: ScoreOptions, progress: Callable[[int], None] | None = None, notify: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """Score every item of ``options.source`` in every mode; returns the summary. ``notify`` gets
+    the warnings a user must read (prompts that differ from the source's published task)."""
     check_device(options.device)
     unknown = [m for m in options.modes if m not in MODES]
     if unknown:
@@ -122,10 +129,25 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None) 
     output.mkdir(parents=True, exist_ok=True)
     # Shards of one run share the directory, each writing its own scores file: one process per file.
     with DirectoryLock(output, "results directory" if shard[1] == 1 else f"shard {shard[0] + 1}/{shard[1]}", f".lock-{scores_file(shard)}"):
-        return _score_into(output, shard, options, progress)
+        return _score_into(output, shard, options, progress, notify)
 
 
-def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, progress: Callable[[int], None] | None) -> dict[str, Any]:
+def task_prompts(options: ScoreOptions, info: SourceInfo, notify: Callable[[str], None]) -> dict[str, LanguageProfile]:
+    """lang -> the profile whose prompts score it: the source's published task; ``--profile`` over it,
+    each difference said; the bundled profile for a language the source publishes no task for."""
+    if options.profile is None:
+        if info.kind in ("export", "hub") and not info.profiles:
+            notify(f"{options.source}: publishes no task (not made by s2s push): prompts from the bundled profile of each language")
+        return dict(info.profiles)
+    given = load_profile(options.profile)
+    for lang, published in info.profiles.items():
+        if differences := prompt_differences(published, given):
+            notify(f"--profile {Path(options.profile).name}: prompts differ from the task {options.source} publishes for {lang}: {'; '.join(differences)}")
+    return {lang: given for lang in {*info.profiles, given.code}}
+
+
+def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, progress: Callable[[int], None] | None,
+                notify: Callable[[str], None]) -> dict[str, Any]:
     if options.bos not in BOS_POLICIES:
         raise S2SBenchError(f"--bos must be one of {', '.join(BOS_POLICIES)}, not {options.bos!r}")
     if options.s2s_codebooks not in CODEBOOK_CHOICES:
@@ -149,7 +171,10 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
     unsupported = [m for m in options.modes if m not in adapter.modes]
     if unsupported:
         raise S2SBenchError(f"adapter {adapter.identity()['adapter']} cannot score mode(s) {', '.join(unsupported)} (it scores {', '.join(adapter.modes)})")
-    run = {"source": options.source, "config": options.config, "split": options.split, "model": options.model, "modes": list(options.modes),
+    info = describe_source(options.source, options.config, options.revision)
+    published = task_prompts(options, info, notify)
+    run = {"source": options.source, "config": options.config, "split": options.split, "dataset": info.identity,
+           "model": options.model, "modes": list(options.modes),
            "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit,
            "seed": options.seed, "bos": options.bos, "weights": weights_identity(options.model), "versions": package_versions(SCORE_PACKAGES)}
     if options.prompt_style != "raw":  # another style is another run; recorded only then, so older runs still resume
@@ -158,6 +183,8 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
         run["s2s_codebooks"] = options.s2s_codebooks
     previous = read_run(output)
     scores_path = output / scores_file(shard)
+    if previous is not None and "dataset" not in previous:  # a run from before datasets were recorded resumes as it was
+        run.pop("dataset")
     if previous is not None and same_run(previous) != same_run(run):
         changed = sorted(key for key in {**previous, **run} if key not in RECORDED_ONLY and previous.get(key) != run.get(key))
         raise S2SBenchError(f"{output}: holds results of another run ({previous.get('model')} on {previous.get('source')}; "
@@ -167,16 +194,15 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
     if options.log_samples:
         keep_samples_of(output / SAMPLES_FILE, done)
     prompts: dict[str, Prompt] = {}
-    built_with = build_prompt_profile(options.source)  # a build's own profile (--profile FILE) gives its prompts
     finished = 0
     batch_size = options.batch_size if hasattr(adapter, "score_batch") else 1
     descriptor = os.open(scores_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        mine = (item for position, item in enumerate(options.items()) if position % shard[1] == shard[0])
+        mine = (item for position, item in enumerate(options.items(info)) if position % shard[1] == shard[0])
         for batch in _batches(_sorted_by_length(mine), batch_size):
             for item in batch:
                 if item.lang not in prompts:
-                    profile = built_with if built_with is not None and built_with.code == item.lang else load_profile(item.lang)
+                    profile = published.get(item.lang) or load_profile(item.lang)
                     prompts[item.lang] = Prompt.from_profile(profile, options.matched_prompts, options.prompt_style)
             for mode in options.modes:
                 todo = [item for item in batch if (item.id, mode) not in done]

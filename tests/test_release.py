@@ -176,3 +176,53 @@ def test_a_republished_licence_is_kept_or_changed_aloud_never_silently(german: P
             manifest = json.loads((german / "build.json").read_text())
             manifest.pop("license")
             (german / "build.json").write_text(json.dumps(manifest))
+
+
+def parquet_bytes(directory: Path) -> dict[str, bytes]:
+    return {path.relative_to(directory).as_posix(): path.read_bytes() for path in sorted(directory.glob("*/*.parquet"))}
+
+
+def test_push_pull_push_gives_the_same_parquet_bytes(german: Path, tmp_path: Path):
+    with HubServer(users={ALICE: "alice"}) as hub:
+        home = tmp_path / "home"
+        assert s2s(hub, home, "push", str(german), "--repo", "alice/round", "--license", "cc-by-4.0", "--no-verify").returncode == 0
+        assert s2s(hub, home, "push", str(german), "--to-dir", str(tmp_path / "first"), "--license", "cc-by-4.0").returncode == 0
+        pulled = s2s(hub, home, "pull", "alice/round:sStoryCloze", "-o", str(tmp_path / "pulled"))
+        assert pulled.returncode == 0, pulled.stderr[-3000:]
+        commit = hub.commits("alice/round")[-1].oid
+        assert f"({commit[:10]})" in pulled.stdout and "3 items" in pulled.stdout
+    manifest = json.loads((tmp_path / "pulled" / "build.json").read_text())
+    assert manifest["pulled"] == {"hub": "alice/round", "config": "sStoryCloze", "revision": commit}
+    assert manifest["license"] == {"id": "cc-by-4.0"} and manifest["task"]["prompts"]["speech_prefix"] == SPEECH_PREFIX
+    again = runner.invoke(app, ["push", str(tmp_path / "pulled"), "--to-dir", str(tmp_path / "again")])  # its licence travelled too
+    assert again.exit_code == 0, again.output
+    assert parquet_bytes(tmp_path / "again") == parquet_bytes(tmp_path / "first") and parquet_bytes(tmp_path / "first")
+    clips = sorted(p.relative_to(german).as_posix() for p in german.glob("audio/*/*"))
+    assert clips == sorted(p.relative_to(tmp_path / "pulled").as_posix() for p in (tmp_path / "pulled").glob("audio/*/*"))
+    assert all((german / c).read_bytes() == (tmp_path / "pulled" / c).read_bytes() for c in clips)
+    # An export folder pulls the same way, and a re-pull into the same directory writes the same bytes.
+    local = runner.invoke(app, ["pull", f"{tmp_path / 'first'}:sStoryCloze", "-o", str(tmp_path / "local")])
+    assert local.exit_code == 0, local.output
+    before = (tmp_path / "local" / "items.jsonl").read_bytes()
+    assert runner.invoke(app, ["pull", f"{tmp_path / 'first'}:sStoryCloze", "-o", str(tmp_path / "local")]).exit_code == 0
+    assert (tmp_path / "local" / "items.jsonl").read_bytes() == before == (tmp_path / "pulled" / "items.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("path", "../../escape.wav", "expected a content-addressed name"),
+    ("path", "/etc/passwd", "expected a content-addressed name"),
+    ("bytes", b"not audio at all", "not audio"),
+])
+def test_hostile_rows_are_refused_and_nothing_escapes(german: Path, tmp_path: Path, field: str, value, message: str):
+    import pyarrow.parquet as pq
+
+    assert runner.invoke(app, ["push", str(german), "--to-dir", str(tmp_path / "export"), "--license", "cc-by-4.0"]).exit_code == 0
+    shard = next((tmp_path / "export").glob("sStoryCloze/*.parquet"))
+    table = pq.read_table(shard)
+    rows = table.to_pylist()
+    rows[1]["context_audio"][field] = value
+    pq.write_table(table.from_pylist(rows, schema=table.schema), shard)
+    result = runner.invoke(app, ["pull", str(tmp_path / "export"), "-o", str(tmp_path / "pulled"), "-q"])
+    assert result.exit_code == 2 and message in result.stderr and "row 1" in result.stderr, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "pulled" / "items.jsonl").exists() and not (tmp_path / "escape.wav").exists()

@@ -83,6 +83,7 @@ class SourceInfo:
     profiles: dict[str, LanguageProfile] = field(default_factory=dict)  # lang -> the published task's prompts
     config: str | None = None  # the dataset config read (chosen when the dataset has one)
     threshold: float | None = None  # the validation threshold the verdicts were judged by
+    record: dict[str, Any] | None = None  # an export's or Hub dataset's s2sbench/<config>.json
 
 
 def describe_source(source: str, config: str | None = None, revision: str | None = None) -> SourceInfo:
@@ -113,6 +114,7 @@ def describe_source(source: str, config: str | None = None, revision: str | None
 
 
 def _published(info: SourceInfo, record: dict[str, Any] | None) -> SourceInfo:
+    info.record = record
     if record and record.get("task"):
         profile = task_profile(record["task"])
         info.profiles = {profile.code: profile}
@@ -213,8 +215,8 @@ def _from_release(jsonl: Path, lang: str) -> Iterator[ScoreItem]:
         yield ScoreItem(entry.id, entry.subset, lang, entry.context, entry.candidates, entry.answer, context_audio=entry.source["context_wav"])
 
 
-def _from_dataset(name: str, config: str | None, split: str, include_failed: bool, audio_cache: Path, revision: str | None,
-                  threshold: float | None) -> Iterator[ScoreItem]:
+def dataset_rows(name: str, config: str | None, split: str, revision: str | None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, row) of a dataset config, its clips as ``{bytes, path}`` (never decoded)."""
     import datasets
 
     config = config or _only_config(name, revision)
@@ -231,34 +233,44 @@ def _from_dataset(name: str, config: str | None, split: str, include_failed: boo
         for column in ("context_audio", "candidate_audio"):
             if column in rows.column_names:
                 rows = rows.cast_column(column, datasets.Audio(decode=False) if column == "context_audio" else datasets.List(datasets.Audio(decode=False)))
-        audio_cache.mkdir(parents=True, exist_ok=True)
-
-        def stored(item_id: str, suffix: str, clip: dict | None) -> str | None:
-            if not clip or not clip.get("bytes"):
-                return None
-            path = audio_cache / f"{item_id}-{suffix}.wav"
-            if not path.is_file():
-                path.write_bytes(clip["bytes"])
-            return str(path)
-
-        for number, row in enumerate(rows):
-            if not include_failed and row.get("passed") is False:
-                continue
-            for field_name in ("id", "subset", "lang"):  # the id names cached clip files, the subset result files
-                if problem := name_problem(row.get(field_name)):
-                    raise S2SBenchError(f"{name}: row {number}: {field_name}: {problem}")
-            candidates = row.get("candidate_audio") or []
-            verdict = {key: row.get(column) for key, column in (("duration", "context_duration"), ("error", "context_error"), ("passed", "context_passed"))
-                       if row.get(column) is not None}
-            yield ScoreItem(
-                id=row["id"], subset=row["subset"], lang=row["lang"], context=row["context"], candidates=list(row["candidates"]), answer=int(row["answer"]),
-                context_audio=stored(row["id"], "context", row.get("context_audio")),
-                candidate_audio=[stored(row["id"], f"candidate{k}", c) for k, c in enumerate(candidates)] or None,
-                facets=facets(row["context"], row.get("category"), row.get("voice"), verdict or None, threshold) if "context_passed" in row else {},
-            )
+        yield from enumerate(rows)
     finally:
         if scratch is not None:
             scratch.cleanup()
+
+
+def open_rows(source: str, info: SourceInfo, split: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows of a dataset source at the config and commit :func:`describe_source` resolved."""
+    return dataset_rows(str(Path(source).expanduser()) if info.kind == "export" else source, info.config, split, info.identity.get("revision"))
+
+
+def _from_dataset(name: str, config: str | None, split: str, include_failed: bool, audio_cache: Path, revision: str | None,
+                  threshold: float | None) -> Iterator[ScoreItem]:
+    audio_cache.mkdir(parents=True, exist_ok=True)
+
+    def stored(item_id: str, suffix: str, clip: dict | None) -> str | None:
+        if not clip or not clip.get("bytes"):
+            return None
+        path = audio_cache / f"{item_id}-{suffix}.wav"
+        if not path.is_file():
+            path.write_bytes(clip["bytes"])
+        return str(path)
+
+    for number, row in dataset_rows(name, config, split, revision):
+        if not include_failed and row.get("passed") is False:
+            continue
+        for field_name in ("id", "subset", "lang"):  # the id names cached clip files, the subset result files
+            if problem := name_problem(row.get(field_name)):
+                raise S2SBenchError(f"{name}: row {number}: {field_name}: {problem}")
+        candidates = row.get("candidate_audio") or []
+        verdict = {key: row.get(column) for key, column in (("duration", "context_duration"), ("error", "context_error"), ("passed", "context_passed"))
+                   if row.get(column) is not None}
+        yield ScoreItem(
+            id=row["id"], subset=row["subset"], lang=row["lang"], context=row["context"], candidates=list(row["candidates"]), answer=int(row["answer"]),
+            context_audio=stored(row["id"], "context", row.get("context_audio")),
+            candidate_audio=[stored(row["id"], f"candidate{k}", c) for k, c in enumerate(candidates)] or None,
+            facets=facets(row["context"], row.get("category"), row.get("voice"), verdict or None, threshold) if "context_passed" in row else None,
+        )
 
 
 def load_score_items(source: str, include_failed: bool = False, limit: int | None = None, config: str | None = None, split: str = "test",

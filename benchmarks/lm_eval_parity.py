@@ -1,6 +1,7 @@
 """Parity and speed against lm-evaluation-harness: the same items, model and conventions, two tools.
 
-Writes the English items of a build as a local lm-eval multiple-choice task (default: ``sample:en``,
+Exports a build with ``s2s push --to-dir`` and runs lm-eval on the export's own task files
+(``lm_eval/<config>.yaml``: what a user of the pushed dataset runs), over the build's items (default: ``sample:en``,
 28 items, 16 two-way stories and 12 four-way questions, and ``--stories`` generated StoryCloze-format
 stories, 172, so that 200 distinct items are timed, not the loading of the model; built here without
 audio checks) (context, then
@@ -28,13 +29,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-TASK = "s2sbench_parity"
+TASK_PREFIX = "s2sbench_"  # of the task names s2s push writes (publish.export.LM_EVAL_PREFIX)
 
 
 def smollm2_directory(work: Path) -> Path:
@@ -62,34 +64,22 @@ def smollm2_directory(work: Path) -> Path:
     return target
 
 
-def write_task(items: list, directory: Path) -> Path:
-    """A local lm-eval task over ``items``: one doc per item, its id kept to match the scores."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / "items.jsonl", "w", encoding="utf-8") as handle:
-        for item in items:
-            handle.write(json.dumps({"id": item.id, "subset": item.subset, "context": item.context, "candidates": item.candidates, "answer": item.answer}) + "\n")
-    (directory / f"{TASK}.yaml").write_text(
-        f"task: {TASK}\n"
-        "dataset_path: json\n"
-        f"dataset_kwargs:\n  data_files:\n    test: {directory / 'items.jsonl'}\n"
-        "test_split: test\n"
-        "output_type: multiple_choice\n"
-        "doc_to_text: '{{context}}'\n"
-        "doc_to_choice: '{{candidates}}'\n"
-        "doc_to_target: '{{answer}}'\n"
-        "target_delimiter: ' '\n"
-        "metric_list:\n  - metric: acc\n  - metric: acc_norm\n",
-        encoding="utf-8",
-    )
-    return directory
+def pushed_tasks(build: Path, work: Path) -> tuple[Path, list[str]]:
+    """``s2s push --to-dir`` of the build: the export's own lm-eval task files (one per config) and
+    their task names. Their ``dataset_path`` is the export's folder name, read from ``work``."""
+    from s2sbench.publish import PushOptions, push
+
+    export = work / "export"
+    push(PushOptions(builds=[build], to_dir=export))
+    return export / "lm_eval", sorted(TASK_PREFIX + path.stem for path in (export / "lm_eval").glob("*.yaml"))
 
 
-def run_lm_eval(model: Path, task_dir: Path, batch_size: int) -> tuple[float, dict]:
+def run_lm_eval(model: Path, task_dir: Path, tasks: list[str], batch_size: int) -> tuple[float, dict]:
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
     started = time.perf_counter()
-    results = simple_evaluate(model="hf", model_args=f"pretrained={model},dtype=float32", tasks=[TASK], device="cpu", batch_size=batch_size,
+    results = simple_evaluate(model="hf", model_args=f"pretrained={model},dtype=float32", tasks=tasks, device="cpu", batch_size=batch_size,
                               log_samples=True, task_manager=TaskManager(include_path=str(task_dir)))
     return time.perf_counter() - started, results
 
@@ -145,12 +135,13 @@ def main() -> None:
         source = args.build or combined_build(work, args.stories)
         items = [item for item in load_score_items(str(source), include_failed=True) if item.lang == "en"]
         model = args.model or smollm2_directory(work)
-        task_dir = write_task(items, work / "task")
+        task_dir, tasks = pushed_tasks(source, work)
+        os.chdir(work)  # the tasks read the export by its folder name, as from a clone of the pushed repo
 
         s2s_seconds, lm_seconds, lm_results = [], [], None
         for _ in range(args.repeats):
             s2s_seconds.append(run_s2s(model, source, work / "results", args.batch_size))
-            seconds, lm_results = run_lm_eval(model, task_dir, args.batch_size)
+            seconds, lm_results = run_lm_eval(model, task_dir, tasks, args.batch_size)
             lm_seconds.append(seconds)
 
         ours = {}
@@ -159,11 +150,12 @@ def main() -> None:
             ours[(record["id"], record["candidate"])] = record["logprob"]
         summary = json.loads((work / "results" / "summary.json").read_text(encoding="utf-8"))
         theirs, right = {}, {}
-        for sample in lm_results["samples"][TASK]:
-            doc = sample["doc"]
-            for k, response in enumerate(sample["filtered_resps"]):
-                theirs[(doc["id"], k)] = float(response[0])
-            right.setdefault(doc["subset"], []).append(sample["acc"])
+        for task in tasks:
+            for sample in lm_results["samples"][task]:
+                doc = sample["doc"]
+                for k, response in enumerate(sample["filtered_resps"]):
+                    theirs[(doc["id"], k)] = float(response[0])
+                right.setdefault(doc["subset"], []).append(sample["acc"])
         if set(ours) != set(theirs):
             raise SystemExit(f"the tools scored different candidates: {len(ours)} against {len(theirs)}")
         differences = sorted(abs(ours[key] - theirs[key]) for key in ours)

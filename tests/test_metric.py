@@ -122,7 +122,7 @@ def test_breakdowns_by_hand():
     result = breakdowns(text, speech, facets)
     assert set(result) == {"voice", "words", "asr_error"}  # no category: no bucket
     assert result["voice"]["a"]["n"] == 12 and result["voice"]["a"]["acc"] == pytest.approx(6 / 12) and "acc_ci" in result["voice"]["a"]
-    assert result["voice"]["b"] == {"n": 3, "acc_t2t": 1.0, "acc_speech": 1.0, "acc": 0.0, "too_few": True} and 3 < MIN_ITEMS
+    assert result["voice"]["b"] == {"n": 3, "acc_t2t": 1.0, "acc_speech": 1.0, "chance": 0.5, "acc": 0.0, "too_few": True} and 3 < MIN_ITEMS
     assert quartile_edges(list(range(1, 16))) == [4, 8, 12]
     assert [quartile_label(v, [4, 8, 12]) for v in (1, 4, 5, 12, 13)] == ["<= 4", "<= 4", "(4, 8]", "(8, 12]", "> 12"]
     words = result["words"]

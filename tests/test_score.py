@@ -346,7 +346,8 @@ def test_summary_has_a_degradation_for_each_spoken_mode_and_report_shows_both(tm
         json.dumps({"id": item_id, "subset": "story", "mode": mode, "candidate": k, "answer": 0, "loss": loss, "n_tokens": 1}) + "\n"
         for (item_id, mode), entry in grouped.items() for k, loss in entry["losses"].items()))
     rows = {line.split(" | ")[3]: line for line in compare_results([tmp_path]).splitlines()[2:]}
-    assert "+0.2500 [" in rows["s2t"] and "+0.5000 [" in rows["s2s"] and "[" not in rows["t2t"]
+    # 4 items, fewer than breakdowns.MIN_ITEMS: each degradation's point figure, no interval
+    assert "+0.2500 (too few items)" in rows["s2t"] and "+0.5000 (too few items)" in rows["s2s"] and "too few" not in rows["t2t"]
     assert " | tiny | " in rows["t2t"]  # a local model by its last part, not its whole path
 
 

@@ -7,7 +7,10 @@ length by the quartiles of the subset's items; a validation error as ``0``, ``(0
 ``(0.1, max]`` and ``failed``, the last only with ``--include-failed``) and each bucket gets the
 degradation of :func:`s2sbench.scorer.metric.degradation`, interval included. A bucket of fewer than
 :data:`MIN_ITEMS` items gets its point figures and ``"too_few": true``, no interval: with ten items a
-95% interval spans most of [-1, 1] and says nothing.
+95% interval spans most of [-1, 1] and says nothing. The same minimum holds for a subset's headline
+degradation (:func:`flagged`): its figures are kept, with ``"too_few": true``, and the reports say
+"too few items" in place of its interval. Each bucket also has its ``chance`` (the mean of 1/K over
+its items, :func:`s2sbench.scorer.metric.chance`), for the plots' speech-at-chance tick.
 
 Buckets are not experiments: a long context is also a long clip, and a voice may be worse on long
 texts, so two facets can show one cause. :func:`flips` asks the question most degradations start
@@ -23,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from s2sbench.scorer.metric import ACCURACIES, ItemOutcome, degradation, share
+from s2sbench.scorer.metric import ACCURACIES, ItemOutcome, chance, degradation, share
 
 MIN_ITEMS = 10
 FACETS = ("category", "voice", "duration", "asr_error", "words")
@@ -48,9 +51,20 @@ def quartile_label(value: float, edges: Sequence[float]) -> str:
     return f"> {high}"
 
 
+def too_few(n: int) -> bool:
+    """Fewer items than :data:`MIN_ITEMS`: no interval worth showing."""
+    return n < MIN_ITEMS
+
+
+def flagged(figures: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`degradation` result, with ``"too_few": true`` added when it covers fewer than
+    :data:`MIN_ITEMS` items (its interval then says nothing; its numbers stay)."""
+    return {**figures, "too_few": True} if too_few(int(figures["n"])) else figures
+
+
 def bucket_figures(text: Sequence[ItemOutcome], speech: Sequence[ItemOutcome]) -> dict[str, Any]:
-    figures: dict[str, Any] = {"n": len(text), "acc_t2t": share(text), "acc_speech": share(speech)}
-    if len(text) < MIN_ITEMS:
+    figures: dict[str, Any] = {"n": len(text), "acc_t2t": share(text), "acc_speech": share(speech), "chance": chance(text)}
+    if too_few(len(text)):
         return {**figures, "acc": figures["acc_t2t"] - figures["acc_speech"], "too_few": True}
     return {**figures, **degradation(text, speech)}
 
@@ -104,7 +118,8 @@ def cascade_overlap(model: tuple[dict[str, ItemOutcome], dict[str, ItemOutcome]]
                     figure: str = "acc") -> dict[str, Any] | None:
     """A speech LM's (t2t, s2t) outcomes beside a cascade's, on the items both scored in both modes.
 
-    ``model_degradation`` and ``cascade_degradation``: :func:`degradation` of each on those items.
+    ``model_degradation`` and ``cascade_degradation``: :func:`degradation` of each on those items
+    (:func:`flagged` when they are too few).
     ``model_right_to_wrong``: the LM's items right in t2t and wrong in s2t (by ``figure``'s per-item
     outcome; ``acc``'s for ``pairwise_acc``, which has none); ``also_cascade``: how many of them the
     cascade flipped too, and ``also_cascade_share`` that as a share; ``cascade_share_all``: the
@@ -123,8 +138,8 @@ def cascade_overlap(model: tuple[dict[str, ItemOutcome], dict[str, ItemOutcome]]
     return {
         "n": len(items),
         "flips_by": next(name for name, known in ACCURACIES.items() if known == field),
-        "model_degradation": degradation([model[0][i] for i in items], [model[1][i] for i in items]),
-        "cascade_degradation": degradation([cascade[0][i] for i in items], [cascade[1][i] for i in items]),
+        "model_degradation": flagged(degradation([model[0][i] for i in items], [model[1][i] for i in items])),
+        "cascade_degradation": flagged(degradation([cascade[0][i] for i in items], [cascade[1][i] for i in items])),
         "model_right_to_wrong": len(flipped),
         "also_cascade": both,
         "also_cascade_share": both / len(flipped) if flipped else float("nan"),

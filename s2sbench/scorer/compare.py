@@ -3,7 +3,11 @@
 Runs are compared on the items they share: the figures are computed again from each directory's
 scores on the items every directory scored (per subset and mode), with a note naming the counts
 when the runs covered different items (another ``--limit``, a failed item, a partial merge), so
-two rows never compare different questions. Models are named short: a local path by its last part.
+two rows never compare different questions. Models are named short: a local path by its last part
+(:func:`s2sbench.tables.public_model`). The terminal's table names each results directory as given;
+the ``--html`` page, which may be published, by its name alone (:func:`s2sbench.tables.public_source`).
+A degradation on fewer than :data:`~s2sbench.scorer.breakdowns.MIN_ITEMS` items shows its point figure
+and "too few items", no interval; chance levels are the mean of 1/K over the items compared.
 
 When one directory holds a cascade (``run.json`` model ``cascade:ASR+LM``) and another a speech LM
 scored from text and speech, a second table sets the cascade beside the LM on the items both
@@ -23,24 +27,14 @@ from typing import Any
 from s2sbench._io import write_atomic
 from s2sbench.errors import S2SBenchError
 from s2sbench.plotting import png, pyplot
-from s2sbench.scorer.breakdowns import cascade_overlap
+from s2sbench.scorer.breakdowns import cascade_overlap, too_few
 from s2sbench.scorer.figures import breakdown_png
 from s2sbench.scorer.results import read_run, read_scores
-from s2sbench.scorer.summary import DEGRADATIONS, candidates_per_subset, item_outcomes, mode_figures, summarize, summary_sections
-from s2sbench.tables import Section, Table, markdown_sections
+from s2sbench.scorer.summary import DEGRADATIONS, TOO_FEW, item_outcomes, mode_figures, summarize, summary_sections
+from s2sbench.tables import Section, Table, markdown_sections, public_model, public_source
 from s2sbench.webpage import escape, image, page, sections_html
 
 METRICS = ("acc", "pairwise_acc", "acc_sum", "acc_bytes")
-
-
-def model_name(model: str) -> str:
-    """A short name for a --model value: a Hub id as it is, a local path by its last part."""
-    if model.startswith("cascade:"):
-        asr, _, lm = model.removeprefix("cascade:").partition("+")
-        return f"cascade:{model_name(asr)}+{model_name(lm)}"
-    if model.startswith(("/", ".", "~")) or model.count("/") > 1:
-        return Path(model).name or model
-    return model
 
 
 def _runs(directories: list[Path]) -> list[dict[str, Any]]:
@@ -51,9 +45,29 @@ def _runs(directories: list[Path]) -> list[dict[str, Any]]:
         if run is None or not any(directory.glob("scores*.jsonl")):
             raise S2SBenchError(f"{directory}: not a results directory with scores; run s2s score first")
         model = str(run.get("model", "?"))
-        runs.append({"directory": directory, "model": model_name(model), "cascade": model.startswith("cascade:"), "modes": tuple(run.get("modes", ())),
+        runs.append({"directory": directory, "model": public_model(model), "cascade": model.startswith("cascade:"), "modes": tuple(run.get("modes", ())),
                      "scores": read_scores(directory)})
+    # The name a page shows: the directory's own, numbered where two runs share it.
+    seen: dict[str, int] = {}
+    for run in runs:
+        name = public_source(run["directory"])
+        seen[name] = seen.get(name, 0) + 1
+        run["name"] = name if seen[name] == 1 else f"{name} ({seen[name]})"
     return runs
+
+
+def where(run: dict[str, Any], public: bool = False) -> str:
+    """A run's results directory as a report names it: as given, or (``public``) by its name alone."""
+    return run["name"] if public else str(run["directory"])
+
+
+def coverage_notes(runs: list[dict[str, Any]], public: bool = False) -> list[str]:
+    """A note naming each run's item count when the runs scored different items (:func:`shared_runs`)."""
+    if all(len(run["scores"]) == len(run["shared"]) for run in runs):
+        return []
+    counts = ", ".join(f"{where(run, public)}: {len({item for item, _ in run['scores']})}" for run in runs)
+    shared = len({item for run in runs for item, _ in run["shared"]})
+    return [f"note: the runs scored different items ({counts}); each mode is compared on the {shared} items all its runs scored"]
 
 
 def shared_runs(directories: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -63,15 +77,10 @@ def shared_runs(directories: list[Path]) -> tuple[list[dict[str, Any]], list[str
     modes = [{mode for _, mode in run["scores"]} for run in runs]
     every = set().union(*(run["scores"] for run in runs)) if runs else set()
     shared = {key for key in every if all(key in run["scores"] for run, scored in zip(runs, modes) if key[1] in scored)}
-    notes = []
-    if any(set(run["scores"]) - shared for run in runs):
-        counts = ", ".join(f"{run['directory']}: {len({item for item, _ in run['scores']})}" for run in runs)
-        notes.append(f"note: the runs scored different items ({counts}); each mode is compared on the {len({item for item, _ in shared})} items all its runs scored")
     for run in runs:
         run["shared"] = {key: entry for key, entry in run["scores"].items() if key in shared}
         run["summary"] = summarize(run["shared"], run["modes"])
-        run["candidates"] = candidates_per_subset(run["scores"])
-    return runs, notes
+    return runs, coverage_notes(runs)
 
 
 def compare_results(directories: list[Path], metric: str = "acc") -> str:
@@ -85,22 +94,23 @@ def check_metric(metric: str) -> None:
         raise S2SBenchError(f"--metric must be one of {', '.join(METRICS)}, not {metric!r}")
 
 
-def comparison_sections(runs: list[dict[str, Any]], notes: list[str], metric: str = "acc") -> list[Section]:
-    """The notes, the table of every run on the shared items, and the cascade beside each speech LM."""
+def comparison_sections(runs: list[dict[str, Any]], notes: list[str], metric: str = "acc", public: bool = False) -> list[Section]:
+    """The notes, the table of every run on the shared items, and the cascade beside each speech LM;
+    ``public``: each results directory by its name alone (:func:`where`)."""
     table = Table(["results", "model", "subset", "mode", "n", metric, f"degradation {metric} from t2t [95% CI]"], "llllrrl")
     for run in runs:
         for subset, modes in run["summary"].items():
             drops = {spoken: modes[key] for key, spoken in DEGRADATIONS.items() if key in modes}
             for mode, figures in mode_figures(modes).items():
                 drop = drops.get(mode)
-                table.add(run["directory"], run["model"], subset, mode, figures["n"], f"{figures[metric]:.4f}", _with_interval(drop, metric) if drop else "")
+                table.add(where(run, public), run["model"], subset, mode, figures["n"], f"{figures[metric]:.4f}", _with_interval(drop, metric) if drop else "")
     sections: list[Section] = [*((None, note) for note in notes), (None, table)]
     overlaps = cascade_overlaps(runs, metric)
     if overlaps:
         beside = Table(["speech LM", "cascade", "subset", "n", "LM degradation [95% CI]", "cascade degradation [95% CI]", "LM right->wrong",
                         "of them, cascade too", "cascade right->wrong, all items"], "lllrllrll")
         for model, cascade, subset, overlap in overlaps:
-            beside.add(*cascade_cells(model, cascade, subset, overlap, metric))
+            beside.add(*cascade_cells(model, cascade, subset, overlap, metric, public))
         sections.append((f"Cascade beside speech LM, on the items both scored from text and speech (degradation of {metric}; "
                          f"right->wrong by {overlaps[0][3]['flips_by']})", beside))
     return sections
@@ -125,13 +135,15 @@ def cascade_overlaps(runs: list[dict[str, Any]], metric: str = "acc") -> list[tu
 def _with_interval(figures: dict[str, Any], metric: str) -> str:
     if metric not in figures:
         return "unknown"
+    if figures.get("too_few") or too_few(int(figures["n"])):
+        return f"{figures[metric]:+.4f} ({TOO_FEW})"
     low, high = figures[f"{metric}_ci"]
     return f"{figures[metric]:+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
-def cascade_cells(model: dict[str, Any], cascade: dict[str, Any], subset: str, overlap: dict[str, Any], metric: str) -> list[object]:
+def cascade_cells(model: dict[str, Any], cascade: dict[str, Any], subset: str, overlap: dict[str, Any], metric: str, public: bool = False) -> list[object]:
     share = "" if overlap["model_right_to_wrong"] == 0 else f" ({overlap['also_cascade_share']:.0%})"
-    return [f"{model['directory']} ({model['model']})", f"{cascade['directory']} ({cascade['model']})", subset, overlap["n"],
+    return [f"{where(model, public)} ({model['model']})", f"{where(cascade, public)} ({cascade['model']})", subset, overlap["n"],
             _with_interval(overlap["model_degradation"], metric), _with_interval(overlap["cascade_degradation"], metric),
             overlap["model_right_to_wrong"], f"{overlap['also_cascade']}{share}",
             f"{overlap['cascade_right_to_wrong']} of {overlap['n']} ({overlap['cascade_share_all']:.0%})"]
@@ -146,8 +158,10 @@ def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float
     return centre - half, centre + half
 
 
-def chance(metric: str, candidates: int) -> float:
-    return 0.5 if metric == "pairwise_acc" else 1 / candidates
+def chance(metric: str, per_item: float) -> float:
+    """The chance level of ``metric``: 1/2 for pairwise_acc; else ``per_item``, the mean of 1/K over
+    the items (a mode's ``chance`` in summary.json)."""
+    return 0.5 if metric == "pairwise_acc" else per_item
 
 
 def breakdowns_path(path: Path) -> Path:
@@ -177,7 +191,7 @@ def runs_breakdown_png(runs: list[dict[str, Any]], metric: str = "acc") -> bytes
     breakdowns (scores without facets) or without matplotlib."""
     if not any(figures.get("breakdowns") for run in runs for figures in run["summary"].values()):
         return None
-    return breakdown_png([(f"{run['model']} ({run['directory'].name})", run["summary"], run["candidates"]) for run in runs], metric)
+    return breakdown_png([(f"{run['model']} ({run['name']})", run["summary"]) for run in runs], metric)
 
 
 def html_report(directories: list[Path], path: Path, metric: str = "acc") -> None:
@@ -185,13 +199,13 @@ def html_report(directories: list[Path], path: Path, metric: str = "acc") -> Non
     and cascade tables, both figures (when matplotlib is installed), and each run's summary tables
     on the shared items."""
     check_metric(metric)
-    runs, notes = shared_runs(directories)
-    body = sections_html(comparison_sections(runs, notes, metric))
+    runs, _ = shared_runs(directories)
+    body = sections_html(comparison_sections(runs, coverage_notes(runs, public=True), metric, public=True))
     for figure, alt in ((results_png(runs, metric), f"{metric} per subset and mode"), (runs_breakdown_png(runs, metric), "degradation per breakdown bucket")):
         if figure is not None:
             body.append(image(figure, alt))
     for run in runs:
-        body.append(f"<h2>{escape(run['directory'])}: {escape(run['model'])}</h2>")
+        body.append(f"<h2>{escape(run['name'])}: {escape(run['model'])}</h2>")
         body += sections_html(summary_sections(run["summary"]), level=3)
     write_atomic(path, page(f"Scores: {', '.join(dict.fromkeys(run['model'] for run in runs))}", body))
 
@@ -217,10 +231,11 @@ def results_png(runs: list[dict[str, Any]], metric: str = "acc") -> bytes | None
             values.append(value)
             low.append(value - lower)
             high.append(upper - value)
-        axis.bar(positions, values, width=width, yerr=[low, high], capsize=3, label=f"{run['model']} ({run['directory'].name})")
-    candidates = {subset: k for run in runs for subset, k in run["candidates"].items()}
-    for index, (subset, _) in enumerate(groups):
-        level = chance(metric, candidates.get(subset, 2))
+        axis.bar(positions, values, width=width, yerr=[low, high], capsize=3, label=f"{run['model']} ({run['name']})")
+    for index, (subset, mode) in enumerate(groups):
+        # The runs are compared on the same items: the first run's chance is every run's.
+        per_item = next(run["summary"][subset][mode]["chance"] for run in runs if mode in run["summary"].get(subset, {}))
+        level = chance(metric, per_item)
         axis.hlines(level, index - width / 2, index + width * (len(runs) - 0.5), colors="grey", linestyles="dashed", linewidth=1)
     n = {(subset, mode): run["summary"][subset][mode]["n"] for run in runs for subset, modes in run["summary"].items() for mode in mode_figures(modes)}
     axis.set_xticks([g + width * (len(runs) - 1) / 2 for g in range(len(groups))], [f"{s}\n{m}\nn={n[(s, m)]}" for s, m in groups], fontsize=8)

@@ -6,7 +6,9 @@ the table has one row per subset and variant, in the order clean, noise from the
 lowest (per noise), then speed from the slowest to the fastest, with the spoken mode's accuracy
 and its degradation from text. The runs are compared on the items they share, as ``s2s report``
 does (:func:`s2sbench.scorer.compare.shared_runs`): every variant of a parent has the same items,
-so the curve moves only with the transform.
+so the curve moves only with the transform. Chance is the mean of 1/K over the items (K: each
+item's candidates); a degradation on fewer than :data:`~s2sbench.scorer.breakdowns.MIN_ITEMS` items
+has no interval ("too few items" in the table, a hollow marker in the plot).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from s2sbench.errors import S2SBenchError
 from s2sbench.plotting import png, pyplot
 from s2sbench.scorer.compare import METRICS, chance, shared_runs, wilson_interval
 from s2sbench.scorer.results import read_run
-from s2sbench.scorer.summary import DEGRADATIONS, mode_figures
+from s2sbench.scorer.summary import DEGRADATIONS, TOO_FEW, mode_figures
 
 
 def transform_of(results: Path) -> dict[str, Any]:
@@ -65,11 +67,12 @@ class CurvePoint:
     transform: dict[str, Any]
     model: str
     n: int
-    candidates: int
+    chance: float  # acc at random on these items: the mean of 1/K (summary.json's chance)
     text: float | None  # the t2t metric (the text is not augmented: the same in every variant)
     value: float  # the spoken metric
     degradation: float | None
     interval: tuple[float, float] | None  # the degradation's paired bootstrap 95% interval
+    too_few: bool = False  # fewer items than breakdowns.MIN_ITEMS: no interval
 
 
 def curve_points(directories: list[Path], metric: str = "acc") -> tuple[list[CurvePoint], list[str]]:
@@ -87,9 +90,10 @@ def curve_points(directories: list[Path], metric: str = "acc") -> tuple[list[Cur
                 if spoken not in figures or key not in modes:
                     continue
                 drop = modes[key]
-                interval = tuple(drop[f"{metric}_ci"]) if f"{metric}_ci" in drop else None
-                points.append(CurvePoint(subset, spoken, transform, run["model"], figures[spoken]["n"], run["candidates"].get(subset, 2),
-                                         figures.get("t2t", {}).get(metric), figures[spoken][metric], drop.get(metric), interval))
+                few = bool(drop.get("too_few"))
+                interval = tuple(drop[f"{metric}_ci"]) if f"{metric}_ci" in drop and not few else None
+                points.append(CurvePoint(subset, spoken, transform, run["model"], figures[spoken]["n"], drop.get("chance", figures[spoken]["chance"]),
+                                         figures.get("t2t", {}).get(metric), figures[spoken][metric], drop.get(metric), interval, few))
     if not points:
         raise S2SBenchError("--curve needs runs scored in t2t and a spoken mode (s2t or s2s)")
     return sorted(points, key=lambda p: (p.subset, p.spoken, _order(p.transform))), notes
@@ -104,6 +108,8 @@ def curve_table(directories: list[Path], metric: str = "acc") -> str:
         cell = "" if p.degradation is None else f"{p.degradation:+.4f}"
         if p.degradation is not None and p.interval is not None:
             cell += f" [{p.interval[0]:+.4f}, {p.interval[1]:+.4f}]"
+        elif p.degradation is not None and p.too_few:
+            cell += f" ({TOO_FEW})"
         lines.append(f"| {p.subset} | {p.transform['name']} | {_value(p.transform)} ({p.spoken}) | {p.model} | {p.n} | "
                      f"{'' if p.text is None else f'{p.text:.4f}'} | {p.value:.4f} | {cell} |")
     return "\n".join(lines)
@@ -135,7 +141,7 @@ def _draw(axis: Any, x: list[float], points: list[CurvePoint], degradation: bool
 def _references(axis: Any, clean: CurvePoint | None, first: CurvePoint, metric: str, degradation: bool) -> None:
     """Chance (accuracy panels) or speech at chance, ``t2t - chance`` (degradation panels); the text
     metric and the clean build's figure as lines."""
-    level = chance(metric, first.candidates)
+    level = chance(metric, first.chance)
     if degradation:
         axis.axhline(0, color="grey", linewidth=1)
         if first.text is not None:

@@ -6,8 +6,9 @@ one facet (the first panels: each subset's degradation on all its items); a buck
 degradation with the paired bootstrap 95% interval of :func:`s2sbench.scorer.metric.degradation`,
 a hollow marker without an interval when the bucket holds too few items for one. The solid line is
 no degradation; the dashed tick above a bucket (``acc`` only) is the degradation that speech at
-chance would show, ``acc_t2t - 1/K``: a marker there means speech input left nothing of the
-text accuracy. Without matplotlib there are no figures (it comes with the ``asr`` extra).
+chance would show, ``acc_t2t - chance``, chance the mean of 1/K over the bucket's items (K: each
+item's candidates; :func:`s2sbench.scorer.metric.chance`): a marker there means speech input left
+nothing of the text accuracy. Without matplotlib there are no figures (it comes with the ``asr`` extra).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any
 from s2sbench.plotting import png, pyplot
 from s2sbench.scorer.breakdowns import FACETS
 
-# One series: a label, a run's summary (summary.json), and the candidates per item of each subset.
-Series = tuple[str, dict[str, Any], dict[str, int]]
+# One series: a label and a run's summary (summary.json; each bucket and degradation holds its chance).
+Series = tuple[str, dict[str, Any]]
 PANEL_SIZE = (4.6, 3.3)  # inches per panel
 INCHES_PER_BUCKET = 0.3  # a panel is at least this wide per bucket
 COLUMNS = 3
@@ -29,12 +30,12 @@ def _panels(series: list[Series]) -> list[tuple[str, str, list[str]]]:
     """(subset, facet, bucket labels) of every panel, ``"all items"`` first in each subset; the
     buckets in the order the first series holding them gives."""
     panels = []
-    subsets = sorted({subset for _, summary, _ in series for subset, figures in summary.items() if "degradation" in figures})
+    subsets = sorted({subset for _, summary in series for subset, figures in summary.items() if "degradation" in figures})
     for subset in subsets:
         panels.append((subset, "all items", [subset]))
         for facet in FACETS:
             labels: dict[str, None] = {}
-            for _, summary, _ in series:
+            for _, summary in series:
                 labels.update(dict.fromkeys((summary.get(subset, {}).get("breakdowns") or {}).get(facet, {})))
             if labels:
                 panels.append((subset, facet, list(labels)))
@@ -49,7 +50,8 @@ def _bucket(summary: dict[str, Any], subset: str, facet: str, label: str) -> dic
     overall = figures.get("degradation")
     if overall is None:
         return None
-    return {**overall, "acc_t2t": (figures.get("t2t") or {}).get("acc")}
+    text = figures.get("t2t") or {}
+    return {"chance": text.get("chance"), **overall, "acc_t2t": text.get("acc")}
 
 
 def breakdown_png(series: list[Series], metric: str = "acc") -> bytes | None:
@@ -68,7 +70,7 @@ def breakdown_png(series: list[Series], metric: str = "acc") -> bytes | None:
     width = 0.7 / max(len(series), 1)
     for axis, (subset, facet, labels) in zip(axes.flat, panels):
         counts: dict[str, int] = {}
-        for offset, (name, summary, candidates) in enumerate(series):
+        for offset, (name, summary) in enumerate(series):
             shift = (offset - (len(series) - 1) / 2) * width
             colour = f"C{offset}"
             for index, label in enumerate(labels):
@@ -83,8 +85,8 @@ def breakdown_png(series: list[Series], metric: str = "acc") -> bytes | None:
                                   label=name if index == 0 else None)
                 else:  # too few items for an interval that would say anything
                     axis.plot([x], [value], "o", mfc="none", color=colour, label=name if index == 0 else None)
-                if metric == "acc" and bucket.get("acc_t2t") is not None:
-                    ceiling = bucket["acc_t2t"] - 1 / candidates.get(subset, 2)
+                if metric == "acc" and bucket.get("acc_t2t") is not None and bucket.get("chance") is not None:
+                    ceiling = bucket["acc_t2t"] - bucket["chance"]
                     axis.hlines(ceiling, x - width / 2, x + width / 2, colors=colour, linestyles="dashed", linewidth=1)
         axis.axhline(0, color="grey", linewidth=1)
         axis.set_xticks(range(len(labels)), [f"{label}\nn={counts.get(label, 0)}" for label in labels], fontsize=7,

@@ -11,6 +11,12 @@ context, and ``answer`` indexes the plausible candidate.
   (a tie goes to the first candidate, as ``np.argmax``), which favours short candidates.
 - ``acc_bytes``: lm-evaluation-harness's ``acc_bytes`` (its ``acc_norm`` counts characters, the
   same for ASCII): the highest log-likelihood per UTF-8 byte of the candidate text.
+- ``chance``: what a model guessing at random would score by ``acc`` (or ``acc_sum``, ``acc_bytes``),
+  the mean of 1/K over the items, K the number of candidates of each item (items of 2 and 3
+  candidates mixed: neither 1/2 nor 1/3).
+- ``acc_stderr`` (and ``acc_sum_stderr``, ``acc_bytes_stderr``): the standard error as
+  lm-evaluation-harness prints it, the sample standard deviation of the per-item 0/1 outcomes over
+  sqrt(n), i.e. sqrt(acc (1 - acc) / (n - 1)); NaN for fewer than two items (its "N/A").
 - degradation = metric(t2t) - metric(s2t) on the same items, for each of the four, with a paired
   bootstrap 95% interval, and McNemar's exact test on the per-item ``acc`` outcomes.
 """
@@ -52,6 +58,11 @@ class ItemOutcome:
     correct_sum: bool | None = None  # None: not known (scores without summed log-likelihoods)
     correct_bytes: bool | None = None
 
+    @property
+    def candidates(self) -> int:
+        """K, the item's number of candidates (each implausible one is a pair with the plausible)."""
+        return self.pairs + 1
+
     @classmethod
     def from_losses(cls, losses: Sequence[float], answer: int, logprobs: Sequence[float] | None = None,
                     n_bytes: Sequence[int] | None = None) -> ItemOutcome:
@@ -73,15 +84,36 @@ def share(outcomes: Sequence[ItemOutcome], field: str = "correct") -> float:
     return sum(values) / len(values) if values and None not in values else float("nan")
 
 
+def chance(outcomes: Sequence[ItemOutcome]) -> float:
+    """``acc`` at random: the mean over the items of 1/K (K: each item's candidates); NaN for no item."""
+    return sum(1 / o.candidates for o in outcomes) / len(outcomes) if outcomes else float("nan")
+
+
+def stderr(outcomes: Sequence[ItemOutcome], field: str = "correct") -> float:
+    """lm-evaluation-harness's standard error of an accuracy: the sample standard deviation of the
+    per-item 0/1 outcomes divided by sqrt(n); NaN for fewer than two items or unknown outcomes."""
+    values = [getattr(o, field) for o in outcomes]
+    n = len(values)
+    if n < 2 or None in values:
+        return float("nan")
+    mean = sum(values) / n
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) / math.sqrt(n)
+
+
 def mode_summary(outcomes: Sequence[ItemOutcome]) -> dict[str, float | int]:
+    """The figures of one mode: n, chance, each accuracy with its standard error, pairwise_acc and the mean losses."""
     n = len(outcomes)
     pairs = sum(o.pairs for o in outcomes)
     return {
         "n": n,
+        "chance": chance(outcomes),
         "acc": share(outcomes, "correct"),
+        "acc_stderr": stderr(outcomes, "correct"),
         "pairwise_acc": sum(o.wins for o in outcomes) / pairs if pairs else float("nan"),
         "acc_sum": share(outcomes, "correct_sum"),
+        "acc_sum_stderr": stderr(outcomes, "correct_sum"),
         "acc_bytes": share(outcomes, "correct_bytes"),
+        "acc_bytes_stderr": stderr(outcomes, "correct_bytes"),
         "mean_loss_plausible": sum(o.plausible_loss for o in outcomes) / n if n else float("nan"),
         "mean_loss_implausible": sum(o.implausible_loss for o in outcomes) / n if n else float("nan"),
     }

@@ -4,13 +4,15 @@ clips playable in it.
 
 Computed by streaming ``items.jsonl`` once: counts per subset, voice and part (context or
 candidate), reason codes, the error distribution, and the worst clips. ``validation.json`` also
-lists every clip's verdict.
+lists every clip's verdict. The page and ``validation.md`` name a local source, model or voice file
+by its last part (:func:`s2sbench.tables.public_source`), never the directories it sits in.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from s2sbench.builddir import BuildDirectory
 from s2sbench.items import Item
 from s2sbench.plotting import png, pyplot
 from s2sbench.storage import ClipStore
-from s2sbench.tables import Section, Table, markdown_sections, to_html
+from s2sbench.tables import Section, Table, markdown_sections, public_source, to_html
 from s2sbench.webpage import audio_player, escape, facts, image, page, sections_html
 
 WORST_CLIPS = 20
@@ -128,7 +130,7 @@ def header_lines(report: ValidationReport, settings: dict[str, Any]) -> list[str
     """What was checked and how much passed, above the tables."""
     asr = settings.get("asr") or {}
     return [
-        f"ASR round trip with {asr.get('engine')} `{asr.get('model')}`; metric {settings.get('metric')}, "
+        f"ASR round trip with {asr.get('engine')} `{public_source(asr.get('model'))}`; metric {settings.get('metric')}, "
         f"threshold {settings.get('max_error')}, normalizer {' > '.join(map(str, settings.get('normalizer', [])))}, "
         f"retries {settings.get('retries', 0)}.",
         f"**{report.clips_passed} of {report.clips} clips passed ({report.pass_rate:.1%})**; "
@@ -190,6 +192,22 @@ def _plot(report: ValidationReport) -> bytes | None:
 
 
 BUILD_FACTS = ("status", "created", "updated", "source", "tts", "speak", "audio", "validation", "counts")  # build.json sections shown
+# build.json values that name a source, a model or a voice, perhaps a local one; any other value
+# that is an absolute or home path (``engine:`` before it or not) is shown by its last part too.
+LOCAL_PATHS = {("source", "spec"), ("tts", "spec"), ("tts", "model"), ("validation", "asr", "model"), ("validation", "asr", "weights")}
+_ABSOLUTE = re.compile(r"^(?:file://|(?:[A-Za-z][\w.-]+:)?(?:/|~|[A-Za-z]:[\\/]|\\\\))")
+
+
+def public_facts(value: Any, key: tuple[str, ...] = ()) -> Any:
+    """build.json's sections with each local path of :data:`LOCAL_PATHS` (and any absolute path) as
+    :func:`s2sbench.tables.public_source` names it."""
+    if isinstance(value, dict):
+        return {name: public_facts(inner, (*key, name)) for name, inner in value.items()}
+    if isinstance(value, list):
+        return [public_facts(inner, key) for inner in value]
+    if isinstance(value, str) and (key in LOCAL_PATHS or _ABSOLUTE.match(value)):
+        return public_source(value)
+    return value
 
 
 def build_page(directory: BuildDirectory, report: ValidationReport, figure: bytes | None, clips: ClipStore | None = None) -> str:
@@ -205,11 +223,11 @@ def build_page(directory: BuildDirectory, report: ValidationReport, figure: byte
         players.append(audio_player(clips.read(record["path"]), record["path"]))
     sections = validation_sections(report, players)
     body = [f"<p>{escape(line.replace('**', '').replace('`', ''))}</p>" for line in header_lines(report, manifest.get("validation") or {})]
-    body += ["<h2>Build</h2>", to_html(facts({key: manifest[key] for key in BUILD_FACTS if key in manifest}))]
+    body += ["<h2>Build</h2>", to_html(facts(public_facts({key: manifest[key] for key in BUILD_FACTS if key in manifest})))]
     if figure is not None:
         body.append(image(figure, "ASR error per clip, by subset"))
     body += sections_html(sections)
-    return page(f"Build report: {directory.root.name}", body)
+    return page(f"Build report: {public_source(directory.root)}", body)
 
 
 def write_reports(directory: BuildDirectory, clips: ClipStore | None = None) -> ValidationReport:

@@ -544,8 +544,11 @@ def langs_list(
       s2s langs
       s2s langs --profile profiles/sw.toml
     """
+    if context.invoked_subcommand in ("show", "new") and profile:
+        _fail(f"--profile is for `s2s langs` and `s2s langs check`; `s2s langs {context.invoked_subcommand}` takes "
+              + ("the profile file itself: s2s langs show FILE" if context.invoked_subcommand == "show" else "a code and -o FILE"))
     if context.invoked_subcommand is not None:
-        return
+        return  # `s2s langs --profile FILE check CODE` hands the files to check
     from s2sbench.langs import format_profiles, list_profiles
 
     _run(_Progress(enabled=False), Path("."), lambda: typer.echo(format_profiles(list_profiles(profile or []))))
@@ -567,7 +570,9 @@ def langs_show(code: Annotated[str, typer.Argument(metavar="CODE|FILE", help="A 
 
 @langs_app.command("check")
 def langs_check(
-    codes: Annotated[list[str], typer.Argument(metavar="CODE|FILE", help="Language codes or profile files.")],
+    context: typer.Context,
+    codes: Annotated[list[str] | None, typer.Argument(metavar="CODE|FILE", help="Language codes or profile files.", show_default=False)] = None,
+    profile: Annotated[list[Path] | None, typer.Option("--profile", metavar="FILE", help="A profile file (repeatable): checks the CODE it is written for, or the one CODE given, as `s2s build --lang CODE --profile FILE`; alone, itself.")] = None,
     sentence: Annotated[str | None, typer.Option("--sentence", metavar="TEXT", help="The sentence to speak (default: the profile's check sentence).")] = None,
     asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL (default: the profile's).")] = None,
     tts: Annotated[str | None, typer.Option("--tts", metavar="ENGINE[:MODEL]", help="ENGINE[:MODEL] (default: the profile's).")] = None,
@@ -580,10 +585,16 @@ def langs_check(
     Examples:
       s2s langs check en zh
       s2s langs check profiles/sw.toml --sentence 'Habari ya asubuhi.'
+      s2s langs check de --profile profiles/de.toml
     """
-    from s2sbench.langs import check, check_table
+    from s2sbench.langs import check, check_table, check_targets
 
-    results = _run(_Progress(enabled=False), Path("."), lambda: [check(code, sentence, asr, tts=tts, voice=voice, lang=lang) for code in codes])
+    files = [*((context.parent.params.get("profile") or []) if context.parent else []), *(profile or [])]  # `s2s langs --profile FILE check`
+
+    def run_checks():
+        return [check(target, sentence, asr, tts=tts, voice=voice, lang=told) for target, told in check_targets(codes or [], files, lang)]
+
+    results = _run(_Progress(enabled=False), Path("."), run_checks)
     typer.echo(check_table(results))
     if not all(r.passed for r in results):
         raise typer.Exit(1)

@@ -8,7 +8,8 @@ The library behind ``s2s langs``::
     s2s langs new CODE -o FILE      -> write_profile_template()  (new_profile_template() is the text)
 
 Every function takes a bundled language code (``en``, ``sw``) or the path of a profile file
-(``profiles/sw.toml``). :func:`check` is the round trip a build makes for every clip: speak the
+(``profiles/sw.toml``); a code with no bundled profile is a :class:`~s2sbench.errors.ProfileError`
+that says how to make one. :func:`check` is the round trip a build makes for every clip: speak the
 profile's check sentence with its default engine and first voice, finish the clip exactly as the
 build does (resample, trim, level, encode to WAV), run the signal checks, transcribe it with the
 profile's ASR, normalize both texts with the profile's normalizer and compare them with its metric
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import EngineError, ProfileError
-from s2sbench.profiles import GENERIC_PROFILE, LanguageProfile, bundled_profiles, load_profile
+from s2sbench.profiles import LanguageProfile, bundled_profiles, load_profile
 
 __all__ = [
     "CheckResult",
@@ -37,11 +38,13 @@ __all__ = [
     "check",
     "check_sentence",
     "check_table",
+    "check_targets",
     "describe",
     "espeak_voices",
     "format_profiles",
     "list_profiles",
     "new_profile_template",
+    "no_profile_message",
     "write_profile_template",
 ]
 
@@ -53,8 +56,24 @@ NO_SPACE_LANGUAGES = {"zh", "cmn", "yue", "hak", "ja", "th", "lo", "km", "my", "
 
 
 def _load(code_or_path: str | Path) -> LanguageProfile:
-    """A bundled profile by code, or a profile file by path (a ``.toml`` path that exists)."""
-    return load_profile(str(code_or_path))
+    """A bundled profile by code, or a profile file by path (a ``.toml`` path that exists).
+
+    A code with no bundled profile is an error pointing at ``s2s langs new``, as ``s2s build
+    --lang`` without ``--profile`` is: the generic profile would describe or check another
+    language's settings, not the user's."""
+    reference = str(code_or_path).strip()
+    if Path(reference).suffix != ".toml" and reference not in bundled_profiles():
+        raise ProfileError(no_profile_message(reference))
+    return load_profile(reference)
+
+
+def no_profile_message(code: str) -> str:
+    """The one line for a language code with no bundled profile: make one with ``s2s langs new``."""
+    bundled = ", ".join(bundled_profiles())
+    if not code or any(mark in code for mark in "/\\") or Path(code).is_file():
+        return f"{code or repr(code)}: neither a bundled language code ({bundled}) nor a profile file (a .toml file)"
+    return (f"{code}: no bundled language profile (bundled: {bundled}); "
+            f"make one with `s2s langs new {code} -o profiles/{code}.toml` and pass that file")
 
 
 def _raw(code_or_path: str | Path, profile: LanguageProfile) -> dict[str, Any]:
@@ -63,13 +82,8 @@ def _raw(code_or_path: str | Path, profile: LanguageProfile) -> dict[str, Any]:
     candidate = Path(str(code_or_path))
     if candidate.suffix == ".toml" and candidate.is_file():
         text = candidate.read_text(encoding="utf-8")
-    else:
-        resource = resources.files("s2sbench.profiles") / f"{profile.code}.toml"
-        if resource.is_file():
-            text = resource.read_text(encoding="utf-8")
-        else:  # the generic profile, as load_profile fills it in
-            generic = resources.files("s2sbench.profiles") / f"{GENERIC_PROFILE}.toml"
-            text = generic.read_text(encoding="utf-8").replace("{code}", profile.code)
+    else:  # a bundled profile (_load refuses a code without one)
+        text = (resources.files("s2sbench.profiles") / f"{profile.code}.toml").read_text(encoding="utf-8")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError:  # load_profile has already reported this
@@ -248,7 +262,8 @@ def check(
     (anything with ``transcribe(samples, sample_rate, language)``), used instead of loading one:
     tests and batch checks share one. ``keep_audio`` copies the finished clip there.
 
-    Raises :class:`~s2sbench.errors.ProfileError` for a malformed profile or a missing sentence,
+    Raises :class:`~s2sbench.errors.ProfileError` for a malformed profile, a code with no bundled
+    profile or a missing sentence,
     :class:`~s2sbench.errors.EngineError` when an engine or voice cannot be had.
     """
     from s2sbench.build import BuildOptions, resolve_tts
@@ -311,6 +326,33 @@ def check(
         audio_seconds=verdict["duration"],
         seconds=round(time.perf_counter() - started, 2),
     )
+
+
+def check_targets(codes: Iterable[str], profiles: Iterable[str | Path] = (), lang: str | None = None) -> list[tuple[str, str | None]]:
+    """What ``s2s langs check CODE... --profile FILE...`` checks: ``(code or file, lang)`` pairs for :func:`check`.
+
+    A CODE that a profile file is written for (its ``code``) is checked with that file, told that
+    code; with one CODE and one file, the file is checked told the CODE, as ``s2s build --lang CODE
+    --profile FILE`` does. Other CODEs (and profile files given as CODEs) are checked as they are; a
+    profile file no CODE names is checked too. ``lang`` (``--lang``), when given, is the code every
+    check tells the engines.
+    """
+    codes = [str(code).strip() for code in codes]
+    for path in profiles:
+        if Path(path).suffix != ".toml":
+            raise ProfileError(f"--profile {path}: a profile file's name ends in .toml")
+    files = [(str(path), _load(path).code) for path in profiles]
+    if not codes and not files:
+        raise ProfileError("nothing to check: name a language code or a profile file, or pass --profile FILE")
+    if len(codes) == 1 and len(files) == 1 and Path(codes[0]).suffix != ".toml":
+        return [(files[0][0], lang or codes[0])]
+    targets: list[tuple[str, str | None]] = []
+    used: set[str] = set()
+    for code in codes:
+        written_for = [path for path, profile_code in files if profile_code == code]
+        targets += [(path, lang or code) for path in written_for] or [(code, lang)]
+        used.update(written_for)
+    return targets + [(path, lang) for path, _ in files if path not in used]
 
 
 def _require_whisper_language(engine: str, language: str, profile: LanguageProfile) -> None:

@@ -531,15 +531,16 @@ def augment(options: AugmentOptions, progress: Callable[[VariantResult], None] |
     parent = BuildDirectory(options.build).require()
     if Path(options.output).resolve() == parent.root.resolve():
         raise S2SBenchError(f"-o {options.output}: the parent build itself; give a directory for the variants")
-    manifest = parent.read_manifest()
-    if manifest.get("status") in ("running", "interrupted"):  # "incomplete" builds lack only items no engine could speak
-        raise S2SBenchError(f"{parent.root}: the build is {manifest.get('status')}; finish it (`s2s build` again) before augmenting it")
-    sum(1 for _ in parent.iter_items())  # every item and clip path checked before anything is written
-    recognizer = _recognizer(options, manifest)
-    results = []
-    for transform in transforms:
-        result = _variant(parent, manifest, transform, options, recognizer, version)
-        results.append(result)
-        if progress:
-            progress(result)
-    return results
+    with parent.reading():  # no build or validation rewrites the parent while its variants are made
+        manifest = parent.read_manifest()
+        if manifest.get("status") in ("running", "interrupted"):  # "incomplete" builds lack only items no engine could speak
+            raise S2SBenchError(f"{parent.root}: the build is {manifest.get('status')}; finish it (`s2s build` again) before augmenting it")
+        sum(1 for _ in parent.iter_items())  # every item and clip path checked before anything is written
+        recognizer = _recognizer(options, manifest)
+        results = []
+        for transform in transforms:
+            result = _variant(parent, manifest, transform, options, recognizer, version)
+            results.append(result)
+            if progress:
+                progress(result)
+        return results

@@ -29,6 +29,7 @@ from s2sbench.langs import (
     new_profile_template,
     write_profile_template,
 )
+from s2sbench.licenses import DataLicense
 from s2sbench.profiles import bundled_profiles, load_profile
 from s2sbench.publish import PushOptions, push
 from s2sbench.synth import TTSSpec, VoiceSettings, load_engine
@@ -246,7 +247,8 @@ def test_the_guide_for_a_language_with_no_bundled_profile(whisper, tmp_path):
     with open(source, "w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([COLUMNS, *ITALIAN_STORIES])
     output = tmp_path / "builds" / "it"
-    summary = build(BuildOptions(source=str(source), output=output, format="xstorycloze", lang="it", profile=str(path), retries=0))
+    summary = build(BuildOptions(source=str(source), output=output, format="xstorycloze", lang="it", profile=str(path), retries=0,
+                                 license=DataLicense.parse("corpus")))  # the guide's --license corpus: the file is XStoryCloze
     assert summary.items == 2 and summary.clips_passed + summary.clips_failed == 6
     assert (output / "validation.md").is_file()
     # 5. calibrate: max_error from the sample's error distribution (80th percentile, rounded up)

@@ -133,6 +133,11 @@ def test_a_build_its_export_and_its_hub_copy_score_the_same(german: Path, tiny_a
     assert recorded["hub"]["dataset"] == {"hub": "alice/s2s-de", "config": "sStoryCloze", "revision": commit}
     assert recorded["export"]["dataset"]["export"] == "export" and len(recorded["export"]["dataset"]["sha256"]) == 64
     assert len(recorded["build"]["dataset"]["items_sha256"]) == 64
+    from s2sbench.scorer.compare import compare_results
+
+    warned = compare_results([tmp_path / name for name in runs])
+    assert "warning: the runs read different datasets or revisions" in warned and f"alice/s2s-de:sStoryCloze at {commit[:10]}" in warned
+    assert "different datasets" not in compare_results([tmp_path / "build", tmp_path / "build"])
 
 
 def test_a_profile_over_the_published_task_is_said(german: Path, tmp_path: Path):
@@ -226,3 +231,26 @@ def test_hostile_rows_are_refused_and_nothing_escapes(german: Path, tmp_path: Pa
     assert result.exit_code == 2 and message in result.stderr and "row 1" in result.stderr, result.output
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "pulled" / "items.jsonl").exists() and not (tmp_path / "escape.wav").exists()
+
+
+def test_a_build_being_written_is_not_read_and_an_unfinished_one_not_published(german: Path, tmp_path: Path):
+    from s2sbench._io import DirectoryLock
+
+    build_dir = tmp_path / "copy"
+    shutil.copytree(german, build_dir)
+    with DirectoryLock(build_dir, "build directory"):  # as `s2s build` or `s2s validate` holds it
+        for command in (["push", str(build_dir), "--to-dir", str(tmp_path / "out"), "--license", "cc-by-4.0"],
+                        ["augment", str(build_dir), "-o", str(tmp_path / "variants"), "--speed", "1.1", "--no-validate"],
+                        ["score", str(build_dir), "-m", "unused", "-o", str(tmp_path / "results")]):
+            result = runner.invoke(app, command)
+            assert result.exit_code == 2 and "in use by process" in result.stderr, (command, result.output)
+            assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() and not (tmp_path / "variants").exists() and not (tmp_path / "results").exists()
+    manifest = json.loads((build_dir / "build.json").read_text())
+    (build_dir / "build.json").write_text(json.dumps({**manifest, "status": "running"}))  # a build killed with -9
+    refused = runner.invoke(app, ["push", str(build_dir), "--to-dir", str(tmp_path / "out"), "--license", "cc-by-4.0"])
+    assert refused.exit_code == 2 and "status running" in refused.stderr and "--allow-incomplete" in refused.stderr
+    allowed = runner.invoke(app, ["push", str(build_dir), "--to-dir", str(tmp_path / "out"), "--license", "cc-by-4.0", "--allow-incomplete"])
+    assert allowed.exit_code == 0, allowed.output
+    pushed = runner.invoke(app, ["push", str(german), str(german), "--to-dir", str(tmp_path / "twice"), "--license", "cc-by-4.0"])
+    assert "in use" not in pushed.output  # readers share the lock (the same build twice, or a push beside a score)

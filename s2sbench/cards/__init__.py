@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Any
 
 from s2sbench.licenses import DataLicense
-from s2sbench.publish.export import public_source
+from s2sbench.tables import public_source
 
 # BibTeX of the source datasets, by builder name.
 SOURCE_CITATIONS = {
@@ -52,7 +52,7 @@ def _section(record: dict[str, Any]) -> dict[str, Any]:
         "clips": record["clips"],
         "pass_rate": pass_rate,
         "source_name": record["source"]["format"],
-        "source_spec": public_source(record["source"]["spec"]),  # records of older pushes held the local path
+        "source_spec": public_source(record["source"]["spec"]) if record["source"]["spec"] else None,  # records of older pushes held the local path
         "source_description": record["source"]["description"],
         "source_license": _license_text(DataLicense.from_dict(record["source"]["license"])),
         "tts": f"{tts['engine']}{model} (version {tts.get('version')})",

@@ -27,6 +27,7 @@ from s2sbench.licenses import SAMPLE_LICENSE, DataLicense, resolve_license, unkn
 from s2sbench.profiles import build_profile
 from s2sbench.publish.options import ConfigExport, PushOptions
 from s2sbench.publish.schema import SubsetTally, clip_header, features, kept, row
+from s2sbench.tables import public_source
 from s2sbench.task import published_task, task_record
 
 PROVENANCE_DIR = "s2sbench"
@@ -50,14 +51,6 @@ class CheckedBuild:
     include_failed: bool = False  # --include-failed, or a robustness variant (its verdicts do not gate)
 
 
-def public_source(spec: str | None) -> str | None:
-    """A source as public files name it: a local path by its file name alone (never the directory it
-    was in, which names the machine and the user); ``sample:``, ``hf://`` and URLs as they are."""
-    if spec is None or spec.startswith(("sample:", "hf://")) or "://" in spec:
-        return spec
-    return Path(spec).name
-
-
 def check_builds(options: PushOptions) -> list[CheckedBuild]:
     """Every build of ``options`` checked (see the module doc); raises with ``FILE:LINE: field: problem``."""
     if options.config is not None and (problem := name_problem(options.config)):
@@ -65,6 +58,7 @@ def check_builds(options: PushOptions) -> list[CheckedBuild]:
     checked = []
     for build_path in options.builds:
         directory = BuildDirectory(build_path).require()
+        directory.check_finished(options.allow_incomplete)
         manifest = directory.read_manifest()
         sample_rate = (manifest.get("audio") or {}).get("sample_rate", 16000)
         include_failed = options.include_failed or variant_name(manifest) is not None
@@ -175,7 +169,7 @@ def provenance(build: CheckedBuild, config: str, subset: str, tally: SubsetTally
         "speak": manifest.get("speak", "all"),
         "failed_excluded": tally.failed,
         "task": published_task(task, sorted(tally.k)),
-        "source": {"spec": public_source(source.get("spec")), "format": build.format, "license": build.license.as_dict(),
+        "source": {"spec": public_source(source["spec"]) if source.get("spec") else None, "format": build.format, "license": build.license.as_dict(),
                    "description": builder.description if builder else "custom source"},
         "tts": manifest.get("tts", {}),
         "audio": manifest.get("audio", {}),

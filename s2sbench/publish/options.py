@@ -22,6 +22,7 @@ class PushOptions:
     max_shard_size: int = 500 * 2**20
     license: DataLicense | None = None  # overrides build.json's and the source format's
     verify: bool = True
+    allow_incomplete: bool = False  # publish a build whose last run did not finish (build.json running/interrupted)
     layout: str = "hub"  # or "s2sbench": the original release's jsonl + wav folders (to_dir only)
 
 

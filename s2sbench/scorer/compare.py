@@ -20,6 +20,7 @@ one self-contained page.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ def _runs(directories: list[Path]) -> list[dict[str, Any]]:
             raise S2SBenchError(f"{directory}: not a results directory with scores; run s2s score first")
         model = str(run.get("model", "?"))
         runs.append({"directory": directory, "model": public_model(model), "cascade": model.startswith("cascade:"), "modes": tuple(run.get("modes", ())),
-                     "scores": read_scores(directory)})
+                     "scores": read_scores(directory), "dataset": run.get("dataset")})
     # The name a page shows: the directory's own, numbered where two runs share it.
     seen: dict[str, int] = {}
     for run in runs:
@@ -62,12 +63,28 @@ def where(run: dict[str, Any], public: bool = False) -> str:
 
 
 def coverage_notes(runs: list[dict[str, Any]], public: bool = False) -> list[str]:
-    """A note naming each run's item count when the runs scored different items (:func:`shared_runs`)."""
-    if all(len(run["scores"]) == len(run["shared"]) for run in runs):
-        return []
-    counts = ", ".join(f"{where(run, public)}: {len({item for item, _ in run['scores']})}" for run in runs)
-    shared = len({item for run in runs for item, _ in run["shared"]})
-    return [f"note: the runs scored different items ({counts}); each mode is compared on the {shared} items all its runs scored"]
+    """A note naming each run's item count when the runs scored different items (:func:`shared_runs`),
+    and a warning when they read different datasets or revisions of one (run.json's ``dataset``)."""
+    notes = []
+    if not all(len(run["scores"]) == len(run["shared"]) for run in runs):
+        counts = ", ".join(f"{where(run, public)}: {len({item for item, _ in run['scores']})}" for run in runs)
+        shared = len({item for run in runs for item, _ in run["shared"]})
+        notes.append(f"note: the runs scored different items ({counts}); each mode is compared on the {shared} items all its runs scored")
+    read = {json.dumps(run["dataset"], sort_keys=True) for run in runs if run["dataset"]}
+    if len(read) > 1:
+        named = "; ".join(f"{where(run, public)}: {dataset_name(run['dataset'])}" for run in runs if run["dataset"])
+        notes.append(f"warning: the runs read different datasets or revisions ({named}): the same item ids may not hold the same data")
+    return notes
+
+
+def dataset_name(identity: dict[str, Any]) -> str:
+    """run.json's ``dataset`` in a few words: a Hub dataset at its commit, an export or build by digest."""
+    if "hub" in identity:
+        return f"{identity['hub']}:{identity.get('config')} at {str(identity.get('revision'))[:10]}"
+    for kind, key in (("export", "sha256"), ("build", "items_sha256"), ("release", "sha256")):
+        if kind in identity:
+            return f"{kind} {identity[kind]} ({key[:-7] or 'sha256'} {str(identity.get(key))[:10]})"
+    return json.dumps(identity, sort_keys=True)
 
 
 def shared_runs(directories: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:

@@ -10,6 +10,7 @@ Summaries (:mod:`.summary`) and reports (:mod:`.compare`) read scores through :f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import defaultdict
@@ -27,7 +28,18 @@ SAMPLES_FILE = "samples.jsonl"
 RUN_FILE = "run.json"
 # run.json keys that describe a run without defining it: a resumed run may differ in them (a newer
 # package, the adapter's device) and still add to the same results. Other weights may not.
-RECORDED_ONLY = ("adapter", "versions", "prompts")
+RECORDED_ONLY = ("adapter", "versions", "prompts", "batch_size")
+
+
+def run_tag(run: dict[str, Any], adapter: dict[str, Any], prompts: dict[str, Any]) -> str:
+    """What every score line names its run by: a digest of what makes its numbers (the weights by their
+    digest or Hub revision, the adapter and dtype, the start-of-sequence and prompt conventions, the
+    prompts), not of where the items came from, so a build, its export and its Hub copy score to the
+    same lines. A line of another run in a results directory is refused, run.json or not."""
+    weights = {key: value for key, value in (run.get("weights") or {}).items() if key != "local"}  # the digest names the files, not their folder
+    defining = {"weights": weights, "adapter": {key: value for key, value in adapter.items() if key != "device"}, "prompts": prompts,
+                **{key: run.get(key) for key in ("model", "bos", "matched_prompts", "prompt_style", "s2s_codebooks")}}
+    return hashlib.sha256(json.dumps(defining, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 def read_run(output: Path) -> dict[str, Any] | None:
@@ -51,12 +63,14 @@ def scores_file(shard: tuple[int, int]) -> str:
     return SCORES_FILE if count == 1 else f"scores.shard-{index + 1:03d}-of-{count:03d}.jsonl"
 
 
-def scored_pairs(path: Path) -> set[tuple[str, str]]:
+def scored_pairs(path: Path, tag: str | None = None, untagged_ok: bool = False) -> set[tuple[str, str]]:
     """(item id, mode) pairs already complete in a scores file.
 
     An item's lines are appended in one write, so a kill can only tear the file's tail: whatever
     follows the last complete item (a torn line, or the first lines of an item whose last line is
-    missing) is cut, and that item is scored again without a duplicate line.
+    missing) is cut, and that item is scored again without a duplicate line. With ``tag``, every line
+    must name that run (:func:`run_tag`); lines that name none are accepted only with
+    ``untagged_ok`` (older results whose run.json matched this run).
     """
     if not path.is_file():
         return set()
@@ -71,6 +85,9 @@ def scored_pairs(path: Path) -> set[tuple[str, str]]:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 raise S2SBenchError(f"{path}:{number}: not a JSON line (the file was changed by hand?)") from None
+            if tag is not None and record.get("run") != tag and not (untagged_ok and "run" not in record):
+                raise S2SBenchError(f"{path}:{number}: scored by another run ({'run ' + str(record['run']) if 'run' in record else 'a line that names no run'}; "
+                                    f"this one is run {tag}: another model, weights, adapter or prompts); choose another -o")
             if record.get("last"):
                 done.add((record["id"], record["mode"]))
                 complete = offset

@@ -9,6 +9,7 @@ adapters that batch across items.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench._io import DirectoryLock, append_json
+from s2sbench.builddir import BuildDirectory
 from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
 from s2sbench.profiles import LanguageProfile, load_profile
@@ -45,6 +47,7 @@ from s2sbench.scorer.results import (
     SCORES_FILE,
     keep_samples_of,
     read_run,
+    run_tag,
     same_run,
     sample_record,
     scored_pairs,
@@ -126,10 +129,14 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None, 
     if not 0 <= shard[0] < shard[1]:
         raise S2SBenchError(f"shard {shard[0] + 1}/{shard[1]}: shards count from 1 to {shard[1]}")
     output = Path(options.output)
-    output.mkdir(parents=True, exist_ok=True)
-    # Shards of one run share the directory, each writing its own scores file: one process per file.
-    with DirectoryLock(output, "results directory" if shard[1] == 1 else f"shard {shard[0] + 1}/{shard[1]}", f".lock-{scores_file(shard)}"):
-        return _score_into(output, shard, options, progress, notify)
+    source = BuildDirectory(Path(options.source).expanduser())
+    # A build is held for reading (shared with other readers), so no build or validation rewrites it meanwhile;
+    # taken first, so a refusal writes nothing. Shards of one run share the results directory, each writing
+    # its own scores file: one process per file.
+    with source.reading() if source.exists() else contextlib.nullcontext():
+        output.mkdir(parents=True, exist_ok=True)
+        with DirectoryLock(output, "results directory" if shard[1] == 1 else f"shard {shard[0] + 1}/{shard[1]}", f".lock-{scores_file(shard)}"):
+            return _score_into(output, shard, options, progress, notify)
 
 
 def task_prompts(options: ScoreOptions, info: SourceInfo, notify: Callable[[str], None]) -> dict[str, LanguageProfile]:
@@ -176,7 +183,8 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
     run = {"source": options.source, "config": options.config, "split": options.split, "dataset": info.identity,
            "model": options.model, "modes": list(options.modes),
            "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit,
-           "seed": options.seed, "bos": options.bos, "weights": weights_identity(options.model), "versions": package_versions(SCORE_PACKAGES)}
+           "seed": options.seed, "bos": options.bos, "weights": weights_identity(options.model), "versions": package_versions(SCORE_PACKAGES),
+           "batch_size": options.batch_size}
     if options.prompt_style != "raw":  # another style is another run; recorded only then, so older runs still resume
         run["prompt_style"] = options.prompt_style
     if takes_codebooks:  # other codebooks are another run; only where it applies, so older runs still resume
@@ -189,8 +197,10 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
         changed = sorted(key for key in {**previous, **run} if key not in RECORDED_ONLY and previous.get(key) != run.get(key))
         raise S2SBenchError(f"{output}: holds results of another run ({previous.get('model')} on {previous.get('source')}; "
                             f"differs in {', '.join(changed)}); choose another -o")
+    known_prompts = {lang: Prompt.from_profile(profile, options.matched_prompts, options.prompt_style) for lang, profile in published.items()}
+    tag = run_tag(run, run["adapter"], prompt_texts(known_prompts))
+    done = scored_pairs(scores_path, tag, untagged_ok=previous is not None)  # before run.json: a refused run leaves the directory as it was
     write_run(output, run)
-    done = scored_pairs(scores_path)
     if options.log_samples:
         keep_samples_of(output / SAMPLES_FILE, done)
     prompts: dict[str, Prompt] = {}
@@ -208,7 +218,7 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
                 todo = [item for item in batch if (item.id, mode) not in done]
                 for item, results in zip(todo, _score(adapter, todo, mode, prompts)):
                     lines = [
-                        json.dumps({"id": item.id, "subset": item.subset, "mode": mode, "candidate": k, "answer": item.answer,
+                        json.dumps({"id": item.id, "subset": item.subset, "mode": mode, "candidate": k, "answer": item.answer, "run": tag,
                                     "loss": r.loss, "n_tokens": r.n_tokens, "logprob": r.summed, "n_bytes": len(item.candidates[k].encode("utf-8")),
                                     **({"facets": item.facets} if k == 0 and item.facets else {}), **({"last": True} if k == len(results) - 1 else {})})
                         for k, r in enumerate(results)

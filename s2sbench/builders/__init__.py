@@ -11,6 +11,7 @@ through the ``s2sbench.builders`` entry-point group.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata, resources
@@ -27,6 +28,23 @@ RowToItem = Callable[[SourceRow, "BuildContext"], Item]
 Reader = Callable[[Path, "BuildContext"], Iterator["Item | SourceRowError"]]
 
 
+CANDIDATE_FIELDS = ("option", "letter", "question")
+
+
+def check_template(template: str, fields: Sequence[str], where: str) -> None:
+    """A template is text with named fields from a closed set: ``{option}``, not ``{option!r}``,
+    ``{option:>{letter}}``, ``{0}`` or ``{option.__class__}`` (``{{``/``}}`` are literal braces)."""
+    allowed = ", ".join(f"{{{name}}}" for name in fields)
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise SourceError(f"{where} {template!r}: not a template ({exc}); use {allowed}") from None
+    for _, name, spec, conversion in parsed:
+        if name is not None and (name not in fields or spec or conversion):
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise SourceError(f"{where} {template!r}: {shown}: only {allowed}, without conversions or format specs")
+
+
 @dataclass
 class BuildContext:
     """What a builder may know besides its row: language, profile and the user's overrides."""
@@ -36,6 +54,12 @@ class BuildContext:
     subset: str | None = None  # overrides the builder's default subset name
     column_map: dict[str, str] = field(default_factory=dict)  # --map for generic tables
     template: str | None = None  # --template: candidate template for question sources
+
+    def __post_init__(self) -> None:
+        check_template(self.profile.question_context, ("question",), f"{self.profile.path or self.profile.code}: question_context")
+        check_template(self.profile.question_candidate, CANDIDATE_FIELDS, f"{self.profile.path or self.profile.code}: question_candidate")
+        if self.template is not None:
+            check_template(self.template, CANDIDATE_FIELDS, "--template")
 
     def question_texts(self, question: str, options: Sequence[str]) -> tuple[str, list[str]]:
         """Context and continuations of a multiple-choice question, through the templates."""

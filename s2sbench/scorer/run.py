@@ -303,6 +303,9 @@ def merge(output: Path, allow_partial: bool = False) -> dict[str, Any]:
     run = read_run(output)
     if run is None:
         raise S2SBenchError(f"{output}: not a results directory (no {RUN_FILE})")
+    modes = run.get("modes")
+    if not isinstance(modes, list) or not modes or any(mode not in MODES for mode in modes):  # an edited run.json: say so, write nothing
+        raise S2SBenchError(f"{output / RUN_FILE}: modes: expected a list of {', '.join(MODES)}, not {json.dumps(modes)[:80]}")
     counts = {int(match[1]) for path in output.glob("scores.shard-*-of-*.jsonl") if (match := SHARD_NAME.fullmatch(path.name))}
     if len(counts) > 1:
         raise S2SBenchError(f"{output}: holds shards of runs split {' and '.join(map(str, sorted(counts)))} ways; keep one split")

@@ -1,0 +1,49 @@
+"""Inputs from a closed set: templates name known fields only, a results directory's run.json is
+checked before a merge rewrites anything, a folder with items but no build.json is no build."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from s2sbench.cli import app
+
+runner = CliRunner()
+QUESTIONS = Path(__file__).parent / "fixtures" / "sources"
+
+
+@pytest.mark.parametrize("template", ["{option!r:{letter}}", "{option.__class__}", "{0}", "{option:>{letter}}", "{answer}", "{option"])
+def test_a_template_outside_the_closed_set_is_one_line(tmp_path: Path, template: str):
+    result = runner.invoke(app, ["build", "sample:en", "--template", template, "-o", str(tmp_path / "b"), "--no-validate", "--limit", "1"])
+    assert result.exit_code == 2 and "--template" in result.stderr and "{option}, {letter}, {question}" in result.stderr, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "b" / "items.jsonl").exists()
+
+
+def test_literal_braces_and_every_field_are_a_template(tmp_path: Path):
+    result = runner.invoke(app, ["build", str(QUESTIONS / "cmmlu"), "--format", "cmmlu", "--lang", "zh", "--template", "{{{letter}}} {option} ({question})",
+                                 "-o", str(tmp_path / "b"), "--no-validate", "--speak", "context", "--limit", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    item = json.loads((tmp_path / "b" / "items.jsonl").read_text().splitlines()[0])
+    assert item["candidates"][0].startswith("{A} ") and item["candidates"][0].endswith(f"({item['context']})")
+
+
+def test_a_merge_over_an_edited_run_json_writes_nothing(spoken_build: Path, tmp_path: Path):
+    results = tmp_path / "r"
+    results.mkdir()
+    (results / "scores.jsonl").write_text(json.dumps({"id": "story-en-000000", "subset": "story", "mode": "t2t", "candidate": 0, "answer": 0,
+                                                      "loss": 1.0, "n_tokens": 3, "last": True}) + "\n")
+    (results / "run.json").write_text(json.dumps({"model": "m", "modes": "t2t"}))
+    result = runner.invoke(app, ["score", "--merge", "-o", str(results)])
+    assert result.exit_code == 2 and "modes: expected a list" in result.stderr and not (results / "summary.json").exists()
+
+
+def test_items_without_a_build_json_are_no_build(spoken_build: Path, tmp_path: Path):
+    shutil.copytree(spoken_build, tmp_path / "b")
+    (tmp_path / "b" / "build.json").unlink()
+    result = runner.invoke(app, ["score", str(tmp_path / "b"), "-m", "unused", "-o", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "not a build directory" in result.stderr and "Unknown split" not in result.stderr
+    assert not (tmp_path / "r").exists()

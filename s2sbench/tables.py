@@ -99,7 +99,10 @@ def markdown(table: Table, escape: bool = False) -> list[str]:
 def to_html(table: Table) -> str:
     """The table as an HTML ``<table>``, every cell escaped; number columns right-aligned."""
     def cells(tag: str, row: list[str]) -> str:
-        return "".join(f'<{tag}{" class=num" if a == "r" else ""}>{html.escape(c)}</{tag}>' for c, a in zip(row, table.align))
+        # Text from data is isolated (its own direction, so a U+202E inside cannot reverse what follows) and
+        # clipped (10,000 combining marks stay inside their cell); numbers are ours.
+        return "".join(f'<{tag} class=num>{html.escape(c)}</{tag}>' if a == "r" else f'<{tag}><div class=t dir=auto>{html.escape(c)}</div></{tag}>'
+                       for c, a in zip(row, table.align))
 
     extra = table.markup if table.markup_header is not None else [""] * len(table.rows)
     head = cells("th", table.headers) + (f"<th>{html.escape(table.markup_header)}</th>" if table.markup_header is not None else "")

@@ -29,6 +29,7 @@ table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; border: 1px solid #eee; } audio { width: 16em; } h2 { margin-top: 1.6em; }
+.t { max-height: 12em; overflow: hidden; overflow-wrap: anywhere; }
 """
 
 

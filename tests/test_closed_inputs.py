@@ -47,3 +47,26 @@ def test_items_without_a_build_json_are_no_build(spoken_build: Path, tmp_path: P
     result = runner.invoke(app, ["score", str(tmp_path / "b"), "-m", "unused", "-o", str(tmp_path / "r")])
     assert result.exit_code == 2 and "not a build directory" in result.stderr and "Unknown split" not in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_text_from_data_is_isolated_and_clipped_on_report_pages(tmp_path: Path):
+    import html
+    import re
+
+    from s2sbench.tables import Table, to_html
+    from s2sbench.webpage import STYLE, page
+
+    marks = "a" + "\u0301" * 10_000
+    override = "\u202egnp.elif"
+    table = Table(["id", "context", "error"], "llr", [["item-1", marks, "0.10"], ["item-2", override, "0.20"]])
+    text = to_html(table)
+    cells = re.findall(r"<td(?: class=num)?>(.*?)</td>", text, re.S)
+    assert cells[1] == f"<div class=t dir=auto>{html.escape(marks)}</div>" and cells[4] == f"<div class=t dir=auto>{html.escape(override)}</div>"
+    assert cells[2] == "0.10"  # numbers are ours
+    assert re.search(r"\.t \{[^}]*max-height: 12em;[^}]*overflow: hidden", STYLE)
+    path = tmp_path / "page.html"
+    path.write_text(page("hostile texts", [text]), encoding="utf-8")
+    from tests.browser import open_page
+
+    seen = open_page(path)
+    assert seen["errors"] == [] and seen["console"] == [], seen

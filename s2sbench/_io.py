@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -86,8 +87,29 @@ def write_lines_atomic(path: Path, lines: Iterable[str]) -> int:
     return count
 
 
+def is_whole_line(data: bytes) -> bool:
+    """Whether ``data``, a last line without its newline, is a whole line rather than one torn by a kill.
+
+    A torn line is a prefix of a JSON object written in UTF-8: it does not parse (no proper prefix of
+    an object is one). So a last line that parses as JSON is whole, one whose newline was lost (a hand
+    edit, another tool); so is one holding a byte no UTF-8 writer wrote, which a reader then reports
+    with its place. Neither is cut: only a line that ends mid-object or mid-character is torn.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.reason != "unexpected end of data"  # a character cut short by the kill: torn
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def repair_tail(path: Path) -> bool:
-    """Cut a torn last line (one without its newline) left by a killed writer; True when cut."""
+    """Cut a torn last line (see :func:`is_whole_line`) left by a killed writer; True when the file
+    changed. A whole last line without its newline is kept and given its newline, so that the next
+    append starts a line of its own."""
     if not path.is_file():
         return False
     with open(path, "rb+") as handle:
@@ -99,16 +121,22 @@ def repair_tail(path: Path) -> bool:
             return False
         # Walk back to the last newline in blocks: the file may be large, its torn tail is small.
         position = size
+        start_of_tail = 0
         while position > 0:
             start = max(0, position - 65536)
             handle.seek(start)
             block = handle.read(position - start)
             newline = block.rfind(b"\n")
             if newline >= 0:
-                handle.truncate(start + newline + 1)
-                return True
+                start_of_tail = start + newline + 1
+                break
             position = start
-        handle.truncate(0)
+        handle.seek(start_of_tail)
+        if is_whole_line(handle.read(size - start_of_tail)):
+            handle.seek(size)
+            handle.write(b"\n")
+        else:
+            handle.truncate(start_of_tail)
         return True
 
 
@@ -151,10 +179,38 @@ def inside(root: Path, relative: object, where: str) -> Path:
     if "\x00" in relative or relative.startswith(("/", "\\")) or Path(relative).is_absolute():
         raise BuildDirectoryError(f"{where}: {relative!r} is not a path inside the directory")
     base = root.resolve()
-    resolved = (base / relative).resolve()
+    try:
+        resolved = (base / relative).resolve()
+    except (RuntimeError, OSError) as error:  # a loop of symbolic links (RuntimeError before Python 3.13)
+        problem = "a loop of symbolic links" if isinstance(error, RuntimeError) or error.errno == errno.ELOOP else error.strerror
+        raise BuildDirectoryError(f"{where}: {relative!r}: {problem}") from None
     if resolved != base and base not in resolved.parents:
         raise BuildDirectoryError(f"{where}: {relative!r} leaves the directory {root}")
     return resolved
+
+
+def regular_file(path: Path, where: str) -> Path:
+    """``path`` (resolved, see :func:`inside`) when it is a regular file or is not there; else an error
+    ``WHERE is a FIFO, not a regular file`` (``where``: ``items.jsonl:3: audio.context: 'audio/...'``).
+
+    Checked with ``stat``, never by opening it: a FIFO would block its reader for ever, a device
+    (``/dev/zero``) would be read until memory runs out, a directory fails with a traceback. A file
+    that is not there is left to the reader (a build makes it again, validation finds it unreadable).
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return path
+    except OSError as error:
+        raise BuildDirectoryError(f"{where}: {error.strerror or error}") from None
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "something")
+        raise BuildDirectoryError(f"{where} is {kind}, not a regular file")
+    return path
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 
 # Descriptors of the locks this process holds. A forked child (espeak-ng speaks in one) inherits them,

@@ -2,12 +2,13 @@
 
 Writes are crash-safe (:mod:`s2sbench._io`): clips and ``build.json`` are written to a temporary
 name and renamed; ``items.jsonl`` grows by whole lines appended with a single write, and a torn last
-line left by a killed process is cut off when the directory is opened again. So a build killed at
-any point leaves a usable directory that the next run resumes.
+line left by a killed process is cut off when the directory is opened again (a whole item that lost
+only its newline is kept, by every reader). So a build killed at any point leaves a usable directory
+that the next run resumes.
 
-A build directory may come from anyone: every item read from it is checked (names, texts, and clip
-paths that must stay inside the directory) and a bad one stops the reader with
-``items.jsonl:LINE: field: problem``.
+A build directory may come from anyone: every item read from it is checked (UTF-8, names, texts, and
+clip paths that must stay inside the directory and name regular files) and a bad one stops the reader
+with ``items.jsonl:LINE: field: problem``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from s2sbench._io import append_line, inside, remove_temporary_files, repair_tail, write_atomic, write_lines_atomic
+from s2sbench._io import (
+    append_line,
+    inside,
+    is_whole_line,
+    regular_file,
+    remove_temporary_files,
+    repair_tail,
+    write_atomic,
+    write_lines_atomic,
+)
 from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item, item_problems
 
@@ -75,6 +85,8 @@ class BuildDirectory:
             return json.loads(self.build_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise BuildDirectoryError(f"{self.build_path}: not valid JSON ({exc})") from exc
+        except UnicodeDecodeError as exc:
+            raise BuildDirectoryError(f"{self.build_path}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -95,14 +107,20 @@ class BuildDirectory:
             yield item
 
     def iter_numbered_items(self) -> Iterator[tuple[int, Item]]:
-        """(line number, item) in file order; a torn last line from a killed writer is not an item."""
+        """(line number, item) in file order. A last line torn by a killed writer is not an item; a
+        last line that is whole without its newline is (see :func:`~s2sbench._io.is_whole_line`)."""
         if not self.items_path.is_file():
             return
-        with open(self.items_path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.endswith("\n"):
+        with open(self.items_path, "rb") as handle:
+            for number, data in enumerate(handle, start=1):
+                if not data.endswith(b"\n") and not is_whole_line(data):
                     break
                 where = f"{self.items_path}:{number}"
+                try:
+                    line = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    column = len(data[: exc.start].decode("utf-8")) + 1
+                    raise BuildDirectoryError(f"{where}: not UTF-8 (byte 0x{data[exc.start]:02x} at column {column})") from None
                 try:
                     record = json.loads(line)
                     item = Item.from_dict(record) if isinstance(record, dict) else None
@@ -118,18 +136,24 @@ class BuildDirectory:
                 yield number, item
 
     def clip_paths(self, item: Item, where: str) -> list[Path]:
-        """The item's clips as paths inside this directory (context first), checked: see :func:`inside`."""
+        """The item's clips as paths inside this directory (context first), checked: each stays inside
+        (:func:`inside`) and is a regular file or not there (:func:`regular_file`, without opening it).
+        Every reader of a build's clips gets them here."""
         audio = item.audio
         if audio is None:
             return []
         if not isinstance(audio, dict):
             raise BuildDirectoryError(f"{where}: audio: expected an object")
-        paths = [inside(self.root, audio.get("context"), f"{where}: audio.context")]
+
+        def clip(relative: object, field: str) -> Path:
+            return regular_file(inside(self.root, relative, f"{where}: {field}"), f"{where}: {field}: {relative!r}")
+
+        paths = [clip(audio.get("context"), "audio.context")]
         candidates = audio.get("candidates")
         if candidates is not None:
             if not isinstance(candidates, list):
                 raise BuildDirectoryError(f"{where}: audio.candidates: expected a list of paths")
-            paths += [inside(self.root, path, f"{where}: audio.candidates[{k}]") for k, path in enumerate(candidates)]
+            paths += [clip(path, f"audio.candidates[{k}]") for k, path in enumerate(candidates)]
         return paths
 
     def item_ids(self) -> set[str]:

@@ -463,12 +463,15 @@ def report(
 
 
 def _parse_size(text: str) -> int:
-    units = {"KB": 2**10, "MB": 2**20, "GB": 2**30}
-    upper = text.strip().upper()
-    for unit, factor in units.items():
-        if upper.endswith(unit):
-            return int(float(upper[: -len(unit)]) * factor)
-    return int(upper)
+    """``--max-shard-size``: bytes, or a number with K, M, G or T (KB, MiB, ...; powers of 1024): 500M, 500MB, 2G, 1.5GB."""
+    import math
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([KMGT])(?:I?B)?|B)?\s*", text, re.IGNORECASE)
+    size = float(match[1]) * 1024 ** " KMGT".index((match[2] or " ").upper()) if match else math.nan
+    if not 1 <= size <= 2**50:  # NaN, 0, or more than a petabyte
+        _fail(S2SBenchError(f"--max-shard-size {text!r}: expected a size such as 500M, 500MB, 2G or 1048576 (bytes)"))
+    return int(size)
 
 
 @app.command()

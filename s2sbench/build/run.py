@@ -32,7 +32,7 @@ from s2sbench.builders.table import parse_column_map
 from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
 from s2sbench.licenses import DataLicense
-from s2sbench.profiles import LanguageProfile, bundled_profiles, load_profile
+from s2sbench.profiles import LanguageProfile, bundled_profiles, check_max_error, load_profile
 from s2sbench.storage import SMALL_FILES, ClipStore, clip_store, is_url, mirror_directory, pull_small_files, push_small_files
 from s2sbench.synth import TTSSpec, engine_identity
 from s2sbench.validate.asr import ASRSpec, recognizer_identity
@@ -58,7 +58,8 @@ def _check_options(options: BuildOptions) -> None:
     """What can be refused before anything is read or loaded."""
     if not is_url(options.output) and Path(options.output).exists() and not Path(options.output).is_dir():
         raise S2SBenchError(f"-o {options.output}: a file, not a build directory")
-    check_device(options.device)
+    check_device(options.device, here=options.executor != "ray")  # a Ray build's GPUs are on its workers
+    check_max_error(options.max_error)
     if options.speak not in SPEAK_CHOICES:
         raise S2SBenchError(f"--speak must be one of {', '.join(SPEAK_CHOICES)}, not {options.speak!r}")
     if options.executor not in EXECUTORS:

@@ -10,13 +10,16 @@ branches on a language code.
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import tomllib
 import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from s2sbench.errors import ProfileError
+from s2sbench.errors import ProfileError, S2SBenchError
+from s2sbench.items import name_problem
 
 GENERIC_PROFILE = "_generic"
 
@@ -53,42 +56,162 @@ class LanguageProfile:
         return self.tts_models.get(engine)
 
 
+# A threshold is an error rate: WER and CER may pass 1 (insertions), never 10; NaN would pass every clip.
+MAX_ERROR_LIMIT = 10.0
+# Voices are handed to engines and shown in reports: names, never paths or shell text ("Ana Florence", "en-us+f3").
+VOICE = re.compile(r"[^\W_][\w +.-]{0,127}")
+
+
+def threshold_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a ``max_error`` (a number from 0 to 10), or None when it can."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"expected a number, got {_kind(value)}"
+    if not math.isfinite(value) or not 0 <= value <= MAX_ERROR_LIMIT:
+        return f"{value!r} is not an error rate: expected a number from 0 to {MAX_ERROR_LIMIT:g} (e.g. 0.35)"
+    return None
+
+
+def check_max_error(value: float | None, option: str = "--max-error") -> float | None:
+    """``value`` (``--max-error``; None: the profile's) when it is a threshold; else one clear error."""
+    if value is not None and threshold_problem(value) is not None:
+        raise S2SBenchError(f"{option} {value!r}: expected an error rate from 0 to {MAX_ERROR_LIMIT:g} (e.g. 0.35)")
+    return value
+
+
+def _kind(value: object) -> str:
+    """How a TOML value is named in an error: ``a string ('espeak')``, ``an integer (3)``."""
+    names = {bool: "a boolean", str: "a string", int: "an integer", float: "a number", list: "an array", dict: "a table"}
+    name = next((label for kind, label in names.items() if isinstance(value, kind)), type(value).__name__)
+    shown = repr(value)
+    return f"{name} ({shown[:40]}{'...' if len(shown) > 40 else ''})"
+
+
+class _Fields:
+    """Typed reads of a profile's tables; a wrong value is a ProfileError naming the file and the key."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> None:
+        raise ProfileError(f"{self.path}: {key}: {problem}")
+
+    def table(self, data: dict, key: str, name: str | None = None) -> dict:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(name or key, f"expected a table, got {_kind(value)}")
+        return value
+
+    def string(self, data: dict, key: str, name: str, default: str | None = None) -> str | None:
+        value = data.get(key, default)
+        if value is not default and not isinstance(value, str):
+            self.fail(name, f"expected a string, got {_kind(value)}")
+        return value
+
+    def strings(self, data: dict, key: str, name: str) -> dict[str, str]:
+        """A table of strings (``models = { coqui = "..." }``)."""
+        table = self.table(data, key, name)
+        for entry, value in table.items():
+            if not isinstance(value, str):
+                self.fail(f"{name}.{entry}", f"expected a string, got {_kind(value)}")
+        return dict(table)
+
+    def voices(self, data: dict, key: str, name: str) -> dict[str, list[str]]:
+        voices = {}
+        for engine, names in self.table(data, key, name).items():
+            if not isinstance(names, list):
+                self.fail(f"{name}.{engine}", f"expected an array of voice names, got {_kind(names)}")
+            for k, voice in enumerate(names):
+                if not isinstance(voice, str):
+                    self.fail(f"{name}.{engine}[{k}]", f"expected a voice name, got {_kind(voice)}")
+                if not VOICE.fullmatch(voice) or ".." in voice:
+                    self.fail(f"{name}.{engine}[{k}]", f"{voice[:60]!r} is not a voice name: letters, digits, spaces, '+', '.', '_' or '-'")
+            voices[engine] = list(names)
+        return voices
+
+    def normalizer(self, data: dict, key: str, name: str, default: list) -> list:
+        from s2sbench.validate.normalize import chain
+
+        steps = data.get(key, default)
+        if not isinstance(steps, list):
+            self.fail(name, f"expected an array of steps, got {_kind(steps)}")
+        for k, step in enumerate(steps):
+            if isinstance(step, dict):
+                mapping = step.get("map")
+                if set(step) != {"map"} or not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+                    self.fail(f"{name}[{k}]", "expected a step name or { map = { \"from\" = \"to\", ... } }")
+            elif not isinstance(step, str):
+                self.fail(f"{name}[{k}]", f"expected a step name, got {_kind(step)}")
+            try:
+                chain([step])
+            except ProfileError as error:
+                self.fail(f"{name}[{k}]", str(error))
+        return list(steps)
+
+    def choice(self, data: dict, key: str, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.string(data, key, name, default)
+        if value not in choices:
+            self.fail(name, f"{value!r}: expected one of {', '.join(choices)}")
+        return value
+
+    def threshold(self, data: dict, key: str, name: str, default: float) -> float:
+        value = data.get(key, default)
+        if (problem := threshold_problem(value)) is not None:
+            self.fail(name, problem)
+        return float(value)
+
+    def rates(self, data: dict, key: str, name: str, default: tuple[float, float]) -> tuple[float, float]:
+        value = data.get(key, default)
+        if (not isinstance(value, list | tuple) or len(value) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+                or not 0 < value[0] < value[1]):
+            self.fail(name, f"expected [SLOWEST, FASTEST] characters per second, two numbers with 0 < SLOWEST < FASTEST, got {_kind(value)}")
+        return (float(value[0]), float(value[1]))
+
+
 def _from_toml(text: str, path: str, code: str | None = None) -> LanguageProfile:
+    """The profile in ``text`` (the file ``path``), every value checked: a wrong one fails here, once,
+    naming the file and the key, not as a traceback in whichever stage first uses it."""
+    from s2sbench.validate.normalize import METRICS
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        tts = data.get("tts", {})
-        asr = data.get("asr", {})
-        text_section = data.get("text", {})
-        templates = data.get("templates", {})
-        scorer = data.get("scorer", {})
-        return LanguageProfile(
-            code=code or data["code"],
-            name=data.get("name", code or data["code"]),
-            status=data.get("status", "draft"),
-            tts_engine=tts.get("engine", "espeak"),
-            tts_voices={k: list(v) for k, v in tts.get("voices", {}).items()},
-            tts_models=dict(tts.get("models", {})),
-            tts_languages=dict(tts.get("languages", {})),
-            asr_engine=asr.get("engine", "faster-whisper"),
-            asr_model=asr.get("model", "base"),
-            normalizer=list(text_section.get("normalizer", ["nfkc", "casefold", "strip_punctuation"])),
-            metric=text_section.get("metric", "wer"),
-            max_error=float(text_section.get("max_error", 0.35)),
-            chars_per_second=tuple(text_section.get("chars_per_second", (4.0, 30.0))),
-            check_sentence=text_section.get("check_sentence") or None,
-            question_context=templates.get("question_context", "{question}"),
-            question_candidate=templates.get("question_candidate", "{option}"),
-            text_prefix=scorer.get("text_prefix", ""),
-            speech_prefix=scorer.get("speech_prefix", ""),
-            separator=scorer.get("separator", " "),
-            path=path,
-            digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProfileError(f"{path}: malformed profile: {exc}") from exc
+    read = _Fields(path)
+    if code is None:
+        if "code" not in data:
+            read.fail("code", "missing: the language code, e.g. code = \"sw\"")
+        code = read.string(data, "code", "code")
+    if (problem := name_problem(code)) is not None:
+        read.fail("code", problem)
+    tts = read.table(data, "tts")
+    asr = read.table(data, "asr")
+    text_section = read.table(data, "text")
+    templates = read.table(data, "templates")
+    scorer = read.table(data, "scorer")
+    return LanguageProfile(
+        code=code,
+        name=read.string(data, "name", "name", code),
+        status=read.string(data, "status", "status", "draft"),
+        tts_engine=read.string(tts, "engine", "tts.engine", "espeak"),
+        tts_voices=read.voices(tts, "voices", "tts.voices"),
+        tts_models=read.strings(tts, "models", "tts.models"),
+        tts_languages=read.strings(tts, "languages", "tts.languages"),
+        asr_engine=read.string(asr, "engine", "asr.engine", "faster-whisper"),
+        asr_model=read.string(asr, "model", "asr.model", "base"),
+        normalizer=read.normalizer(text_section, "normalizer", "text.normalizer", ["nfkc", "casefold", "strip_punctuation"]),
+        metric=read.choice(text_section, "metric", "text.metric", "wer", tuple(METRICS)),
+        max_error=read.threshold(text_section, "max_error", "text.max_error", 0.35),
+        chars_per_second=read.rates(text_section, "chars_per_second", "text.chars_per_second", (4.0, 30.0)),
+        check_sentence=read.string(text_section, "check_sentence", "text.check_sentence") or None,
+        question_context=read.string(templates, "question_context", "templates.question_context", "{question}"),
+        question_candidate=read.string(templates, "question_candidate", "templates.question_candidate", "{option}"),
+        text_prefix=read.string(scorer, "text_prefix", "scorer.text_prefix", ""),
+        speech_prefix=read.string(scorer, "speech_prefix", "scorer.speech_prefix", ""),
+        separator=read.string(scorer, "separator", "scorer.separator", " "),
+        path=path,
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
 
 
 def bundled_profiles() -> list[str]:

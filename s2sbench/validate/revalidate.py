@@ -23,7 +23,7 @@ from s2sbench.builddir import BuildDirectory
 from s2sbench.devices import check_device
 from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item
-from s2sbench.profiles import build_profile, load_profile
+from s2sbench.profiles import build_profile, check_max_error, load_profile
 from s2sbench.storage import ClipStore
 from s2sbench.validate.asr import ASRSpec, Recognizer, load_recognizer
 from s2sbench.validate.cache import MeasuredClips
@@ -82,12 +82,14 @@ def validate_build(root: str | Path, options: RevalidateOptions, progress: Calla
                    recognizer: Recognizer | None = None) -> ValidationReport:
     """Re-check every clip of the build at ``root``; returns the new aggregates. ``recognizer``: one
     already loaded (``options.asr`` is then not loaded again; ``s2s augment`` checks several builds)."""
+    check_max_error(options.max_error)
     check_device(options.device)
     directory = BuildDirectory(root).require()
     directory.repair()
     manifest = directory.read_manifest()
     lang = (manifest.get("source") or {}).get("lang", "en")
     profile = load_profile(options.profile) if options.profile else build_profile(manifest.get("profile"), lang)
+    total = sum(1 for _ in directory.iter_items())  # every item and clip path checked before the recognizer loads
     if recognizer is None:
         recognizer = load_recognizer(ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device))
     thresholds = Thresholds.from_profile(profile, (manifest.get("audio") or {}).get("sample_rate", 16000), options.max_error)
@@ -101,7 +103,6 @@ def validate_build(root: str | Path, options: RevalidateOptions, progress: Calla
     done = list(_progress(progress_path, fingerprint))
     if not done:
         write_atomic(progress_path, json.dumps({"fingerprint": fingerprint}) + "\n")
-    total = sum(1 for _ in directory.iter_items())
     checked = len(done)
     batch: list[tuple[Item, list[str]]] = []
     for position, (number, item) in enumerate(directory.iter_numbered_items()):

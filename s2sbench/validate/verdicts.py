@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from s2sbench.profiles import LanguageProfile
+from s2sbench.profiles import LanguageProfile, check_max_error
 from s2sbench.validate.asr import Recognizer
 from s2sbench.validate.checks import SignalLimits, check_signal
 from s2sbench.validate.normalize import chain, error_rate, remove_spaces
@@ -49,7 +49,7 @@ class Thresholds:
     def from_profile(cls, profile: LanguageProfile, sample_rate: int, max_error: float | None = None) -> Thresholds:
         return cls(
             metric=profile.metric,
-            max_error=profile.max_error if max_error is None else max_error,
+            max_error=profile.max_error if max_error is None else check_max_error(max_error),
             normalizer=tuple(str(s) if isinstance(s, str) else tuple(sorted(s["map"].items())) for s in profile.normalizer),
             limits=SignalLimits(sample_rate=sample_rate, chars_per_second=tuple(profile.chars_per_second)),
         )

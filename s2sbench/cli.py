@@ -157,7 +157,7 @@ def build(
     asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL for validation: faster-whisper:MODEL_OR_DIR or transformers:MODEL. Default: the profile's.")] = None,
     max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
     retries: Annotated[int, typer.Option("--retries", metavar="N", help="Re-synthesize a failing clip up to N times (next voice, seed, speaking rate).", min=0)] = 2,
-    license: Annotated[str | None, typer.Option("--license", metavar="ID", help="Licence of the source's text (a Hub id: cc-by-4.0, mit, ..., or other), recorded for `s2s push`.", rich_help_panel="Licence")] = None,
+    license: Annotated[str | None, typer.Option("--license", metavar="ID", help="Licence of the source's text (a Hub id: cc-by-4.0, mit, ..., other, or corpus: the file is the corpus its format names), recorded for `s2s push`. A format is a layout: its corpus's terms are never assumed for a local file.", rich_help_panel="Licence")] = None,
     license_name: Annotated[str | None, typer.Option("--license-name", metavar="NAME", help="With --license other: the licence's name.", rich_help_panel="Licence")] = None,
     license_link: Annotated[str | None, typer.Option("--license-link", metavar="URL", help="With --license other: a URL of its terms.", rich_help_panel="Licence")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
@@ -372,6 +372,8 @@ def score(
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run the model's own code from its checkpoint (remote-code families); only for checkpoints you trust.")] = False,
     prompt_style: Annotated[str, typer.Option("--prompt-style", metavar="raw|chat", help="raw: S2SBench's wording; chat: the context as the user's turn of the model's chat template, each candidate as its reply.")] = "raw",
     s2s_codebooks: Annotated[str, typer.Option("--s2s-codebooks", metavar="semantic|all", help="s2s on codec codes (moshi): score each spoken candidate frame's semantic codebook (codebook 0), or all its codebooks.")] = "semantic",
+    revision: Annotated[str | None, typer.Option("--revision", metavar="REV", help="Of a Hub dataset: the branch, tag or commit to score (default: main); its commit is recorded in run.json.")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", metavar="FILE", help="Score with this profile's prompts instead of the task the source publishes (a warning names what differs).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
 ) -> None:
     """Score a speech or text LM: per-candidate losses, acc, pairwise_acc, and degradation (t2t - s2t, t2t - s2s).
@@ -384,9 +386,9 @@ def score(
       s2s score builds/demo -m HuggingFaceTB/SmolLM2-135M --modes t2t
       s2s score builds/demo -m Qwen/Qwen2-Audio-7B-Instruct -o results/qwen2a
       s2s score builds/demo -m cascade:faster-whisper:base+lm.gguf --modes s2s
-      s2s score export/ --config sStoryCloze -m MODEL --shard 1/4 -o results/m
+      s2s score my-org/s2s --config sStoryCloze --revision v1.0 -m M --shard 1/4
     """
-    from s2sbench.scorer.run import ScoreOptions, parse_shard
+    from s2sbench.scorer.run import ScoreOptions, parse_shard, shard_from_environment
     from s2sbench.scorer.run import merge as merge_shards
     from s2sbench.scorer.run import score as run_score
 
@@ -408,18 +410,23 @@ def score(
     options = ScoreOptions(source=source, output=output, model=models[0], modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
                            device=device, dtype=dtype, limit=limit, seed=seed, include_failed=include_failed, matched_prompts=matched_prompts,
                            config=config, split=split, lang=lang, shard=shard_pair, batch_size=batch_size, bos=bos, log_samples=log_samples,
-                           s2s_codebooks=s2s_codebooks, trust_remote_code=trust_remote_code, prompt_style=prompt_style)
+                           s2s_codebooks=s2s_codebooks, trust_remote_code=trust_remote_code, prompt_style=prompt_style, revision=revision,
+                           profile=str(profile) if profile else None)
     total = _run(quietly, output, lambda: sum(1 for _ in options.items()))  # reads every item: a bad one fails before the model loads
     if len(models) > 1:
         _run(quietly, output, lambda: sweep(options, models, progress=lambda name: typer.echo(f"scoring {name}", err=True)))
         typer.echo((output / "sweep.md").read_text(encoding="utf-8"))
         typer.echo(f"results: {output} (one directory per checkpoint, sweep.md, sweep.png)")
         return
-    bar = _Progress(enabled=not quiet, unit="item", desc="score")
+    bar = _Progress(enabled=not quiet, unit="item", desc=f"score {','.join(options.modes)}")  # items/s and the ETA over every mode
     bar.start(total)
-    _run(bar, output, lambda: run_score(options, progress=lambda done: bar.update(done, 0, 0)))
-    if (output / "summary.md").is_file() and (shard_pair or (0, 1))[0] == 0:
+    started = time.perf_counter()
+    _run(bar, output, lambda: run_score(options, progress=lambda done: bar.update(done, 0, 0), notify=lambda line: typer.echo(f"warning: {line}", err=True)))
+    seconds = time.perf_counter() - started
+    if (output / "summary.md").is_file() and (shard_pair or shard_from_environment())[0] == 0:  # one rank prints it: the others' is not theirs
         typer.echo((output / "summary.md").read_text(encoding="utf-8"))
+    typer.echo(f"scored {total} item{'' if total == 1 else 's'} in {', '.join(options.modes)} in {seconds:.1f} s ({total / max(seconds, 1e-9):.2f} items/s, "
+               "items already in the results included)")
     typer.echo(f"results: {output}")
 
 
@@ -487,10 +494,11 @@ def push(
     revision: Annotated[str | None, typer.Option("--revision", metavar="BRANCH", help="Branch to push to.")] = None,
     commit_message: Annotated[str | None, typer.Option("--commit-message", metavar="TEXT", help="Commit message.")] = None,
     max_shard_size: Annotated[str, typer.Option("--max-shard-size", metavar="SIZE", help="Largest parquet shard, e.g. 500MB.")] = "500MB",
-    license: Annotated[str | None, typer.Option("--license", metavar="ID", help="Licence of the data (a Hub id, or other): default, the one given at build time or the source format's. Required for your own csv/jsonl/items data.")] = None,
+    license: Annotated[str | None, typer.Option("--license", metavar="ID", help="Licence of the data: a Hub id (cc-by-4.0, ...), other (with --license-name/--license-link), or corpus (the source is the corpus its format names: its declared terms). Default: the one given at build time, else the one already published for the config. Required unless the source is a bundled sample or a Hub corpus (hf://juletxara/xstory_cloze, ...).")] = None,
     license_name: Annotated[str | None, typer.Option("--license-name", metavar="NAME", help="With --license other: the licence's name.")] = None,
     license_link: Annotated[str | None, typer.Option("--license-link", metavar="URL", help="With --license other: a URL of its terms.")] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Reload what was pushed and check rows and audio bytes.")] = True,
+    allow_incomplete: Annotated[bool, typer.Option("--allow-incomplete", help="Publish a build whose last run did not finish (build.json status running or interrupted).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars (export, upload, verification).")] = False,
 ) -> None:
     """Publish builds as a Hub dataset with audio, one config per subset, and a dataset card.
@@ -512,8 +520,8 @@ def push(
 
     options = PushOptions(builds=builds, repo=repo, to_dir=to_dir, layout=layout, config=config_name, split=split, include_failed=include_failed,
                           private=private, revision=revision, commit_message=commit_message, max_shard_size=_parse_size(max_shard_size),
-                          license=_license(license, license_name, license_link), verify=verify)
-    result = _run(_Progress(enabled=False), to_dir or repo, lambda: run_push(options))
+                          license=_license(license, license_name, license_link), verify=verify, allow_incomplete=allow_incomplete)
+    result = _run(_Progress(enabled=False), to_dir or repo, lambda: run_push(options, notify=lambda line: typer.echo(line, err=True)))
     for exported in result.configs:
         typer.echo(f"  {exported.name}: {exported.rows} items")
     if result.directory is not None:
@@ -522,6 +530,38 @@ def push(
         typer.echo(f"{repo}: nothing changed, no commit")
     else:
         typer.echo(f"pushed to {result.url} (commit {result.commit[:10]}){'; verified' if verify else ''}")
+
+
+@app.command()
+def pull(
+    source: Annotated[str, typer.Argument(metavar="REPO[:CONFIG]", help="A Hub dataset OWNER/NAME made by s2s push, or an export folder, with the config to pull (needed when it has several).")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", help="The build directory to write (new, or an earlier pull of the same commit).")],
+    revision: Annotated[str | None, typer.Option("--revision", metavar="REV", help="Of a Hub dataset: the branch, tag or commit (default: main).")] = None,
+    split: Annotated[str, typer.Option("--split", metavar="SPLIT", help="Split to pull.")] = "test",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
+) -> None:
+    """Turn a published dataset back into a build directory: items, clips byte for byte, build.json naming its origin.
+
+    The pulled build can be validated, augmented, scored or pushed again; a re-export gives the
+    published parquet bytes.
+
+    \b
+    Examples:
+      s2s pull my-org/s2s-de:sStoryCloze -o builds/de
+      s2s pull my-org/s2s-de:sStoryCloze --revision 3f2a9c1 -o builds/de-v1
+      s2s pull export/:sStoryCloze -o builds/again
+    """
+    if quiet:
+        _silence_progress_bars()
+    from s2sbench.publish.hub import configure_endpoint
+    from s2sbench.publish.pull import parse_pull_source
+    from s2sbench.publish.pull import pull as run_pull
+
+    configure_endpoint()
+    name, config = parse_pull_source(source)
+    result = _run(_Progress(enabled=False), output, lambda: run_pull(name, output, config, split, revision))
+    origin = result.origin.get("revision") or result.origin.get("sha256", "")
+    typer.echo(f"pulled {name} config {result.config} ({origin[:10]}) into {result.output}: {result.items} items, {result.clips} clips")
 
 
 langs_app = typer.Typer(help="""Language profiles: list, show, check by a real TTS-ASR round trip, start a new one.

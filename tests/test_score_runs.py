@@ -56,3 +56,19 @@ def test_the_batch_size_is_recorded_and_resumes_at_another(spoken_build: Path, t
     assert json.loads((tmp_path / "b" / "run.json").read_text())["batch_size"] == 2
     score(options(spoken_build, first, tmp_path / "b", batch_size=4, limit=2))
     assert json.loads((tmp_path / "b" / "run.json").read_text())["batch_size"] == 4
+
+
+def test_only_the_first_rank_prints_the_summary(spoken_build: Path, two_models, tmp_path: Path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from s2sbench.cli import app
+
+    first, _ = two_models
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "summary.md").write_text("STALE SUMMARY of an earlier run\n")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    result = CliRunner().invoke(app, ["score", str(spoken_build), "-m", str(first), "--modes", "t2t", "--device", "cpu", "-o", str(tmp_path / "r"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "STALE" not in result.stdout and (tmp_path / "r" / "scores.shard-002-of-002.jsonl").is_file()
+    assert "items/s" in result.stdout

@@ -237,17 +237,18 @@ class DirectoryLock:
     the holder's pid for the error message.
     """
 
-    def __init__(self, root: Path, what: str = "directory", name: str = ".lock"):
+    def __init__(self, root: Path, what: str = "directory", name: str = ".lock", shared: bool = False):
         self.root = Path(root)
         self.what = what
         self.name = name  # one directory may hold several locks (a results directory's shards)
+        self.shared = shared  # a reader's: readers share it, a writer excludes them (and they it)
         self._handle: IO | None = None
 
     def __enter__(self) -> DirectoryLock:
         self.root.mkdir(parents=True, exist_ok=True)
         handle = open(self.root / self.name, "a+", encoding="utf-8")  # held until __exit__
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.EACCES):
                 handle.close()
@@ -256,10 +257,11 @@ class DirectoryLock:
             holder = handle.read().strip() or "another process"
             handle.close()
             raise S2SBenchError(f"{self.root}: this {self.what} is in use by {holder}; wait for it to finish or stop it") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"process {os.getpid()}")
-        handle.flush()
+        if not self.shared:  # the writer names itself; readers leave the name of the last writer alone
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()}")
+            handle.flush()
         self._handle = handle
         _HELD.add(handle.fileno())
         return self

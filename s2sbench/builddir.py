@@ -13,13 +13,16 @@ with ``items.jsonl:LINE: field: problem``.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from s2sbench._io import (
+    DirectoryLock,
     append_line,
     inside,
     is_whole_line,
@@ -32,6 +35,7 @@ from s2sbench._io import (
 from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item, item_problems
 
+UNFINISHED = ("running", "interrupted", "validating")  # build.json statuses of a run that did not end
 ITEMS_FILE = "items.jsonl"
 FAILURES_FILE = "failed.jsonl"
 BUILD_FILE = "build.json"
@@ -76,6 +80,22 @@ class BuildDirectory:
         if not self.exists():
             raise BuildDirectoryError(f"{self.root}: not a build directory (no {ITEMS_FILE} and {BUILD_FILE}); run `s2s build` first")
         return self
+
+    def reading(self) -> contextlib.AbstractContextManager:
+        """Held while a command reads the build (push, score, augment): readers share it; a build or
+        validation writing there holds it alone, so a reader never sees a build half written (one
+        line naming the writer). A build the user cannot write to has no writer to wait for."""
+        if not os.access(self.root, os.W_OK):
+            return contextlib.nullcontext()
+        return DirectoryLock(self.root, "build directory", shared=True)
+
+    def check_finished(self, allow_incomplete: bool = False) -> None:
+        """A build whose last run is still going or was stopped (build.json ``running``,
+        ``interrupted``, ``validating``) is not read as a whole one unless ``allow_incomplete``."""
+        status = self.read_manifest().get("status")
+        if status in UNFINISHED and not allow_incomplete:
+            raise BuildDirectoryError(f"{self.build_path}: status {status}: the build did not finish; re-run its `s2s build` to complete it "
+                                      "(or pass --allow-incomplete to use what is there)")
 
     # build.json
     def read_manifest(self) -> dict[str, Any]:

@@ -27,14 +27,15 @@ from s2sbench.build.records import FailedItem
 from s2sbench.build.source import SourceScan, pending_items_in, scan_source, selected_items
 from s2sbench.build.stages import SpeakPlan, ValidationPlan, loaded_stages
 from s2sbench.builddir import BUILD_FILE, ITEMS_FILE, BuildDirectory
-from s2sbench.builders import BuildContext
+from s2sbench.builders import BuildContext, get_builder
 from s2sbench.builders.table import parse_column_map
 from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
-from s2sbench.licenses import DataLicense
+from s2sbench.licenses import CORPUS, DataLicense
 from s2sbench.profiles import LanguageProfile, bundled_profiles, check_max_error, load_profile
 from s2sbench.storage import SMALL_FILES, ClipStore, clip_store, is_url, mirror_directory, pull_small_files, push_small_files
 from s2sbench.synth import TTSSpec, engine_identity
+from s2sbench.task import task_record
 from s2sbench.validate.asr import ASRSpec, recognizer_identity
 from s2sbench.validate.report import write_reports
 from s2sbench.validate.verdicts import Thresholds
@@ -66,6 +67,8 @@ def _check_options(options: BuildOptions) -> None:
         raise S2SBenchError(f"--executor must be one of {', '.join(EXECUTORS)}, not {options.executor!r}")
     if options.batch_size < 1:
         raise S2SBenchError(f"--batch-size must be at least 1, not {options.batch_size}")
+    if options.license is not None and options.license.id == CORPUS and options.format and get_builder(options.format).license is None:
+        raise S2SBenchError(f"--license corpus: the format {options.format} names no corpus with declared terms; pass a licence id")
     if options.profile is None and options.lang not in bundled_profiles():
         # A generic profile would build with another language's threshold and normalizer, silently.
         raise S2SBenchError(f"--lang {options.lang}: no bundled language profile (bundled: {', '.join(bundled_profiles())}); "
@@ -149,7 +152,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _start_manifest(directory: BuildDirectory, options: BuildOptions, parameters: dict[str, Any], scan: SourceScan) -> dict[str, Any]:
+def _start_manifest(directory: BuildDirectory, options: BuildOptions, parameters: dict[str, Any], scan: SourceScan,
+                    profile: LanguageProfile) -> dict[str, Any]:
     """Open the build directory for this run: items start anew when the parameters (or the verdicts'
     recognizer and thresholds, which `s2s validate` may have changed) differ from the last run's."""
     directory.repair()
@@ -168,6 +172,7 @@ def _start_manifest(directory: BuildDirectory, options: BuildOptions, parameters
         "versions": package_versions(VERSIONED_PACKAGES),
         "counts": {"source_items": scan.total, "duplicates_dropped": scan.duplicates, "skipped_rows": len(scan.skipped)},
         "skipped_rows": scan.skipped,
+        "task": task_record(profile, options.lang),  # not a parameter: the profile's digest is one already
     }
     recorded = options.license or DataLicense.from_dict(previous.get("license"))
     if recorded is not None:  # not a parameter: giving it later changes no item
@@ -203,7 +208,7 @@ def build(options: BuildOptions, progress: Progress | None = None, on_start: Cal
     with DirectoryLock(directory.root, "build directory"):
         if url:
             pull_small_files(url, directory)
-        manifest = _start_manifest(directory, options, parameters, scan)
+        manifest = _start_manifest(directory, options, parameters, scan, profile)
         if url:  # so that a crash before the end leaves a build that another machine resumes
             push_small_files(directory, url, [BUILD_FILE])
         remade = drop_items_with_unusable_clips(directory, clip_store(plan.root))

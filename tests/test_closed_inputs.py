@@ -70,3 +70,11 @@ def test_text_from_data_is_isolated_and_clipped_on_report_pages(tmp_path: Path):
 
     seen = open_page(path)
     assert seen["errors"] == [] and seen["console"] == [], seen
+
+
+def test_a_shard_size_below_a_row_gives_one_row_a_shard(spoken_build: Path, tmp_path: Path):
+    result = runner.invoke(app, ["push", str(spoken_build), "--to-dir", str(tmp_path / "out"), "--max-shard-size", "1KB"])
+    assert result.exit_code == 0, result.output
+    for config in ("story", "question"):
+        shards = sorted((tmp_path / "out" / config).glob("*.parquet"))
+        assert len(shards) == 2 and shards[-1].name == "test-00001-of-00002.parquet"

@@ -216,7 +216,7 @@ def _write_shards(rows: Callable[[], Iterator[dict]], sample_rate: int, director
     try:
         dataset = datasets.Dataset.from_generator(rows, features=features(sample_rate, audio=False), cache_dir=str(cache))
         dataset = dataset.cast(features(sample_rate))  # a metadata change: the bytes stay as they are
-        shards = max(1, math.ceil(dataset.data.nbytes / max_shard_size))
+        shards = min(len(dataset), max(1, math.ceil(dataset.data.nbytes / max_shard_size)))  # never more shards than rows
         names = []
         for index in range(shards):
             name = f"{config}/{split}-{index:05d}-of-{shards:05d}.parquet"

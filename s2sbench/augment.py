@@ -515,7 +515,7 @@ def _variant(parent: BuildDirectory, parent_manifest: dict[str, Any], transform:
         )
         variant.write_manifest(manifest)
         if options.validate:
-            validate_build(variant.root, RevalidateOptions(asr=options.asr, device=options.device), recognizer=recognizer)
+            validate_build(variant.root, RevalidateOptions(asr=options.asr, device=options.device), recognizer=recognizer, locked=True)
             manifest = variant.read_manifest()
             manifest["status"] = "complete"
             variant.write_manifest(manifest)

@@ -14,6 +14,7 @@ with ``items.jsonl:LINE: field: problem``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -175,6 +176,19 @@ class BuildDirectory:
                 raise BuildDirectoryError(f"{where}: audio.candidates: expected a list of paths")
             paths += [clip(path, f"audio.candidates[{k}]") for k, path in enumerate(candidates)]
         return paths
+
+    def check_verdicts(self, item: Item, where: str) -> None:
+        """Each clip whose verdict names the bytes it judged (``sha256``) still holds them: a clip
+        replaced after validation (other audio, NaN samples, a lying header) is refused in one line,
+        never published or scored under its old verdict. Reads every clip of the item."""
+        validation = item.validation or {}
+        verdicts = [validation.get("context"), *(validation.get("candidates") or [])]
+        fields = ["audio.context"] + [f"audio.candidates[{k}]" for k in range(len(verdicts) - 1)]
+        for path, verdict, field in zip(self.clip_paths(item, where), verdicts, fields):
+            digest = verdict.get("sha256") if isinstance(verdict, dict) else None
+            if digest and (not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest):
+                raise BuildDirectoryError(f"{where}: {field}: {path.name} changed since it was validated; "
+                                          f"re-check it with `s2s validate {self.root}` (or re-run its build)")
 
     def item_ids(self) -> set[str]:
         return {item.id for item in self.iter_items()}

@@ -78,3 +78,22 @@ def test_a_shard_size_below_a_row_gives_one_row_a_shard(spoken_build: Path, tmp_
     for config in ("story", "question"):
         shards = sorted((tmp_path / "out" / config).glob("*.parquet"))
         assert len(shards) == 2 and shards[-1].name == "test-00001-of-00002.parquet"
+
+
+def test_a_clip_replaced_after_its_verdict_is_neither_published_nor_scored(sample_en_build: Path, tmp_path: Path):
+    build = tmp_path / "b"
+    shutil.copytree(sample_en_build, build)
+    items = [json.loads(line) for line in (build / "items.jsonl").read_text().splitlines()]
+    kept = next(n for n, item in enumerate(items, start=1) if item["validation"]["passed"])
+    item = items[kept - 1]
+    assert len(item["validation"]["context"]["sha256"]) == 64  # each verdict names the bytes it judged
+    other = next(i for i in items if i["audio"]["context"] != item["audio"]["context"])
+    (build / item["audio"]["context"]).write_bytes((build / other["audio"]["context"]).read_bytes())  # other audio, a valid WAV
+    pushed = runner.invoke(app, ["push", str(build), "--to-dir", str(tmp_path / "out")])
+    assert pushed.exit_code == 2 and f"items.jsonl:{kept}: audio.context:" in pushed.stderr and "changed since it was validated" in pushed.stderr
+    scored = runner.invoke(app, ["score", str(build), "-m", "unused", "-o", str(tmp_path / "r")])
+    assert scored.exit_code == 2 and "changed since it was validated" in scored.stderr and len(scored.stderr.strip().splitlines()) == 1
+    validated = runner.invoke(app, ["validate", str(build), "-q"])  # heard again: a verdict on the new bytes
+    assert validated.exit_code == 0, validated.output
+    again = runner.invoke(app, ["push", str(build), "--to-dir", str(tmp_path / "out")])
+    assert "changed since it was validated" not in again.output

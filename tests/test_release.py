@@ -241,7 +241,8 @@ def test_a_build_being_written_is_not_read_and_an_unfinished_one_not_published(g
     with DirectoryLock(build_dir, "build directory"):  # as `s2s build` or `s2s validate` holds it
         for command in (["push", str(build_dir), "--to-dir", str(tmp_path / "out"), "--license", "cc-by-4.0"],
                         ["augment", str(build_dir), "-o", str(tmp_path / "variants"), "--speed", "1.1", "--no-validate"],
-                        ["score", str(build_dir), "-m", "unused", "-o", str(tmp_path / "results")]):
+                        ["score", str(build_dir), "-m", "unused", "-o", str(tmp_path / "results")],
+                        ["validate", str(build_dir), "-q"]):
             result = runner.invoke(app, command)
             assert result.exit_code == 2 and "in use by process" in result.stderr, (command, result.output)
             assert len(result.stderr.strip().splitlines()) == 1

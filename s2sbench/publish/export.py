@@ -262,6 +262,7 @@ def export(options: PushOptions, directory: Path, checked: list[CheckedBuild], e
                 for number, item in build.directory.iter_numbered_items():
                     if item.subset == subset and kept(item, build.include_failed):
                         where = f"{build.directory.items_path}:{number}"
+                        build.directory.check_verdicts(item, where)
                         yield row(item, build.directory.clip_paths(item, where), build.sample_rate, where)
 
             files = _write_shards(rows, build.sample_rate, directory, config, options.split, options.max_shard_size)

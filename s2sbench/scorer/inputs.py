@@ -62,9 +62,10 @@ def _from_build(root: Path, include_failed: bool) -> Iterator[ScoreItem]:
     manifest = directory.read_manifest()
     threshold = (manifest.get("validation") or {}).get("max_error")
     include_failed = include_failed or variant_name(manifest) is not None  # a variant's verdicts do not gate its items
-    for item in directory.iter_items():
+    for number, item in directory.iter_numbered_items():
         if not include_failed and item.validation and not item.validation.get("passed", True):
             continue
+        directory.check_verdicts(item, f"{directory.items_path}:{number}")  # no clip scored under a verdict on other bytes
         audio = item.audio or {}
         yield ScoreItem(
             id=item.id, subset=item.subset, lang=item.lang, context=item.context, candidates=list(item.candidates), answer=item.answer,

@@ -13,6 +13,13 @@ again. ``attempts`` are the clip's attempts in the order the build made them: a 
 higher ``max_error`` takes the later attempts an earlier, stricter run made (their clips and
 measurements exist, so they cost nothing) and keeps the lowest-error passing one, where it would
 otherwise stop at the first attempt that now passes. ``s2s validate`` uses the same measurements.
+
+Short windows (faster-whisper, ``--asr-window auto``): a measurement records the ``window`` (seconds)
+that encoded the clip. A clip that fails for a reason from its transcript (``asr_error``,
+``hallucination``) under a window shorter than 30 s is heard again with the 30 s window before its
+verdict is final; that measurement is kept beside the first (``"full"``) and decides the verdict,
+which records the deciding ``window`` (and the short window's hearing under ``short_window``). Which
+window decides depends on the clip, its text and the thresholds alone, never on the batch.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ from s2sbench.synth.clips import CLIP_PATH, clip_key
 from s2sbench.validate.verdicts import ClipValidator
 
 CACHE_DIR = ".verdicts"
+FULL_WINDOW = 30
+TRANSCRIPT_REASONS = ("asr_error", "hallucination")  # what a 30 s window may decide otherwise
+UNHEARD = ("unreadable", "silent")  # signal reasons of a clip the recognizer never hears
 
 
 def _digest(data: bytes | None) -> str | None:
@@ -41,7 +51,47 @@ class MeasuredClips:
     def __init__(self, store: ClipStore, validator: ClipValidator):
         self.store = store
         self.validator = validator
-        self.scope = validator.scope()
+        self.scope = validator.scope()  # holds the recognizer's identity, its window policy with it
+        recognizer = validator.recognizer
+        self._window_of = getattr(recognizer, "window_of", None)  # None: a recognizer without windows
+        self._full: ClipValidator | None = None
+        if self._window_of is not None and recognizer.at_full_window() is not recognizer:
+            self._full = ClipValidator(recognizer.at_full_window(), validator.profile, validator.thresholds)
+
+    def _window(self, measurement: dict[str, Any]) -> int | None:
+        """The window (seconds) that heard the clip measured so; None: not heard, or long-form."""
+        if self._window_of is None or set(UNHEARD) & set(measurement["signal"]):
+            return None
+        return self._window_of(measurement["duration"])
+
+    def _needs_full(self, measurement: dict[str, Any]) -> bool:
+        """Whether the clip measured so must be heard with the 30 s window before its verdict."""
+        if self._full is None or (measurement.get("window") or FULL_WINDOW) >= FULL_WINDOW:
+            return False
+        return any(reason in TRANSCRIPT_REASONS for reason in self.validator.judge(measurement)["reasons"])
+
+    def _hear_fully(self, pending: list[tuple[dict[str, Any], bytes | None, str, str, str]]) -> None:
+        """Give each ``(measurement, clip bytes, path, text, language)`` that needs one its 30 s
+        measurement (``"full"``), all of them heard in one call per language."""
+        pending = [entry for entry in pending if "full" not in entry[0] and self._needs_full(entry[0])]
+        if not pending:
+            return
+        sources = [(io.BytesIO(data) if data is not None else self.store.open(path), text, language) for _, data, path, text, language in pending]
+        for (measurement, *_), full in zip(pending, self._full.measure_batch(sources)):
+            measurement["full"] = {**full, "window": FULL_WINDOW}
+
+    def judge(self, measurement: dict[str, Any]) -> dict[str, Any]:
+        """The verdict on a measured clip: the first hearing's, or the 30 s window's where the first
+        (a shorter window) failed on its transcript (its measurement made by :meth:`_hear_fully`)."""
+        verdict = self.validator.judge(measurement)
+        if "window" not in measurement:
+            return verdict
+        if self._needs_full(measurement) and "full" in measurement:
+            short = {"window": measurement["window"], "asr": verdict["asr"], "error": verdict["error"], "reasons": verdict["reasons"]}
+            verdict = {**self.validator.judge(measurement["full"]), "window": FULL_WINDOW, "short_window": short}
+        else:
+            verdict["window"] = measurement["window"]
+        return verdict
 
     def _relative(self, item_id: str, text: str, language: str) -> str:
         key = clip_key({"item": item_id, "text": text, "language": language, "scope": self.scope})
@@ -70,10 +120,12 @@ class MeasuredClips:
         found: list[tuple[str, dict[str, Any] | None, str | None]] = []
         unmeasured: list[int] = []
         sources = []
+        datas: list[bytes | None] = []
         for index, (item_id, text, language, path) in enumerate(clips):
             relative = self._relative(item_id, text, language)
             record = records.setdefault(relative, self._load(relative))
             data = self.store.read(path)
+            datas.append(data)
             digest = _digest(data)
             known = record["measured"].get(path)
             if known is not None and digest is not None and known.get("sha256") == digest:
@@ -88,8 +140,16 @@ class MeasuredClips:
             record = records[relative]
             if index in measured:
                 record["measured"][path] = {"sha256": digest, "measurement": measured[index]}
-            results.append((relative, record, known if known is not None else measured[index], index in measured))
+            results.append((relative, record, {**(known if known is not None else measured[index]), "sha256": digest}, index in measured))
         return results
+
+    def _judge(self, measurement: dict[str, Any]) -> dict[str, Any]:
+        """The verdict on a measurement, bound to the bytes it judged (their SHA-256): a clip replaced
+        after its verdict is not published or scored under it (BuildDirectory.check_verdicts)."""
+        verdict = self.validator.judge(measurement)
+        if measurement.get("sha256"):
+            verdict["sha256"] = measurement["sha256"]
+        return verdict
 
     def verdicts(self, clips: list[tuple[str, str, str, str]]) -> list[dict[str, Any]]:
         """The verdicts on clips ``(item id, text, language, path)`` (``s2s validate``): each measured
@@ -98,7 +158,7 @@ class MeasuredClips:
         for relative, record, measurement, measured in self._measurements(clips):
             if measured:
                 self._save(relative, record)
-            verdicts.append(self.validator.judge(measurement))
+            verdicts.append(self._judge(measurement))
         return verdicts
 
     def check_batch(self, clips: list[ClipCheck], most: int) -> None:
@@ -107,16 +167,17 @@ class MeasuredClips:
         requests = [(clip.item_id, clip.text, clip.language, clip.attempts[-1].path) for clip in clips]
         for clip, (relative, record, measurement, measured) in zip(clips, self._measurements(requests)):
             attempts = clip.attempts
-            attempts[-1].verdict = self.validator.judge(measurement)
+            attempts[-1].verdict = self._judge(measurement)
             made = [attempt.history() for attempt in attempts]
             if record["attempts"][: len(made)] != made:  # another history (voices, engine): start it anew
                 record["attempts"] = made
                 measured = True
             if measured:
                 self._save(relative, record)
-            self._take_later_attempts(record, attempts, most)
+            self._take_later_attempts(relative, record, clip, most)
 
-    def _take_later_attempts(self, record: dict[str, Any], attempts: list[Attempt], most: int) -> None:
+    def _take_later_attempts(self, relative: str, record: dict[str, Any], clip: ClipCheck, most: int) -> None:
+        attempts = clip.attempts
         for earlier in record["attempts"][len(attempts):most]:
             if not isinstance(earlier, dict) or not CLIP_PATH.fullmatch(str(earlier.get("path"))):
                 return  # not a clip path this build makes: a damaged (or crafted) record is not followed
@@ -125,4 +186,4 @@ class MeasuredClips:
             if known is None or data is None or _digest(data) != known.get("sha256"):
                 return  # gone or changed: the build makes (or measures) it again as a new attempt
             attempts.append(Attempt(earlier["path"], False, **{k: earlier[k] for k in ATTEMPT_FIELDS},
-                                    verdict=self.validator.judge(known["measurement"])))
+                                    verdict=self._judge({**known["measurement"], "sha256": known["sha256"]})))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from s2sbench._io import append_json, repair_tail, write_atomic
+from s2sbench._io import DirectoryLock, append_json, repair_tail, write_atomic
 from s2sbench.build.options import DEFAULT_BATCH_SIZE
 from s2sbench.builddir import BuildDirectory
 from s2sbench.devices import check_device
@@ -79,9 +79,19 @@ def _check(batch: list[tuple[Item, list[str]]], measured: MeasuredClips, progres
 
 
 def validate_build(root: str | Path, options: RevalidateOptions, progress: Callable[[int, int], None] | None = None,
-                   recognizer: Recognizer | None = None) -> ValidationReport:
+                   recognizer: Recognizer | None = None, locked: bool = False) -> ValidationReport:
     """Re-check every clip of the build at ``root``; returns the new aggregates. ``recognizer``: one
-    already loaded (``options.asr`` is then not loaded again; ``s2s augment`` checks several builds)."""
+    already loaded (``options.asr`` is then not loaded again; ``s2s augment`` checks several builds).
+    The build is held alone meanwhile (no push, score or build reads it half rewritten) unless the
+    caller holds it already (``locked``)."""
+    if locked:
+        return _validate_build(root, options, progress, recognizer)
+    with DirectoryLock(BuildDirectory(root).require().root, "build directory"):
+        return _validate_build(root, options, progress, recognizer)
+
+
+def _validate_build(root: str | Path, options: RevalidateOptions, progress: Callable[[int, int], None] | None,
+                    recognizer: Recognizer | None) -> ValidationReport:
     check_max_error(options.max_error)
     check_device(options.device)
     directory = BuildDirectory(root).require()

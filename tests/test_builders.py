@@ -543,7 +543,7 @@ def test_template_override_may_repeat_the_question():
 
 
 def test_template_with_unknown_placeholder_is_a_source_error():
-    with pytest.raises(SourceError, match=r"unknown placeholder .*choice"):
+    with pytest.raises(SourceError, match=r"--template '\{choice\}': \{choice\}: only \{option\}, \{letter\}, \{question\}"):
         read(CMMLU_DIR, "cmmlu", ctx("zh", template="{choice}"))
 
 

@@ -84,6 +84,8 @@ def validate_build(root: str | Path, options: RevalidateOptions, progress: Calla
     already loaded (``options.asr`` is then not loaded again; ``s2s augment`` checks several builds).
     The build is held alone meanwhile (no push, score or build reads it half rewritten) unless the
     caller holds it already (``locked``)."""
+    check_max_error(options.max_error)  # what can be refused before the directory is opened
+    check_device(options.device)
     if locked:
         return _validate_build(root, options, progress, recognizer)
     with DirectoryLock(BuildDirectory(root).require().root, "build directory"):
@@ -92,8 +94,6 @@ def validate_build(root: str | Path, options: RevalidateOptions, progress: Calla
 
 def _validate_build(root: str | Path, options: RevalidateOptions, progress: Callable[[int, int], None] | None,
                     recognizer: Recognizer | None) -> ValidationReport:
-    check_max_error(options.max_error)
-    check_device(options.device)
     directory = BuildDirectory(root).require()
     directory.repair()
     manifest = directory.read_manifest()

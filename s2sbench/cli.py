@@ -21,6 +21,7 @@ from s2sbench.build.options import DEFAULT_BATCH_SIZE
 from s2sbench.errors import S2SBenchError, user_message
 from s2sbench.licenses import DataLicense
 from s2sbench.synth.postprocess import AUDIO_FORMATS, AudioOptions
+from s2sbench.validate.asr import DEFAULT_WINDOW
 
 app = typer.Typer(
     name="s2s",
@@ -155,6 +156,7 @@ def build(
     device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N, for engines that use a GPU.")] = "auto",
     validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Check every clip by an ASR round trip (and signal checks).")] = True,
     asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL for validation: faster-whisper:MODEL_OR_DIR or transformers:MODEL. Default: the profile's.")] = None,
+    asr_window: Annotated[str, typer.Option("--asr-window", metavar="auto|30", help="faster-whisper's window: auto (each clip of up to 30 s encoded in a window that fits it, 10/15/20/30 s; a clip failing on its transcript is heard again at 30 s) or 30 (every clip padded to 30 s).")] = DEFAULT_WINDOW,
     max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
     retries: Annotated[int, typer.Option("--retries", metavar="N", help="Re-synthesize a failing clip up to N times (next voice, seed, speaking rate).", min=0)] = 2,
     license: Annotated[str | None, typer.Option("--license", metavar="ID", help="Licence of the source's text (a Hub id: cc-by-4.0, mit, ..., other, or corpus: the file is the corpus its format names), recorded for `s2s push`. A format is a layout: its corpus's terms are never assumed for a local file.", rich_help_panel="Licence")] = None,
@@ -214,6 +216,7 @@ def build(
         device=device,
         validate=validate,
         asr=asr,
+        asr_window=asr_window,
         max_error=max_error,
         retries=retries,
         executor=executor,
@@ -254,6 +257,7 @@ def _print_validation(passed: int, failed: int, items_failed: int, root: Path | 
 def validate(
     build_dir: Annotated[Path, typer.Argument(metavar="BUILD_DIR", help="A build directory made by s2s build.")],
     asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL: faster-whisper:MODEL_OR_DIR or transformers:MODEL_ID_OR_DIR. Default: the profile's.")] = None,
+    asr_window: Annotated[str, typer.Option("--asr-window", metavar="auto|30", help="faster-whisper's window: auto (each clip of up to 30 s encoded in a window that fits it, 10/15/20/30 s; a clip failing on its transcript is heard again at 30 s) or 30 (every clip padded to 30 s).")] = DEFAULT_WINDOW,
     max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", metavar="FILE", help="A language profile file (default: the one the build used).")] = None,
     device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
@@ -285,7 +289,7 @@ def validate(
             started = True
         bar.update(done, 0, 0)
 
-    revalidate = RevalidateOptions(asr=asr, max_error=max_error, device=device, profile=str(profile) if profile else None, batch_size=batch_size)
+    revalidate = RevalidateOptions(asr=asr, asr_window=asr_window, max_error=max_error, device=device, profile=str(profile) if profile else None, batch_size=batch_size)
     report = _run(bar, build_dir, lambda: validate_build(build_dir, revalidate, progress=update))
     _print_validation(report.clips_passed, report.clips_failed, report.items_failed, build_dir)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from s2sbench.licenses import DataLicense
 from s2sbench.synth.postprocess import AudioOptions
+from s2sbench.validate.asr import DEFAULT_WINDOW
 
 SPEAK_CHOICES = ("context", "all")
 EXECUTORS = ("local", "ray")
@@ -51,6 +52,7 @@ class BuildOptions:
     device: str = "auto"
     validate: bool = True
     asr: str | None = None  # ENGINE:MODEL; default: the profile's
+    asr_window: str = DEFAULT_WINDOW  # faster-whisper's window: "auto" (fits each clip) or "30"
     max_error: float | None = None  # default: the profile's threshold
     retries: int = 2
     executor: str = "local"  # or "ray"

@@ -80,7 +80,7 @@ def _plan(options: BuildOptions, profile: LanguageProfile) -> SpeakPlan:
     voices = tuple(options.voices or profile.voices_for(tts.engine) or [None])
     validation = None
     if options.validate:
-        asr = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device)
+        asr = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device, window=options.asr_window)
         profile_ref = str(Path(options.profile).absolute()) if options.profile else options.lang  # workers reload it
         validation = ValidationPlan(asr, profile_ref, options.max_error, options.retries)
     # An absolute root, so Ray workers started elsewhere write to the same directory.

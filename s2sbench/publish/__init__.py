@@ -8,8 +8,9 @@
   read-back to verify.
 
 Order of a push: check the builds, ask the Hub who is pushing and what the repo holds, export to a
-scratch directory, and only then create the repo and commit; a failure before the commit leaves the
-Hub as it was.
+scratch directory, and only then create the repo and commit against the commit that was read (re-read
+and re-planned when another push landed first); a failure leaves the Hub as it was, without a repo or
+branch the push created.
 """
 
 from __future__ import annotations
@@ -20,7 +21,16 @@ from pathlib import Path
 
 from s2sbench.errors import S2SBenchError
 from s2sbench.publish.export import check_builds, export, export_release_layout, settle_licenses
-from s2sbench.publish.hub import PushError, check_repo_id, commit, configure_endpoint, hub_error, remote_state, verify_push
+from s2sbench.publish.hub import (
+    PushError,
+    check_repo_id,
+    configure_client,
+    configure_endpoint,
+    hub_error,
+    is_hub_failure,
+    upload,
+    verify_push,
+)
 from s2sbench.publish.options import ConfigExport, PushOptions, PushResult
 
 __all__ = ["ConfigExport", "PushError", "PushOptions", "PushResult", "push"]
@@ -48,20 +58,30 @@ def push(options: PushOptions, notify: Callable[[str], None] = lambda line: None
         return PushResult(export(options, target, checked, repo_id=options.repo or target.name), target)
 
     configure_endpoint()
-    import httpx2
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
 
+    configure_client()
     repo = options.repo
     api = HfApi()
+    said: set[str] = set()
+
+    def say_once(line: str) -> None:  # a re-planned commit settles the licences again
+        if line not in said:
+            said.add(line)
+            notify(line)
+
+    def plan(records: dict[str, dict], staging: Path) -> list[ConfigExport]:
+        settle_licenses(options, checked, records, say_once)
+        return export(options, staging, checked, records, repo_id=repo)
+
     with tempfile.TemporaryDirectory(prefix="s2s-push-") as scratch:
         try:
-            remote, records = remote_state(api, repo, options.revision, Path(scratch))
-            settle_licenses(options, checked, records, notify)
-            staging = Path(scratch) / "export"
-            exports = export(options, staging, checked, records, repo_id=repo)
-            commit_id, url = commit(api, options, staging, remote, exports)
-        except (HfHubHTTPError, LocalTokenNotFoundError, httpx2.HTTPError, OSError) as exc:
+            exports, commit_id, url = upload(api, options, Path(scratch), plan)
+        except S2SBenchError:
+            raise
+        except Exception as exc:
+            if not is_hub_failure(exc):
+                raise
             raise hub_error(exc, repo) from None
     if options.verify:
         verify_push(repo, exports, options)

@@ -15,10 +15,12 @@ branch the push created.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import S2SBenchError
 from s2sbench.publish.export import check_builds, export, export_release_layout, settle_licenses
 from s2sbench.publish.hub import (
@@ -38,7 +40,17 @@ __all__ = ["ConfigExport", "PushError", "PushOptions", "PushResult", "push"]
 
 def push(options: PushOptions, notify: Callable[[str], None] = lambda line: None) -> PushResult:
     """Export to ``options.to_dir``, or upload to ``options.repo`` in one commit. ``notify`` gets
-    the lines a user must read before the commit (a licence kept or changed)."""
+    the lines a user must read before the commit (a licence kept or changed). Each build is held
+    for reading throughout (:meth:`BuildDirectory.reading`): a build or validation running there
+    is refused in one line, and none can start until the push is done."""
+    with contextlib.ExitStack() as held:
+        for build in dict.fromkeys(options.builds):
+            if BuildDirectory(build).exists():  # check_builds says what a path that is no build is
+                held.enter_context(BuildDirectory(build).reading())
+        return _push(options, notify)
+
+
+def _push(options: PushOptions, notify: Callable[[str], None]) -> PushResult:
     if options.layout not in ("hub", "s2sbench"):
         raise S2SBenchError(f"--layout must be hub or s2sbench, not {options.layout!r}")
     if options.to_dir is None and not options.repo:

@@ -59,11 +59,12 @@ def directory_snapshot(root: Path) -> dict[str, str]:
 
 
 def test_the_build_directory_is_the_same_byte_for_byte_at_batch_sizes_1_2_and_8(some_wrong, tmp_path: Path):
+    # --asr-window auto: clips of several windows share a batch, and failing ones are heard again at 30 s.
     source = write_items(tmp_path / "src.jsonl", 6)
     snapshots = {}
     for batch_size in (1, 2, 8):
         output = tmp_path / f"batch{batch_size}" / "build"  # one name: report.html shows it
-        build(BuildOptions(source=str(source), output=output, tts="some-wrong", retries=1, batch_size=batch_size))
+        build(BuildOptions(source=str(source), output=output, tts="some-wrong", retries=1, batch_size=batch_size, asr_window="auto"))
         snapshots[batch_size] = directory_snapshot(output)
 
     items = [json.loads(line) for line in (tmp_path / "batch1" / "build" / "items.jsonl").read_text().splitlines()]
@@ -71,11 +72,15 @@ def test_the_build_directory_is_the_same_byte_for_byte_at_batch_sizes_1_2_and_8(
     assert 1 in tries and 2 in tries  # some clips went round again, some did not
     assert [item["id"] for item in items] == sorted(item["id"] for item in items)  # source order
     assert any(name.startswith(".verdicts/") for name in snapshots[1]) and "report.html" in snapshots[1]
+    windows = {v["window"] for item in items for v in [item["validation"]["context"], *item["validation"]["candidates"]]}
+    assert len(windows) >= 2 and 30 in windows  # short windows, and the 30 s window deciding the wrong first tries
     assert snapshots[2] == snapshots[1]
     assert snapshots[8] == snapshots[1]
 
 
-def test_a_transcript_does_not_depend_on_the_clips_batched_with_it(sample_en_build: Path, whisper):
+@pytest.mark.parametrize("window", ["30", "auto"])
+def test_a_transcript_does_not_depend_on_the_clips_batched_with_it(sample_en_build: Path, whisper, window: str):
+    whisper = whisper.with_window(window)
     clips = [sf.read(path, dtype="float32") for path in sorted((sample_en_build / "audio").rglob("*.wav"))[:9]]
     alone = [whisper.transcribe_batch([clip], "en")[0] for clip in clips]
     assert whisper.transcribe_batch(clips, "en") == alone  # 4 windows per call here: three calls, the last of one

@@ -219,8 +219,8 @@ def test_a_higher_max_error_on_a_rerun_keeps_the_best_passing_attempt_and_transc
 
 def test_a_clip_failing_a_short_window_is_heard_again_at_30_s_and_the_verdict_names_its_window(flaky_engines, measurements, tmp_path: Path):
     output = tmp_path / "b"
-    options = {"source": "sample:en", "output": output, "tts": "scrambled-first", "limit": 1, "speak": "context", "retries": 2}
-    build(BuildOptions(**options))  # --asr-window auto, the default
+    options = {"source": "sample:en", "output": output, "tts": "scrambled-first", "limit": 1, "speak": "context", "retries": 2, "asr_window": "auto"}
+    build(BuildOptions(**options))
     item = read_items(output)[0]
     verdict = item["validation"]["context"]
     assert verdict["passed"] and verdict["tries"] == 2 and verdict["window"] in (10, 15, 20)  # the retry passed its short window
@@ -235,7 +235,7 @@ def test_a_clip_failing_a_short_window_is_heard_again_at_30_s_and_the_verdict_na
     build(BuildOptions(**options))
     assert len(measurements) == 3 and read_items(output)[0]["validation"] == item["validation"]  # kept, heard again by no window
 
-    validate_build(output, RevalidateOptions(asr_window="30"))  # another recognizer identity: measured anew
+    validate_build(output, RevalidateOptions())  # --asr-window 30, the default: another recognizer identity, measured anew
     assert len(measurements) == 4  # the item's clip, at 30 s
     assert read_items(output)[0]["validation"]["context"]["window"] == 30
     assert json.loads((output / "build.json").read_text())["validation"]["asr"]["window"] == "30"
@@ -257,13 +257,14 @@ def test_window_buckets_depend_on_the_clip_length_alone():
 def test_short_windows_batch_by_window_and_match_each_clip_alone(sample_en_build: Path, whisper):
     paths = sorted((sample_en_build / "audio").rglob("*.wav"))
     clips = [sf.read(path, dtype="float32") for path in paths[:10]]
-    windows = [whisper.window_of(round(len(samples) / rate, 3)) for samples, rate in clips]
-    assert whisper.spec.window == "auto" and len(set(windows)) >= 2  # clips of two windows in one batch
-    assert whisper.transcribe_batch(clips, "en") == [whisper.transcribe_batch([clip], "en")[0] for clip in clips]
-    full = whisper.at_full_window()
-    assert full.model is whisper.model and full.spec.window == "30" and whisper.spec.window == "auto"
+    auto = whisper.with_window("auto")
+    windows = [auto.window_of(round(len(samples) / rate, 3)) for samples, rate in clips]
+    assert len(set(windows)) >= 2  # clips of two windows in one batch
+    assert auto.transcribe_batch(clips, "en") == [auto.transcribe_batch([clip], "en")[0] for clip in clips]
+    full = auto.at_full_window()
+    assert full.model is auto.model and full.spec.window == "30" and auto.spec.window == "auto" and whisper.with_window("30") is whisper
     assert full.window_features([clips[0][0]]).shape[-1] == 3000
-    assert whisper.window_features([clips[0][0]], windows[0]).shape[-1] == windows[0] * 100
+    assert auto.window_features([clips[0][0]], windows[0]).shape[-1] == windows[0] * 100
 
 
 @pytest.mark.parametrize("window", ["30", "auto"])

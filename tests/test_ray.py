@@ -95,7 +95,7 @@ def test_validated_ray_build_equals_the_local_one_with_its_retries(ray_cluster, 
     english = (Path(s2sbench.profiles.__file__).parent / "en.toml").read_text()
     strict = tmp_path / "en-strict.toml"
     strict.write_text(re.sub(r"^chars_per_second = .*$", "chars_per_second = [0.5, 1.0]", english, flags=re.M))
-    options = {"limit": 3, "retries": 1, "profile": str(strict), "speak": "context"}
+    options = {"limit": 3, "retries": 1, "profile": str(strict), "speak": "context", "asr_window": "auto"}
     local = sample_build(tmp_path / "local", "local", batch_size=2, **options)
     on_ray = sample_build(tmp_path / "ray", "ray", batch_size=batch_size, **options)
 

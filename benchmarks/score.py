@@ -28,8 +28,10 @@ model work alone gains. Last, the spoken mode's speedup of ``shared`` over ``nai
 items as ``score_speedup_k4=X`` (with ``--adapter all``, one ``score_speedup_k4[ADAPTER]=X`` line
 per family). Target: at least 3.
 
-``--shape 7b`` scores with a random model of Qwen2-Audio-7B's shapes instead (bfloat16, made on the
-GPU; about 17 GB of weights written to the temporary directory). For the batched s2t K=4 pass it
+``--shape 7b`` scores with a random model of a 7B release's shapes instead (bfloat16, made on the
+GPU): Qwen2-Audio-7B's (``--adapter qwen2-audio``, about 17 GB of weights written to the temporary
+directory) or Qwen2.5-Omni-7B's thinker (``--adapter qwen2.5-omni``, about 16.5 GB; its unused vision
+encoder one tiny block). For Qwen2-Audio's batched s2t K=4 pass it
 prints the model FLOP/s reached (the matrix products of the audio encoder on its 1500 positions, of
 the decoder on the prefix and the candidates, attention included, and of the LM head on the scored
 positions; padding not counted) and, on a GPU whose bf16 peak is known (or ``--peak-tflops``), the
@@ -172,6 +174,22 @@ TINY_MODELS: dict[str, Callable[[Path], Path]] = {
 }
 
 
+def _qwen2_audio_7b(directory: Path) -> Path:
+    from tests.models_speech import QWEN2_AUDIO_7B_SHAPES, build_tiny_qwen2_audio
+
+    return build_tiny_qwen2_audio(directory, shapes=QWEN2_AUDIO_7B_SHAPES)
+
+
+def _qwen2_5_omni_7b(directory: Path) -> Path:
+    from tests.models_omni import QWEN2_5_OMNI_7B_SHAPES, build_tiny_qwen2_5_omni
+
+    return build_tiny_qwen2_5_omni(directory, shapes=QWEN2_5_OMNI_7B_SHAPES)
+
+
+# Adapter -> its random model of a 7B release's shapes (``--shape 7b``).
+SHAPED_7B: dict[str, Callable[[Path], Path]] = {"qwen2-audio": _qwen2_audio_7b, "qwen2.5-omni": _qwen2_5_omni_7b}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--adapter", default="qwen2-audio", choices=(*TINY_MODELS, "all"), help="the family to score (all: each in turn)")
@@ -190,8 +208,8 @@ def main() -> int:
     names = list(TINY_MODELS) if args.adapter == "all" else [args.adapter]
     if args.model and len(names) > 1:
         parser.error("--model goes with one --adapter")
-    if args.shape == "7b" and names != ["qwen2-audio"]:
-        parser.error("--shape 7b is Qwen2-Audio's shapes: use it with --adapter qwen2-audio")
+    if args.shape == "7b" and (len(names) != 1 or names[0] not in SHAPED_7B):
+        parser.error(f"--shape 7b goes with one --adapter of {', '.join(SHAPED_7B)}")
     with tempfile.TemporaryDirectory(prefix="s2s-score-bench-") as scratch:
         scratch = Path(scratch)
         build(BuildOptions(source="sample:en", output=scratch / "build", validate=False))
@@ -208,9 +226,7 @@ def measure(name: str, args: argparse.Namespace, items: list[ScoreItem], scratch
     if args.model:
         model = args.model
     elif args.shape == "7b":
-        from tests.models_speech import QWEN2_AUDIO_7B_SHAPES, build_tiny_qwen2_audio
-
-        model = str(build_tiny_qwen2_audio(scratch / "random-qwen2-audio-7b", shapes=QWEN2_AUDIO_7B_SHAPES))
+        model = str(SHAPED_7B[name](scratch / f"random-{name}-7b"))
     else:
         model = str(TINY_MODELS[name](scratch / f"random-{name}"))
     adapter = load_adapter(AdapterSpec(model, args.device, args.dtype), name)
@@ -232,10 +248,11 @@ def measure(name: str, args: argparse.Namespace, items: list[ScoreItem], scratch
             batched_seconds, batched_scores = timed(in_batches(adapter, args.batch_size), group, mode, prompt, adapter.device, args.repeats)
             pairs = [(a, b) for x, *ys in zip(naive_scores, shared_scores, batched_scores, strict=True) for y in ys for a, b in zip(x, y, strict=True)]
             difference = max(abs(a.loss - b.loss) for a, b in pairs)
+            largest = max(abs(a.loss) for a, _ in pairs)
             speedups[(mode, k)] = naive_seconds / shared_seconds
             line = (f"{mode} K={k}: naive {rate(group, naive_seconds)}   shared {rate(group, shared_seconds)}   "
                     f"speedup {speedups[(mode, k)]:.2f}x   batched({args.batch_size}) {rate(group, batched_seconds)}   "
-                    f"max |loss diff| {difference:.2e}")
+                    f"max |loss diff| {difference:.2e} (max |loss| {largest:.2f})")
             if mode == spoken:
                 once = per_item(functools.partial(adapter.naive_score, features_per_candidate=False))
                 once_seconds, _ = timed(once, group, mode, prompt, adapter.device, args.repeats)

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from s2sbench._io import DirectoryLock, remove_temporary_files, write_atomic, write_lines_atomic
+from s2sbench._io import DirectoryLock, file_sha256, remove_temporary_files, write_atomic, write_lines_atomic
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import EngineError, S2SBenchError
 from s2sbench.items import Item, name_problem
@@ -419,15 +419,6 @@ def _kept(item: Item, include_failed: bool) -> bool:
     return item.audio is not None and (include_failed or not item.validation or bool(item.validation.get("passed", True)))
 
 
-def _items_digest(parent: BuildDirectory) -> str:
-    """What the variant's items come from: the parent's items.jsonl, hashed in blocks (never held)."""
-    digest = hashlib.sha256()
-    with open(parent.items_path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _validation_summary(root: Path) -> dict[str, Any]:
     path = root / "validation.json"
     try:
@@ -483,7 +474,7 @@ def _variant(parent: BuildDirectory, parent_manifest: dict[str, Any], transform:
             remove_temporary_files(variant.root / "noise")  # a babble track a killed run was writing
         noise = _noise(transform, options, parent, variant.root, audio)
         asr = recognizer.identity() if recognizer is not None else None
-        items_digest = _items_digest(parent)
+        items_digest = file_sha256(parent.items_path)  # what the variant's items come from
         fingerprint = clip_key({"format": AUGMENT_FORMAT, "items": items_digest, "transform": transform.as_dict(), "seed": options.seed,
                                 "noise": noise.identity if noise else None, **_versions(transform, version), "include_failed": options.include_failed,
                                 "validate": options.validate, "asr": asr})

@@ -11,26 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from s2sbench import BuildOptions, build
+from tests import test_push_hub
 from tests.hub_server import HubServer
-from tests.test_push_hub import ALICE, BOB, ROOT, client_env, expected_rows, read_back
+from tests.test_push_hub import ALICE, ROOT, client_env, expected_rows, read_back
 
 PARQUET = "{}/test-00000-of-00001.parquet"
-
-
-@pytest.fixture
-def hub():
-    with HubServer(users={ALICE: "alice", BOB: "bob"}) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def builds(tmp_path_factory) -> tuple[Path, Path]:
-    base = tmp_path_factory.mktemp("faults")
-    en, zh = base / "en", base / "zh"
-    build(BuildOptions(source="sample:en", output=en, limit=4, validate=False, subset="en-stories"))
-    build(BuildOptions(source="sample:zh", lang="zh", output=zh, limit=3, validate=False, subset="zh-stories"))
-    return en, zh
+hub, builds = test_push_hub.hub, test_push_hub.builds  # the loopback Hub and the en/zh builds, as the push tests have them
 
 
 def s2s_push(hub: HubServer, home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

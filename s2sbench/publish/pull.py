@@ -11,6 +11,7 @@ pull with one line before ``items.jsonl`` is written.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from s2sbench._io import DirectoryLock, write_atomic, write_lines_atomic
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item, item_problems
-from s2sbench.publish.schema import clip_problem
+from s2sbench.publish.schema import clip_problem, row_context_verdict
 from s2sbench.scorer.inputs import describe_source, open_rows
 from s2sbench.versions import package_versions
 
@@ -93,12 +94,11 @@ def _items(directory: BuildDirectory, rows: Iterator[tuple[int, dict]], record: 
 
 def _validation(row: dict[str, Any]) -> dict[str, Any] | None:
     """The verdicts a row publishes, as an item holds them (None when the build was not validated)."""
-    context = {key: row.get(column) for key, column in (("asr", "context_asr"), ("error", "context_error"), ("passed", "context_passed"),
-                                                        ("duration", "context_duration")) if row.get(column) is not None}
+    context = row_context_verdict(row)
     candidates = [{"asr": asr, "error": error} for asr, error in zip(row.get("candidate_asr") or [], row.get("candidate_error") or [])]
     if not context and not candidates:
         return None
-    return {"passed": bool(row.get("passed", True)), "context": context or None, "candidates": candidates}
+    return {"passed": bool(row.get("passed", True)), "context": context, "candidates": candidates}
 
 
 def _store(directory: BuildDirectory, clip: dict[str, Any], where: str, sample_rate: int) -> str:
@@ -121,8 +121,6 @@ def _store(directory: BuildDirectory, clip: dict[str, Any], where: str, sample_r
 
 
 def _manifest_text(source: str, info: Any, record: dict[str, Any], items: int, counts: Counter) -> str:
-    import json
-
     task = {key: value for key, value in (record.get("task") or {}).items() if key not in ("k", "conventions")}
     validation = {key: value for key, value in (record.get("validation") or {}).items() if key not in ("clips", "passed")} or None
     manifest = {

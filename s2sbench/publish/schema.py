@@ -111,6 +111,16 @@ def row(item: Item, clips: list[Path], sample_rate: int, where: str) -> dict[str
     }
 
 
+# The context verdict's fields a row publishes (``row`` writes them, the readers take them back).
+CONTEXT_VERDICT_COLUMNS = (("asr", "context_asr"), ("error", "context_error"), ("passed", "context_passed"), ("duration", "context_duration"))
+
+
+def row_context_verdict(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The context clip's verdict as an exported row holds it (None: the build was not validated)."""
+    verdict = {key: row.get(column) for key, column in CONTEXT_VERDICT_COLUMNS if row.get(column) is not None}
+    return verdict or None
+
+
 def item_category(item: Item) -> str | None:
     """The item's category for breakdowns: a CMMLU/MMLU subject, or a source's own category column."""
     category = item.source.get("subject") or item.source.get("category")

@@ -81,9 +81,9 @@ def dataset_name(identity: dict[str, Any]) -> str:
     """run.json's ``dataset`` in a few words: a Hub dataset at its commit, an export or build by digest."""
     if "hub" in identity:
         return f"{identity['hub']}:{identity.get('config')} at {str(identity.get('revision'))[:10]}"
-    for kind, key in (("export", "sha256"), ("build", "items_sha256"), ("release", "sha256")):
+    for kind, key, label in (("export", "sha256", "sha256"), ("build", "items_sha256", "items"), ("release", "sha256", "sha256")):
         if kind in identity:
-            return f"{kind} {identity[kind]} ({key[:-7] or 'sha256'} {str(identity.get(key))[:10]})"
+            return f"{kind} {identity[kind]} ({label} {str(identity.get(key))[:10]})"
     return json.dumps(identity, sort_keys=True)
 
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2sbench._io import file_sha256
 from s2sbench.builddir import BuildDirectory, variant_name
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item, name_problem
 from s2sbench.profiles import LanguageProfile, build_profile
 from s2sbench.publish.export import PROVENANCE_DIR
-from s2sbench.publish.schema import item_category
+from s2sbench.publish.schema import item_category, row_context_verdict
 from s2sbench.scorer.adapters import ScoreItem
 from s2sbench.task import task_profile
 
@@ -187,14 +188,6 @@ def hub_commit(repo: str, revision: str | None) -> str | None:
         raise S2SBenchError(f"{repo}: dataset not found on the Hub (or not visible with this token)") from None
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def export_digest(path: Path, config: str | None) -> str:
     """SHA-256 over an export config's files (its shards and provenance record), by name and content."""
     files = sorted([*path.glob(f"{config}/*.parquet"), path / _record_name(config)] if config else [*path.glob("*.parquet"), *path.glob("*/*.parquet")])
@@ -264,13 +257,12 @@ def _from_dataset(name: str, config: str | None, split: str, include_failed: boo
             if problem := name_problem(row.get(field_name)):
                 raise S2SBenchError(f"{name}: row {number}: {field_name}: {problem}")
         candidates = row.get("candidate_audio") or []
-        verdict = {key: row.get(column) for key, column in (("duration", "context_duration"), ("error", "context_error"), ("passed", "context_passed"))
-                   if row.get(column) is not None}
+        verdict = row_context_verdict(row)
         yield ScoreItem(
             id=row["id"], subset=row["subset"], lang=row["lang"], context=row["context"], candidates=list(row["candidates"]), answer=int(row["answer"]),
             context_audio=stored(row["id"], "context", row.get("context_audio")),
             candidate_audio=[stored(row["id"], f"candidate{k}", c) for k, c in enumerate(candidates)] or None,
-            facets=facets(row["context"], row.get("category"), row.get("voice"), verdict or None, threshold) if "context_passed" in row else None,
+            facets=facets(row["context"], row.get("category"), row.get("voice"), verdict, threshold) if "context_passed" in row else None,
         )
 
 

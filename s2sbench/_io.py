@@ -21,7 +21,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from s2sbench.errors import BuildDirectoryError, S2SBenchError
 
@@ -97,6 +97,37 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def parse_json(text: str | bytes) -> Any:
+    """:func:`json.loads` for text that another program or person wrote. JSON nested deeper than the
+    parser recurses (100,000 brackets fit in one line) is a :class:`json.JSONDecodeError` like any other
+    malformed JSON, so every reader reports it in its one line instead of a RecursionError traceback."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        document = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        raise json.JSONDecodeError("nested too deeply", document, 0) from None
+
+
+def read_json_object(path: Path, error: type[S2SBenchError] = S2SBenchError) -> dict[str, Any]:
+    """The one JSON object a file holds (build.json, run.json, a published record). Anything else is one
+    line naming the file: bytes that are not UTF-8, text that is not JSON (or nested too deeply), JSON
+    that is not an object."""
+    data = Path(path).read_bytes()
+    try:
+        value = parse_json(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise error(f"{path}: expected a JSON object, found {_json_kind(value)}")
+    return value
+
+
+def _json_kind(value: object) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+
+
 def is_whole_line(data: bytes) -> bool:
     """Whether ``data``, a last line without its newline, is a whole line rather than one torn by a kill.
 
@@ -110,7 +141,7 @@ def is_whole_line(data: bytes) -> bool:
     except UnicodeDecodeError as error:
         return error.reason != "unexpected end of data"  # a character cut short by the kill: torn
     try:
-        json.loads(text)
+        parse_json(text)
     except ValueError:
         return False
     return True
@@ -268,10 +299,16 @@ class DirectoryLock:
             handle.close()
             raise S2SBenchError(f"{self.root}: this {self.what} is in use by {holder}; wait for it to finish or stop it") from None
         if not self.shared:  # the writer names itself; readers leave the name of the last writer alone
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"process {os.getpid()}")
-            handle.flush()
+            try:
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"process {os.getpid()}")
+                handle.flush()
+            except OSError as error:  # a full disk: named, and the lock let go
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                with contextlib.suppress(OSError):  # closing flushes the same bytes again
+                    handle.close()
+                raise _naming(error, self.root / self.name) from None
         self._handle = handle
         _HELD.add(handle.fileno())
         return self

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from s2sbench._io import DirectoryLock, file_sha256, remove_temporary_files, write_atomic, write_lines_atomic
+from s2sbench._io import DirectoryLock, file_sha256, parse_json, remove_temporary_files, write_atomic, write_lines_atomic
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import EngineError, S2SBenchError
 from s2sbench.items import Item, name_problem
@@ -422,7 +422,7 @@ def _kept(item: Item, include_failed: bool) -> bool:
 def _validation_summary(root: Path) -> dict[str, Any]:
     path = root / "validation.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return parse_json(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {}
 

@@ -27,12 +27,15 @@ from s2sbench._io import (
     append_line,
     inside,
     is_whole_line,
+    parse_json,
+    read_json_object,
     regular_file,
     remove_temporary_files,
     repair_tail,
     write_atomic,
     write_lines_atomic,
 )
+from s2sbench.clip_length import length_problem
 from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item, item_problems
 
@@ -100,14 +103,7 @@ class BuildDirectory:
 
     # build.json
     def read_manifest(self) -> dict[str, Any]:
-        if not self.build_path.is_file():
-            return {}
-        try:
-            return json.loads(self.build_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise BuildDirectoryError(f"{self.build_path}: not valid JSON ({exc})") from exc
-        except UnicodeDecodeError as exc:
-            raise BuildDirectoryError(f"{self.build_path}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+        return read_json_object(self.build_path, BuildDirectoryError) if self.build_path.is_file() else {}
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -143,7 +139,7 @@ class BuildDirectory:
                     column = len(data[: exc.start].decode("utf-8")) + 1
                     raise BuildDirectoryError(f"{where}: not UTF-8 (byte 0x{data[exc.start]:02x} at column {column})") from None
                 try:
-                    record = json.loads(line)
+                    record = parse_json(line)
                     item = Item.from_dict(record) if isinstance(record, dict) else None
                 except (json.JSONDecodeError, TypeError) as exc:
                     raise BuildDirectoryError(f"{where}: item: {exc}") from None
@@ -158,7 +154,8 @@ class BuildDirectory:
 
     def clip_paths(self, item: Item, where: str) -> list[Path]:
         """The item's clips as paths inside this directory (context first), checked: each stays inside
-        (:func:`inside`) and is a regular file or not there (:func:`regular_file`, without opening it).
+        (:func:`inside`) and is a regular file or not there (:func:`regular_file`, without opening it),
+        no longer than a benchmark clip may last (its header read: :mod:`s2sbench.clip_length`).
         Every reader of a build's clips gets them here."""
         audio = item.audio
         if audio is None:
@@ -167,7 +164,10 @@ class BuildDirectory:
             raise BuildDirectoryError(f"{where}: audio: expected an object")
 
         def clip(relative: object, field: str) -> Path:
-            return regular_file(inside(self.root, relative, f"{where}: {field}"), f"{where}: {field}: {relative!r}")
+            path = regular_file(inside(self.root, relative, f"{where}: {field}"), f"{where}: {field}: {relative!r}")
+            if path.is_file() and (problem := length_problem(path)) is not None:  # a regular file: its header is read, never waited on
+                raise BuildDirectoryError(f"{where}: {field}: {relative!r}: {problem}")
+            return path
 
         paths = [clip(audio.get("context"), "audio.context")]
         candidates = audio.get("candidates")
@@ -217,7 +217,7 @@ class BuildDirectory:
         offset = 0
         with open(self.items_path, "rb") as handle:
             for line in handle:
-                spans[json.loads(line)["id"]] = (offset, len(line))
+                spans[parse_json(line)["id"]] = (offset, len(line))
                 offset += len(line)
         ordered = [spans.pop(item_id) for item_id in order if item_id in spans] + sorted(spans.values())
         if all(earlier[0] < later[0] for earlier, later in zip(ordered, ordered[1:])):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 from pathlib import Path
 from typing import BinaryIO
 
-from s2sbench._io import write_atomic
+from s2sbench._io import parse_json, write_atomic
 from s2sbench.builddir import BUILD_FILE, FAILURES_FILE, ITEMS_FILE, BuildDirectory
 from s2sbench.errors import S2SBenchError
 
@@ -153,7 +152,7 @@ def pull_small_files(url: str, directory: BuildDirectory) -> None:
     known = directory.item_ids()
     with open(remote, encoding="utf-8") as handle:
         for line in handle:
-            if line.endswith("\n") and json.loads(line)["id"] not in known:
+            if line.endswith("\n") and parse_json(line)["id"] not in known:
                 directory.append_line(line)
     remote.unlink()
 

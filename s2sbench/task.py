@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from s2sbench.profiles import LanguageProfile
+from s2sbench.errors import S2SBenchError
+from s2sbench.profiles import LanguageProfile, prompt_problem
 
 PROMPT_FIELDS = ("text_prefix", "speech_prefix", "separator")
 TEMPLATE_FIELDS = ("question_context", "question_candidate")
@@ -45,12 +46,20 @@ def published_task(task: dict[str, Any], k: list[int]) -> dict[str, Any]:
     return {**task, "k": sorted(k), "conventions": CONVENTIONS}
 
 
-def task_profile(task: dict[str, Any]) -> LanguageProfile:
-    """A profile holding a recorded task's prompts and templates (all that scoring reads of it)."""
+def task_profile(task: dict[str, Any], where: str = "task") -> LanguageProfile:
+    """A profile holding a recorded task's prompts and templates (all that scoring reads of it);
+    a prompt that is not one (:func:`~s2sbench.profiles.prompt_problem`) is an error naming ``where``
+    (the file the task was read from) and the field."""
     profile = task.get("profile") or {}
     lang = str(task.get("lang") or profile.get("code") or "en")
-    fields = {**(task.get("templates") or {}), **(task.get("prompts") or {})}
-    known = {name: str(fields[name]) for name in (*PROMPT_FIELDS, *TEMPLATE_FIELDS) if name in fields}
+    known = {}
+    for section, names in (("templates", TEMPLATE_FIELDS), ("prompts", PROMPT_FIELDS)):
+        recorded = task.get(section) or {}
+        for name in names:
+            if name in recorded:
+                known[name] = str(recorded[name])
+                if (problem := prompt_problem(known[name])) is not None:
+                    raise S2SBenchError(f"{where}: task.{section}.{name}: {problem}")
     return LanguageProfile(code=lang, name=str(profile.get("name") or lang), digest=str(profile.get("sha256") or ""), **known)
 
 

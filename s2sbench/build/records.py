@@ -14,6 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from s2sbench._io import parse_json
 from s2sbench.items import Item
 
 # What the build records of an attempt besides its path, and keeps in the measurement cache.
@@ -69,7 +70,7 @@ class ItemWork:
 
     @classmethod
     def from_json(cls, text: str) -> ItemWork:
-        record = json.loads(text)
+        record = parse_json(text)
         clips = [ClipJob(clip["text"], clip["recording"], [Attempt(**attempt) for attempt in clip["attempts"]]) for clip in record["clips"]]
         return cls(Item.from_dict(record["item"]), clips, record["error"])
 

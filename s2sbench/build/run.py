@@ -170,7 +170,8 @@ def _start_manifest(directory: BuildDirectory, options: BuildOptions, parameters
         "updated": now,
         **parameters,
         "versions": package_versions(VERSIONED_PACKAGES),
-        "counts": {"source_items": scan.total, "duplicates_dropped": scan.duplicates, "skipped_rows": len(scan.skipped)},
+        "counts": {"source_items" if scan.complete else "source_items_read": scan.total, "duplicates_dropped": scan.duplicates,
+                   "skipped_rows": len(scan.skipped)},
         "skipped_rows": scan.skipped,
         "task": task_record(profile, options.lang),  # not a parameter: the profile's digest is one already
     }

@@ -1,8 +1,10 @@
 """The build's source: check every row, drop exact duplicates, choose the ``--limit`` sample.
 
-The source is read twice, never held: :func:`scan_source` checks every row (so a malformed row
-stops the build before any audio is made), counts duplicates and chooses a seeded sample;
+The source is read twice, never held: :func:`scan_source` checks every row it reads (so a malformed
+row stops the build before any audio is made), counts duplicates and chooses a seeded sample;
 :func:`selected_items` then streams the chosen items in source order. Only a digest per item is kept.
+With ``--limit N`` and no ``--seed`` the build is the first N items, so the scan stops there: rows
+after the limit are never read, and a 200,000-row source costs what its first N rows cost.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class SourceScan:
     duplicates: int
     skipped: list[dict[str, Any]]
     chosen: set[str] | None  # ids chosen by a seeded --limit; None means "the first N"
+    complete: bool = True  # False: the scan stopped at the first N items (--limit without --seed)
 
 
 def _content_digest(item: Item) -> bytes:
@@ -73,9 +76,12 @@ def scan_source(options: BuildOptions, context: BuildContext) -> SourceScan:
     skipped: list[dict] = []
     duplicates: Counter = Counter()
     total = 0
+    first_n = options.limit is not None and options.seed is None
     sample: list[tuple[int, str]] = []  # max-heap by negated rank: the ``limit`` smallest ranks
     for item in _unique_items(iter_source_items(options.source, options.format, context), options.skip_bad_rows, skipped, duplicates):
         total += 1
+        if first_n and total >= options.limit:
+            return SourceScan(total, duplicates["dropped"], skipped, None, complete=False)
         if options.limit is not None and options.seed is not None:
             rank = int(hashlib.sha256(f"{options.seed}:{item.id}".encode()).hexdigest()[:15], 16)
             if len(sample) < options.limit:

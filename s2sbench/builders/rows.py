@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from s2sbench._io import parse_json
 from s2sbench.errors import SourceError, SourceRowError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
@@ -120,7 +121,7 @@ def read_jsonl(path: Path) -> Iterator[SourceRow | SourceRowError]:
     """Records of a JSON Lines file (or a JSON file holding one list of records)."""
     if path.suffix == ".json":
         try:
-            records = json.loads(path.read_text(encoding="utf-8-sig"))
+            records = parse_json(path.read_text(encoding="utf-8-sig"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SourceError(f"{path}: not valid JSON: {exc}") from exc
         if not isinstance(records, list):
@@ -137,7 +138,7 @@ def read_jsonl(path: Path) -> Iterator[SourceRow | SourceRowError]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = parse_json(line)
         except json.JSONDecodeError as exc:
             yield SourceRowError(path, number, "json", f"not valid JSON ({exc.msg} at column {exc.colno})")
             index += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from s2sbench._io import parse_json
 from s2sbench.builders import BuildContext, get_builder, register_builder
 from s2sbench.builders.rows import SourceRow
 from s2sbench.errors import SourceError
@@ -41,7 +42,7 @@ def _candidates(row: SourceRow, spec: str) -> list[str]:
     value = row.fields.get(spec)
     if isinstance(value, str) and value.strip().startswith("["):
         try:
-            value = json.loads(value)
+            value = parse_json(value)
         except json.JSONDecodeError:
             raise row.error(spec, "not a JSON list of candidates") from None
     if not isinstance(value, list) or len(value) < 2:

@@ -24,6 +24,18 @@ from s2sbench.items import name_problem
 GENERIC_PROFILE = "_generic"
 
 
+# A prompt (a prefix, the separator, a question template) is an instruction of a few words. Every
+# scored sequence carries it, so an unbounded one is a memory bound of the scorer's: a 400,000-word
+# prefix asked for 160 GB. The bound is far above any real prompt and is checked where prompts are read.
+MAX_PROMPT_CHARS = 2000
+
+
+def prompt_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a prompt (too long), or None."""
+    if len(value) > MAX_PROMPT_CHARS:
+        return f"{len(value):,} characters, longer than the {MAX_PROMPT_CHARS:,} a prompt may hold"
+    return None
+
 @dataclass(frozen=True)
 class LanguageProfile:
     code: str
@@ -105,6 +117,13 @@ class _Fields:
         value = data.get(key, default)
         if value is not default and not isinstance(value, str):
             self.fail(name, f"expected a string, got {_kind(value)}")
+        return value
+
+    def prompt(self, data: dict, key: str, name: str, default: str) -> str:
+        """A prompt or template: a string of at most :data:`MAX_PROMPT_CHARS` characters."""
+        value = self.string(data, key, name, default)
+        if (problem := prompt_problem(value)) is not None:
+            self.fail(name, problem)
         return value
 
     def strings(self, data: dict, key: str, name: str) -> dict[str, str]:
@@ -204,11 +223,11 @@ def _from_toml(text: str, path: str, code: str | None = None) -> LanguageProfile
         max_error=read.threshold(text_section, "max_error", "text.max_error", 0.35),
         chars_per_second=read.rates(text_section, "chars_per_second", "text.chars_per_second", (4.0, 30.0)),
         check_sentence=read.string(text_section, "check_sentence", "text.check_sentence") or None,
-        question_context=read.string(templates, "question_context", "templates.question_context", "{question}"),
-        question_candidate=read.string(templates, "question_candidate", "templates.question_candidate", "{option}"),
-        text_prefix=read.string(scorer, "text_prefix", "scorer.text_prefix", ""),
-        speech_prefix=read.string(scorer, "speech_prefix", "scorer.speech_prefix", ""),
-        separator=read.string(scorer, "separator", "scorer.separator", " "),
+        question_context=read.prompt(templates, "question_context", "templates.question_context", "{question}"),
+        question_candidate=read.prompt(templates, "question_candidate", "templates.question_candidate", "{option}"),
+        text_prefix=read.prompt(scorer, "text_prefix", "scorer.text_prefix", ""),
+        speech_prefix=read.prompt(scorer, "speech_prefix", "scorer.speech_prefix", ""),
+        separator=read.prompt(scorer, "separator", "scorer.separator", " "),
         path=path,
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

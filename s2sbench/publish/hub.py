@@ -13,7 +13,6 @@ never landed is deleted again.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import os
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2sbench._io import read_json_object
 from s2sbench.errors import S2SBenchError
 from s2sbench.publish.export import PROVENANCE_DIR
 from s2sbench.publish.options import ConfigExport, PushOptions
@@ -227,7 +227,7 @@ def remote_state(api: Any, repo: str, revision: str | None, scratch: Path) -> Re
     for name in sorted(remote):
         if name.startswith(f"{PROVENANCE_DIR}/") and name.endswith(".json"):
             path = hf_hub_download(repo, name, repo_type="dataset", revision=head, cache_dir=str(scratch / ".hub"))
-            records[Path(name).stem] = json.loads(Path(path).read_text(encoding="utf-8"))
+            records[Path(name).stem] = read_json_object(Path(path), PushError)
     return RemoteState(head, True, remote, records)
 
 
@@ -373,7 +373,8 @@ def verify_push(repo: str, exports: list[ConfigExport], options: PushOptions) ->
                 raise PushError(f"verify: cannot load {repo} config {config.name}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
             if len(loaded) != config.rows:
                 raise PushError(f"verify: {repo} config {config.name} has {len(loaded)} rows, pushed {config.rows}")
-            raw = loaded.cast_column("context_audio", datasets.Audio(decode=False))
+            # The bytes as pushed, never decoded: decoding needs torchcodec and FFmpeg, which a push does not.
+            raw = loaded.select_columns(["id", "context_audio"]).cast_column("context_audio", datasets.Audio(decode=False))
             by_id = {row["id"]: row["context_audio"]["bytes"] for row in raw.select(range(min(len(raw), 50)))}
             for item_id, digest in config.audio_digests:
                 if item_id in by_id and hashlib.sha256(by_id[item_id]).hexdigest() != digest:

@@ -15,6 +15,7 @@ from typing import Any
 
 import soundfile as sf
 
+from s2sbench.clip_length import length_problem
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item
 
@@ -50,7 +51,10 @@ def features(sample_rate: int = 16000, audio: bool = True):
 
 
 def clip_problem(data: bytes | Path, sample_rate: int) -> str | None:
-    """Why a clip cannot be published (not audio, another rate, no samples), or None. Decodes it."""
+    """Why a clip cannot be published (not audio, another rate, no samples, too long), or None.
+    Decodes it, once its header says it is no longer than a benchmark clip may last."""
+    if (problem := length_problem(data)) is not None:
+        return problem
     try:
         samples, rate = sf.read(io.BytesIO(data) if isinstance(data, bytes) else data, dtype="int16", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:

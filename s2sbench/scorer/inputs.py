@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import json
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2sbench._io import file_sha256
+from s2sbench._io import file_sha256, read_json_object
 from s2sbench.builddir import BuildDirectory, variant_name
+from s2sbench.clip_length import length_problem
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item, name_problem
 from s2sbench.profiles import LanguageProfile, build_profile
@@ -97,7 +97,7 @@ def describe_source(source: str, config: str | None = None, revision: str | None
         directory = BuildDirectory(path)
         manifest = directory.read_manifest()
         lang = (manifest.get("source") or {}).get("lang", "en")
-        profile = task_profile(manifest["task"]) if manifest.get("task") else build_profile(manifest.get("profile"), lang)
+        profile = task_profile(manifest["task"], str(directory.build_path)) if manifest.get("task") else build_profile(manifest.get("profile"), lang)
         digest = file_sha256(directory.items_path) if directory.items_path.is_file() else None
         return SourceInfo("build", {"build": path.name, "items_sha256": digest}, {profile.code: profile},
                           threshold=(manifest.get("validation") or {}).get("max_error"))
@@ -118,7 +118,7 @@ def describe_source(source: str, config: str | None = None, revision: str | None
 def _published(info: SourceInfo, record: dict[str, Any] | None) -> SourceInfo:
     info.record = record
     if record and record.get("task"):
-        profile = task_profile(record["task"])
+        profile = task_profile(record["task"], _record_name(info.config) or "task")
         info.profiles = {profile.code: profile}
         info.threshold = (record.get("validation") or {}).get("max_error")
     return info
@@ -156,7 +156,7 @@ def _record_name(config: str | None) -> str | None:
 def _local_record(path: Path, config: str | None) -> dict[str, Any] | None:
     name = _record_name(config)
     record = path / name if name else None
-    return json.loads(record.read_text(encoding="utf-8")) if record is not None and record.is_file() else None
+    return read_json_object(record) if record is not None and record.is_file() else None
 
 
 def _hub_record(repo: str, config: str | None, commit: str | None) -> dict[str, Any] | None:
@@ -167,7 +167,7 @@ def _hub_record(repo: str, config: str | None, commit: str | None) -> dict[str, 
     from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 
     try:
-        return json.loads(Path(hf_hub_download(repo, name, repo_type="dataset", revision=commit)).read_text(encoding="utf-8"))
+        return read_json_object(Path(hf_hub_download(repo, name, repo_type="dataset", revision=commit)))
     except (EntryNotFoundError, LocalEntryNotFoundError):
         return None  # a dataset not made by s2s push: the bundled profile's prompts (the run says so)
 
@@ -245,6 +245,8 @@ def _from_dataset(name: str, config: str | None, split: str, include_failed: boo
     def stored(item_id: str, suffix: str, clip: dict | None) -> str | None:
         if not clip or not clip.get("bytes"):
             return None
+        if (problem := length_problem(clip["bytes"])) is not None:
+            raise S2SBenchError(f"{name}: {item_id}: {suffix} audio: {problem}")
         path = audio_cache / f"{item_id}-{suffix}.wav"
         if not path.is_file():
             path.write_bytes(clip["bytes"])

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from s2sbench._io import repair_tail, write_atomic, write_lines_atomic
+from s2sbench._io import parse_json, read_json_object, repair_tail, write_atomic, write_lines_atomic
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import name_problem
 from s2sbench.scorer.adapters import Prompt, ScoreItem
@@ -45,7 +45,7 @@ def run_tag(run: dict[str, Any], adapter: dict[str, Any], prompts: dict[str, Any
 def read_run(output: Path) -> dict[str, Any] | None:
     """The run.json of a results directory, or None when it has none."""
     path = Path(output) / RUN_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return read_json_object(path) if path.is_file() else None
 
 
 def write_run(output: Path, run: dict[str, Any]) -> None:
@@ -81,10 +81,7 @@ def scored_pairs(path: Path, tag: str | None = None, untagged_ok: bool = False) 
             offset += len(line)
             if not line.endswith(b"\n"):
                 break
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise S2SBenchError(f"{path}:{number}: not a JSON line (the file was changed by hand?)") from None
+            record = score_line(path, number, line)
             if tag is not None and record.get("run") != tag and not (untagged_ok and "run" not in record):
                 raise S2SBenchError(f"{path}:{number}: scored by another run ({'run ' + str(record['run']) if 'run' in record else 'a line that names no run'}; "
                                     f"this one is run {tag}: another model, weights, adapter or prompts); choose another -o")
@@ -94,6 +91,54 @@ def scored_pairs(path: Path, tag: str | None = None, untagged_ok: bool = False) 
     if complete < path.stat().st_size:
         os.truncate(path, complete)
     return done
+
+
+def score_line(path: Path, number: int, line: bytes | str) -> dict[str, Any]:
+    """One line of a scores file, checked as ``s2s score`` writes it; a line that is not (edited by
+    hand, another tool's, a NaN loss) is one error naming the file, the line and the field, never a
+    traceback or a figure computed from it."""
+    where = f"{path}:{number}"
+    try:
+        record = parse_json(line)
+    except UnicodeDecodeError:
+        raise S2SBenchError(f"{where}: not UTF-8") from None
+    except json.JSONDecodeError:
+        raise S2SBenchError(f"{where}: not a JSON line (the file was changed by hand?)") from None
+    if not isinstance(record, dict):
+        raise S2SBenchError(f"{where}: expected a JSON object")
+    for field, check in SCORE_FIELDS.items():
+        if field in record or field in REQUIRED_SCORE_FIELDS:
+            if (problem := check(record.get(field))) is not None:
+                raise S2SBenchError(f"{where}: {field}: {problem}")
+    return record
+
+
+def _integer(value: object) -> str | None:
+    return None if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else f"expected a count, got {value!r:.40}"
+
+
+def _number(value: object) -> str | None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:  # NaN is not equal to itself
+        return f"expected a number, got {value!r:.40}"
+    return None
+
+
+def _text(value: object) -> str | None:
+    return None if isinstance(value, str) and 0 < len(value) <= 1024 else f"expected an id, got {value!r:.40}"
+
+
+SCORE_FIELDS = {
+    "id": _text,
+    "subset": name_problem,  # it names a result_<subset>.jsonl file
+    "mode": lambda value: None if value in ("t2t", "s2t", "s2s") else f"expected t2t, s2t or s2s, got {value!r:.40}",
+    "candidate": _integer,
+    "answer": _integer,
+    "loss": _number,
+    "n_tokens": _integer,
+    "logprob": _number,
+    "n_bytes": _integer,
+}
+REQUIRED_SCORE_FIELDS = ("id", "subset", "mode", "candidate", "answer", "loss", "n_tokens")
 
 
 def sample_record(adapter: Any, item: ScoreItem, mode: str, prompt: Prompt, results: list) -> dict[str, Any]:
@@ -127,7 +172,7 @@ def keep_samples_of(path: Path, done: set[tuple[str, str]]) -> None:
     def kept() -> Iterator[str]:
         with open(path, encoding="utf-8") as handle:
             for line in handle:
-                record = json.loads(line)
+                record = parse_json(line)
                 key = (record["id"], record["mode"])
                 if key in done and key not in seen:
                     seen.add(key)
@@ -142,12 +187,9 @@ def read_scores(output: Path) -> dict[tuple[str, str], dict[str, Any]]:
     count were kept have neither; their acc_sum and acc_bytes are not known."""
     grouped: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"losses": {}, "n_tokens": {}, "logprobs": {}, "n_bytes": {}})
     for path in sorted(Path(output).glob("scores*.jsonl")):
-        with open(path, encoding="utf-8") as handle:
+        with open(path, "rb") as handle:
             for number, line in enumerate(handle, start=1):
-                record = json.loads(line)
-                problem = name_problem(record.get("subset"))  # it names a result_<subset>.jsonl file
-                if problem:
-                    raise S2SBenchError(f"{path}:{number}: subset: {problem}")
+                record = score_line(path, number, line)
                 entry = grouped[(record["id"], record["mode"])]
                 entry["subset"], entry["answer"] = record["subset"], record["answer"]
                 entry["losses"][record["candidate"]] = record["loss"]

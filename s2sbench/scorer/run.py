@@ -20,7 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from s2sbench._io import DirectoryLock, append_json
+from s2sbench._io import DirectoryLock, append_json, append_line
 from s2sbench.builddir import BuildDirectory
 from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
@@ -172,14 +172,14 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
     if known is not None and [m for m in options.modes if m not in known]:  # before minutes of loading
         raise S2SBenchError(f"adapter {chosen} cannot score mode(s) {', '.join(m for m in options.modes if m not in known)} "
                             f"(it scores {', '.join(known)}): pass --modes {','.join(m for m in options.modes if m in known) or known[0]}")
+    info = describe_source(options.source, options.config, options.revision)  # its task checked before minutes of loading
+    published = task_prompts(options, info, notify)
     adapter = load_adapter(spec, chosen)
     if options.prompt_style != "raw":
         adapter.check_prompt_style(options.prompt_style)  # the model's chat template, before any item
     unsupported = [m for m in options.modes if m not in adapter.modes]
     if unsupported:
         raise S2SBenchError(f"adapter {adapter.identity()['adapter']} cannot score mode(s) {', '.join(unsupported)} (it scores {', '.join(adapter.modes)})")
-    info = describe_source(options.source, options.config, options.revision)
-    published = task_prompts(options, info, notify)
     run = {"source": options.source, "config": options.config, "split": options.split, "dataset": info.identity,
            "model": options.model, "modes": list(options.modes),
            "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit,
@@ -206,31 +206,28 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
     prompts: dict[str, Prompt] = {}
     finished = 0
     batch_size = options.batch_size if hasattr(adapter, "score_batch") else 1
-    descriptor = os.open(scores_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        mine = (item for position, item in enumerate(options.items(info)) if position % shard[1] == shard[0])
-        for batch in _batches(_sorted_by_length(mine), batch_size):
-            for item in batch:
-                if item.lang not in prompts:
-                    profile = published.get(item.lang) or load_profile(item.lang)
-                    prompts[item.lang] = Prompt.from_profile(profile, options.matched_prompts, options.prompt_style)
-            for mode in options.modes:
-                todo = [item for item in batch if (item.id, mode) not in done]
-                for item, results in zip(todo, _score(adapter, todo, mode, prompts)):
-                    lines = [
-                        json.dumps({"id": item.id, "subset": item.subset, "mode": mode, "candidate": k, "answer": item.answer, "run": tag,
-                                    "loss": r.loss, "n_tokens": r.n_tokens, "logprob": r.summed, "n_bytes": len(item.candidates[k].encode("utf-8")),
-                                    **({"facets": item.facets} if k == 0 and item.facets else {}), **({"last": True} if k == len(results) - 1 else {})})
-                        for k, r in enumerate(results)
-                    ]
-                    if options.log_samples:  # before the scores: a kill between the two leaves a sample that the re-run replaces
-                        append_json(output / SAMPLES_FILE, sample_record(adapter, item, mode, prompts[item.lang], results))
-                    os.write(descriptor, ("\n".join(lines) + "\n").encode())  # one write: an item is whole or absent
-            finished += len(batch)
-            if progress:
-                progress(finished)
-    finally:
-        os.close(descriptor)
+    scores_path.touch()  # there, even empty, once the run has started
+    mine = (item for position, item in enumerate(options.items(info)) if position % shard[1] == shard[0])
+    for batch in _batches(_sorted_by_length(mine), batch_size):
+        for item in batch:
+            if item.lang not in prompts:
+                profile = published.get(item.lang) or load_profile(item.lang)
+                prompts[item.lang] = Prompt.from_profile(profile, options.matched_prompts, options.prompt_style)
+        for mode in options.modes:
+            todo = [item for item in batch if (item.id, mode) not in done]
+            for item, results in zip(todo, _score(adapter, todo, mode, prompts)):
+                lines = [
+                    json.dumps({"id": item.id, "subset": item.subset, "mode": mode, "candidate": k, "answer": item.answer, "run": tag,
+                                "loss": r.loss, "n_tokens": r.n_tokens, "logprob": r.summed, "n_bytes": len(item.candidates[k].encode("utf-8")),
+                                **({"facets": item.facets} if k == 0 and item.facets else {}), **({"last": True} if k == len(results) - 1 else {})})
+                    for k, r in enumerate(results)
+                ]
+                if options.log_samples:  # before the scores: a kill between the two leaves a sample that the re-run replaces
+                    append_json(output / SAMPLES_FILE, sample_record(adapter, item, mode, prompts[item.lang], results))
+                append_line(scores_path, "\n".join(lines))  # one write: an item is whole or absent (a full disk: none of it)
+        finished += len(batch)
+        if progress:
+            progress(finished)
     if prompts:
         run["prompts"] = prompt_texts(prompts)
         write_run(output, run)

@@ -29,6 +29,7 @@ import io
 import json
 from typing import Any
 
+from s2sbench._io import parse_json
 from s2sbench.build.records import ATTEMPT_FIELDS, Attempt, ClipCheck
 from s2sbench.storage import ClipStore
 from s2sbench.synth.clips import CLIP_PATH, clip_key
@@ -101,7 +102,7 @@ class MeasuredClips:
         data = self.store.read(relative)
         if data is not None:
             try:
-                record = json.loads(data)
+                record = parse_json(data)
                 if isinstance(record, dict) and isinstance(record.get("measured"), dict) and isinstance(record.get("attempts"), list):
                     return record
             except (json.JSONDecodeError, UnicodeDecodeError):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from s2sbench._io import DirectoryLock, append_json, repair_tail, write_atomic
+from s2sbench._io import DirectoryLock, append_json, parse_json, repair_tail, write_atomic
 from s2sbench.build.options import DEFAULT_BATCH_SIZE
 from s2sbench.builddir import BuildDirectory
 from s2sbench.devices import check_device
@@ -63,11 +63,11 @@ def _progress(path: Path, fingerprint: str) -> Iterator[dict]:
         return
     with open(path, encoding="utf-8") as handle:
         header = handle.readline()
-        if not header.endswith("\n") or json.loads(header).get("fingerprint") != fingerprint:
+        if not header.endswith("\n") or parse_json(header).get("fingerprint") != fingerprint:
             return
         for line in handle:
             if line.endswith("\n"):
-                yield json.loads(line)
+                yield parse_json(line)
 
 
 def _check(batch: list[tuple[Item, list[str]]], measured: MeasuredClips, progress_path: Path, checked: int, total: int,
@@ -136,7 +136,7 @@ def _validate_build(root: str | Path, options: RevalidateOptions, progress: Call
         with open(progress_path, encoding="utf-8") as handle:
             handle.readline()
             for item, line in zip(directory.iter_items(), handle):
-                record = json.loads(line)
+                record = parse_json(line)
                 if record["id"] != item.id:
                     raise BuildDirectoryError(f"{progress_path}: out of step with items.jsonl at {item.id}")
                 item.validation = record["validation"]

@@ -143,7 +143,7 @@ def build(
     subset: Annotated[str | None, typer.Option("--subset", metavar="NAME", help="Subset name for every item (default: the format's, e.g. sStoryCloze).")] = None,
     column_map: Annotated[str | None, typer.Option("--map", metavar="SPEC", help="For csv/jsonl: context=COL,candidates=COL1|COL2|...,answer=COL[,subset=COL][,id=COL].")] = None,
     template: Annotated[str | None, typer.Option("--template", metavar="TEXT", help="For question sources: continuation template with {option}, {letter}, {question}.")] = None,
-    tts: Annotated[str | None, typer.Option("--tts", metavar="ENGINE[:MODEL]", help="ENGINE[:MODEL]: espeak, coqui:MODEL_NAME_OR_DIR, piper:VOICE. Default: the profile's.")] = None,
+    tts: Annotated[str | None, typer.Option("--tts", metavar="ENGINE[:MODEL]", help="ENGINE[:MODEL]: espeak, kokoro (Kokoro-82M, offline) or kokoro:MODEL.onnx, coqui:MODEL_NAME_OR_DIR, piper:VOICE. Default: the profile's.")] = None,
     voice: Annotated[str | None, typer.Option("--voice", metavar="VOICE", help="One voice or speaker for every clip.")] = None,
     voices: Annotated[str | None, typer.Option("--voices", metavar="V1,V2,...", help="Comma-separated voices rotated over items (stable per item).")] = None,
     speak: Annotated[str, typer.Option("--speak", metavar="context|all", help="What to speak: 'context', or 'all' (context and every candidate).")] = "all",
@@ -159,6 +159,8 @@ def build(
     asr_window: Annotated[str, typer.Option("--asr-window", metavar="auto|30", help="faster-whisper's window: auto (each clip of up to 30 s encoded in a window that fits it, 10/15/20/30 s; a clip failing on its transcript is heard again at 30 s) or 30 (every clip padded to 30 s).")] = DEFAULT_WINDOW,
     max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
     retries: Annotated[int, typer.Option("--retries", metavar="N", help="Re-synthesize a failing clip up to N times (next voice, seed, speaking rate).", min=0)] = 2,
+    recordings: Annotated[Path | None, typer.Option("--recordings", metavar="DIR", help="People's recordings to use instead of the TTS: DIR/ITEM-ID/context.wav and candidate-K.wav (speaker in DIR/speaker.txt), or DIR/recordings.csv (id,part,path,speaker); written by s2s record.")] = None,
+    recordings_only: Annotated[bool, typer.Option("--recordings-only", help="With --recordings: build only the items whose context was recorded.")] = False,
     license: Annotated[str | None, typer.Option("--license", metavar="ID", help="Licence of the source's text (a Hub id: cc-by-4.0, mit, ..., other, or corpus: the file is the corpus its format names), recorded for `s2s push`. A format is a layout: its corpus's terms are never assumed for a local file.", rich_help_panel="Licence")] = None,
     license_name: Annotated[str | None, typer.Option("--license-name", metavar="NAME", help="With --license other: the licence's name.", rich_help_panel="Licence")] = None,
     license_link: Annotated[str | None, typer.Option("--license-link", metavar="URL", help="With --license other: a URL of its terms.", rich_help_panel="Licence")] = None,
@@ -184,8 +186,8 @@ def build(
       s2s build sample:en -o builds/demo --limit 20
       s2s build mine.jsonl -o builds/mine --license cc-by-4.0 \\
         --map context=q,candidates=a|b,answer=gold
-      s2s build sample:zh -l zh -o builds/zh --tts espeak --speak context
       s2s build cloze_test_2018.csv -o builds/sc --device cuda --batch-size 32
+      s2s build sample:en -o builds/human --recordings rec/ana --recordings-only
     """
     from s2sbench.build import BuildOptions, RayOptions
     from s2sbench.build import build as run_build
@@ -222,6 +224,8 @@ def build(
         executor=executor,
         ray=RayOptions(ray_address, tts_gpus, asr_gpus, tts_actors, asr_actors, cpus_per_actor),
         license=data_license,
+        recordings=str(recordings) if recordings else None,
+        recordings_only=recordings_only,
     )
     if executor == "ray" and workers > 1:
         typer.echo("note: --workers is for --executor local; on Ray the actor pools set the parallelism (--tts-actors, --asr-actors)", err=True)
@@ -292,6 +296,35 @@ def validate(
     revalidate = RevalidateOptions(asr=asr, asr_window=asr_window, max_error=max_error, device=device, profile=str(profile) if profile else None, batch_size=batch_size)
     report = _run(bar, build_dir, lambda: validate_build(build_dir, revalidate, progress=update))
     _print_validation(report.clips_passed, report.clips_failed, report.items_failed, build_dir)
+
+
+@app.command()
+def record(
+    build_dir: Annotated[Path, typer.Argument(metavar="BUILD_DIR", help="A build directory made by s2s build.")],
+    speaker: Annotated[str, typer.Option("--speaker", metavar="NAME", help="Who reads: the recordings go to BUILD_DIR/recordings/NAME and are voiced human:NAME.")],
+    parts: Annotated[str, typer.Option("--parts", metavar="context|all", help="Read each item's context, or its candidates too.")] = "context",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="The loopback port (0: any free one).", min=0, max=65535)] = 0,
+) -> None:
+    """Read a build's items aloud in your browser: a page on this machine only (127.0.0.1, a token in its URL).
+
+    The page shows each text, records it from the microphone, plays it back, and keeps it or
+    records it again; it starts at the first text without a recording, so a session resumes where
+    it stopped. Kept takes are checked as audio and saved to BUILD_DIR/recordings/NAME, the layout
+    that s2s build --recordings reads. Ctrl-C stops the server.
+
+    \b
+    Examples:
+      s2s record builds/demo --speaker ana
+      s2s build sample:en -o builds/demo --recordings builds/demo/recordings/ana
+    """
+    from s2sbench.record import RecordingServer, RecordOptions
+
+    session = _run(_Progress(enabled=False), build_dir, lambda: RecordingServer(RecordOptions(build_dir, speaker, parts, port)))
+
+    def ready(url: str) -> None:
+        typer.echo(f"open {url}  (recordings go to {session.folder}; Ctrl-C stops)")
+
+    _run(_Progress(enabled=False), build_dir, lambda: session.serve(ready))  # Ctrl-C: "re-run to resume"
 
 
 def _numbers(text: str | None, option: str) -> tuple[float, ...]:
@@ -441,6 +474,7 @@ def report(
     plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG; and the degradation per breakdown bucket to PNG's NAME-breakdowns.png. With --curve: the metric and degradation against SNR, speed and room.")] = None,
     html_page: Annotated[Path | None, typer.Option("--html", metavar="HTML", help="Also write one self-contained page (no server, no network) with the tables, the figures and each run's summary.")] = None,
     curve: Annotated[bool, typer.Option("--curve", help="Results of a build and its variants (s2s augment): the metric and degradation against SNR, speed and room.")] = False,
+    by: Annotated[str | None, typer.Option("--by", metavar="speech", help="speech: one model's results on builds of the same items spoken differently (engines, voices, people): each speech's degradation and each pair's difference, paired bootstrap 95% intervals.")] = None,
 ) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset.
 
@@ -451,9 +485,16 @@ def report(
     Examples:
       s2s report results/qwen2a results/cascade --plot compare.png
       s2s report results/qwen2a results/cascade --html report.html
-      s2s report results/smol --metric acc_sum       # lm-eval's acc
       s2s report results/clean results/snr10 --curve --plot curve.png
+      s2s report results/espeak results/kokoro results/human --by speech
     """
+    if by is not None:
+        from s2sbench.scorer.by_speech import speech_report
+
+        if by != "speech":
+            _fail(S2SBenchError(f"--by {by!r}: the one breakdown across runs is speech (--by speech)"))
+        typer.echo(_run(_Progress(enabled=False), Path("."), lambda: speech_report(results, metric)))
+        return
     if curve:
         from s2sbench.scorer.curve import curve_table, plot_curve
 
@@ -704,7 +745,7 @@ def formats() -> None:
 
 @app.command()
 def voices(
-    engine: Annotated[str, typer.Argument(metavar="ENGINE", help="espeak, piper, piper:VOICE (its speakers) or coqui:MODEL (its speakers).")],
+    engine: Annotated[str, typer.Argument(metavar="ENGINE", help="espeak, kokoro, kokoro:MODEL.onnx, piper, piper:VOICE (its speakers) or coqui:MODEL (its speakers).")],
     lang: Annotated[str | None, typer.Argument(metavar="[LANG]", help="Only voices of this language (a code or its prefix: en, en-us, cmn).")] = None,
 ) -> None:
     """List what an installed speech engine can speak: the names --voice and --voices take.
@@ -713,6 +754,7 @@ def voices(
     Examples:
       s2s voices espeak en          # en, en-us, en-gb-x-rp, ... (or en-us+f3)
       s2s voices piper              # installed Piper voices (--tts piper:NAME)
+      s2s voices kokoro en          # Kokoro-82M's five offline voices
       s2s voices coqui:models/vits  # the speakers of a local Coqui model
     """
     from s2sbench.synth.voices import format_voices, list_voices

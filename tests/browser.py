@@ -64,3 +64,68 @@ def open_page(page: Path, timeout: float = 60) -> dict:
     seen = json.loads(html.unescape(found.group(1)))
     seen["console"] = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
     return seen
+
+
+def drive_page(url: str, steps: list[str], fake_audio: Path | None = None, timeout: float = 120) -> dict:
+    """Open ``url`` in headless Chromium (a fake microphone playing ``fake_audio`` when given) and
+    evaluate each JavaScript expression of ``steps`` in turn through the DevTools protocol, awaiting
+    the promises they return. {"results": each step's value, "exceptions": the page's uncaught errors}."""
+    import asyncio
+
+    return asyncio.run(asyncio.wait_for(_drive(url, steps, fake_audio), timeout))
+
+
+async def _drive(url: str, steps: list[str], fake_audio: Path | None) -> dict:
+    import asyncio
+
+    import aiohttp
+
+    binary = chromium()
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as scratch:  # Chromium's helpers may still be writing its profile
+        media = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 f"--use-file-for-fake-audio-capture={fake_audio}"] if fake_audio else []
+        process = subprocess.Popen([binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                                    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+                                    f"--user-data-dir={scratch}", "--remote-debugging-port=0", *media, url],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            active = Path(scratch) / "DevToolsActivePort"
+            while not active.is_file() or not active.read_text().strip():
+                await asyncio.sleep(0.1)
+            port = active.read_text().splitlines()[0]
+            async with aiohttp.ClientSession() as client:
+                page = None
+                while page is None:
+                    async with client.get(f"http://127.0.0.1:{port}/json") as answer:
+                        page = next((t for t in await answer.json() if t.get("type") == "page"), None)
+                    await asyncio.sleep(0.1)
+                async with client.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as socket:
+                    exceptions, results, number = [], [], 0
+
+                    async def call(method: str, **params) -> dict:
+                        nonlocal number
+                        number += 1
+                        await socket.send_json({"id": number, "method": method, "params": params})
+                        while True:
+                            message = await socket.receive_json()
+                            if message.get("method") == "Runtime.exceptionThrown":
+                                exceptions.append(message["params"]["exceptionDetails"].get("text", "exception"))
+                            if message.get("id") == number:
+                                return message
+
+                    await call("Runtime.enable")
+                    while True:  # the target opens on about:blank: wait for the page itself
+                        loaded = await call("Runtime.evaluate", expression="location.href + ' ' + document.readyState", returnByValue=True)
+                        if loaded.get("result", {}).get("result", {}).get("value") == f"{url} complete":
+                            break
+                        await asyncio.sleep(0.1)
+                    for step in steps:
+                        answer = await call("Runtime.evaluate", expression=step, awaitPromise=True, returnByValue=True)
+                        result = answer.get("result", {})
+                        if "exceptionDetails" in result:
+                            raise AssertionError(f"step {step!r} failed: {result['exceptionDetails'].get('exception', {}).get('description')}")
+                        results.append(result.get("result", {}).get("value"))
+                    return {"results": results, "exceptions": exceptions}
+        finally:
+            process.kill()
+            process.wait()

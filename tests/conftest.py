@@ -42,6 +42,15 @@ def whisper():
 
 
 @pytest.fixture(scope="session")
+def five_build(tmp_path_factory) -> Path:
+    """``s2s build sample:en --limit 5 --no-validate``: 5 spoken items, built once per run. Read only:
+    a test that changes a build copies it first."""
+    output = tmp_path_factory.mktemp("five") / "build"
+    build(BuildOptions(source="sample:en", output=output, limit=5, validate=False))
+    return output
+
+
+@pytest.fixture(scope="session")
 def tiny_vits(tmp_path_factory) -> Path:
     """A tiny random Coqui VITS model directory (model.pth + config.json), built once per run."""
     return build_tiny_vits(tmp_path_factory.mktemp("tiny-vits"))

@@ -24,13 +24,6 @@ from s2sbench.validate.revalidate import RevalidateOptions, validate_build
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def five_build(tmp_path_factory) -> Path:
-    output = tmp_path_factory.mktemp("faults") / "build"
-    build(BuildOptions(source="sample:en", output=output, limit=5, validate=False))
-    return output
-
-
 @pytest.fixture
 def copy(five_build: Path, tmp_path: Path) -> Path:
     target = tmp_path / "build"

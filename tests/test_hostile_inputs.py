@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from s2sbench import BuildOptions, build
+from s2sbench import BuildOptions
 from s2sbench.build.source import scan_source
 from s2sbench.builders import BuildContext
 from s2sbench.cli import app
@@ -42,17 +42,10 @@ def write_lines(path: Path, lines: list[str]) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def three_build(tmp_path_factory) -> Path:
-    output = tmp_path_factory.mktemp("hostile") / "build"
-    build(BuildOptions(source="sample:en", output=output, limit=3, validate=False))
-    return output
-
-
 @pytest.fixture
-def copy(three_build: Path, tmp_path: Path) -> Path:
+def copy(five_build: Path, tmp_path: Path) -> Path:
     target = tmp_path / "build"
-    shutil.copytree(three_build, target)
+    shutil.copytree(five_build, target)
     return target
 
 
@@ -298,7 +291,7 @@ sys.meta_path.insert(0, NoFFmpeg())
 '''
 
 
-def test_push_verify_and_pull_need_no_ffmpeg(three_build: Path, tmp_path: Path):
+def test_push_verify_and_pull_need_no_ffmpeg(five_build: Path, tmp_path: Path):
     from tests.hub_server import HubServer
     from tests.test_push_hub import ALICE, client_env
 
@@ -313,12 +306,12 @@ def test_push_verify_and_pull_need_no_ffmpeg(three_build: Path, tmp_path: Path):
 
         probe = subprocess.run([sys.executable, "-c", "import torchcodec"], env=env, capture_output=True, text=True)
         assert "Could not load libtorchcodec" in probe.stderr  # the stand-in holds
-        pushed = s2s("push", str(three_build), "--repo", "alice/spoken", "--license", "cc0-1.0", "--allow-incomplete")
+        pushed = s2s("push", str(five_build), "--repo", "alice/spoken", "--license", "cc0-1.0", "--allow-incomplete")
         assert pushed.returncode == 0 and "verified" in pushed.stdout, pushed.stderr[-3000:]
         pulled = s2s("pull", "alice/spoken", "-o", str(tmp_path / "pulled"))
         assert pulled.returncode == 0, pulled.stderr[-3000:]
-    built = [json.loads(line) for line in (three_build / "items.jsonl").read_text().splitlines()]
+    built = [json.loads(line) for line in (five_build / "items.jsonl").read_text().splitlines()]
     again = [json.loads(line) for line in (tmp_path / "pulled" / "items.jsonl").read_text().splitlines()]
     assert [item["context"] for item in again] == [item["context"] for item in built]
     for old, new in zip(built, again):
-        assert (tmp_path / "pulled" / new["audio"]["context"]).read_bytes() == (three_build / old["audio"]["context"]).read_bytes()
+        assert (tmp_path / "pulled" / new["audio"]["context"]).read_bytes() == (five_build / old["audio"]["context"]).read_bytes()

@@ -223,3 +223,45 @@ def test_report_html_holds_the_tables_and_figures_of_the_results(tmp_path: Path)
     assert seen["errors"] == [] and seen["console"] == [] and seen["audio"] == [], seen
     figures = 2 if importlib.util.find_spec("matplotlib") else 0  # the bars and the breakdowns
     assert len(seen["images"]) == figures and all(width > 500 for width in seen["images"])
+
+
+def test_report_html_plays_the_items_speech_flipped_worst_first(spoken_build: Path, tmp_path: Path):
+    """Items right from text and wrong from speech, by hand: three of the build's four flipped with
+    margins 0.5, 2.0 and 1.0 (the fourth right in both); the page lists them worst first with the
+    context clip of each, the cascade's transcript and both modes' losses, and the clips play."""
+    import soundfile
+
+    items = [json.loads(line) for line in (spoken_build / "items.jsonl").read_text().splitlines()]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"model": "cascade:faster-whisper:base+lm", "modes": ["t2t", "s2t"], "source": str(spoken_build)}))
+    margins = [0.5, 2.0, 1.0, None]
+    lines, samples = [], []
+    for item, margin in zip(items, margins):
+        answer, k = item["answer"], len(item["candidates"])
+        for mode, gap in (("t2t", -1.0), ("s2t", margin if margin is not None else -1.0)):
+            for candidate in range(k):
+                loss = 2.0 + (gap if candidate == answer else 0.0)
+                lines.append(json.dumps({"id": item["id"], "subset": item["subset"], "mode": mode, "candidate": candidate, "answer": answer,
+                                         "loss": loss, "n_tokens": 1, "logprob": -loss, "n_bytes": 1}) + "\n")
+        samples.append(json.dumps({"id": item["id"], "mode": "s2t", "context": f"heard <b>{item['id']}</b>"}) + "\n")
+    (run / "scores.jsonl").write_text("".join(lines))
+    (run / "samples.jsonl").write_text("".join(samples))
+    from typer.testing import CliRunner
+
+    from s2sbench.cli import app
+
+    result = CliRunner().invoke(app, ["report", str(run), "--html", str(tmp_path / "page.html")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "page.html").read_text(encoding="utf-8")
+    assert "right from text, wrong from speech (3, the largest speech margin first)" in text
+    order = [items[1], items[2], items[0]]  # margins 2.0, 1.0, 0.5
+    positions = [text.index(f"heard &lt;b&gt;{item['id']}&lt;/b&gt;") for item in order]
+    assert positions == sorted(positions) and f"heard &lt;b&gt;{items[3]['id']}" not in text
+    assert str(spoken_build) not in text  # clips are embedded and named by their place in the build
+    seen = open_page(tmp_path / "page.html")
+    assert seen["errors"] == [] and seen["console"] == [], seen
+    assert [player["clip"] for player in seen["audio"]] == [item["audio"]["context"] for item in order]
+    for player in seen["audio"]:
+        assert player["ok"] and player["readyState"] >= 3, player
+        assert player["duration"] == pytest.approx(soundfile.info(str(spoken_build / player["clip"])).duration, abs=0.01)

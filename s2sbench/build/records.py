@@ -44,6 +44,9 @@ class ClipJob:
     text: str
     recording: str | None = None  # an absolute path: the stages may run in another directory
     attempts: list[Attempt] = field(default_factory=list)
+    # A person's recording (--recordings), finished like a synthesized clip and voiced "human:NAME";
+    # None with a recording: the source's own (the S2SBench release's wavs), adopted as it is.
+    speaker: str | None = None
 
 
 @dataclass
@@ -71,7 +74,8 @@ class ItemWork:
     @classmethod
     def from_json(cls, text: str) -> ItemWork:
         record = parse_json(text)
-        clips = [ClipJob(clip["text"], clip["recording"], [Attempt(**attempt) for attempt in clip["attempts"]]) for clip in record["clips"]]
+        clips = [ClipJob(clip["text"], clip["recording"], [Attempt(**attempt) for attempt in clip["attempts"]], clip.get("speaker"))
+                 for clip in record["clips"]]
         return cls(Item.from_dict(record["item"]), clips, record["error"])
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from s2sbench._io import DirectoryLock
 from s2sbench.build.executors import Executor, LocalExecutor
 from s2sbench.build.options import EXECUTORS, SPEAK_CHOICES, BuildOptions, BuildSummary
+from s2sbench.build.recordings import scan_recordings
 from s2sbench.build.records import FailedItem
 from s2sbench.build.source import SourceScan, pending_items_in, scan_source, selected_items
 from s2sbench.build.stages import SpeakPlan, ValidationPlan, loaded_stages
@@ -34,14 +35,14 @@ from s2sbench.errors import S2SBenchError
 from s2sbench.licenses import CORPUS, DataLicense
 from s2sbench.profiles import LanguageProfile, bundled_profiles, check_max_error, load_profile
 from s2sbench.storage import SMALL_FILES, ClipStore, clip_store, is_url, mirror_directory, pull_small_files, push_small_files
-from s2sbench.synth import TTSSpec, engine_identity
+from s2sbench.synth import DEFAULT_VOICES, TTSSpec, engine_identity
 from s2sbench.task import task_record
 from s2sbench.validate.asr import ASRSpec, recognizer_identity
 from s2sbench.validate.report import write_reports
 from s2sbench.validate.verdicts import Thresholds
 from s2sbench.versions import package_versions
 
-VERSIONED_PACKAGES = ("s2sbench", "numpy", "soundfile", "soxr", "pydub", "espeakng-loader", "coqui-tts", "torch", "piper-tts", "datasets")
+VERSIONED_PACKAGES = ("s2sbench", "numpy", "soundfile", "soxr", "pydub", "espeakng-loader", "coqui-tts", "torch", "piper-tts", "kokoro-onnx", "datasets")
 UPLOAD_EVERY_SECONDS = 60.0  # a URL build uploads its items this often
 
 Progress = Callable[[int, int, int], None]
@@ -65,6 +66,8 @@ def _check_options(options: BuildOptions) -> None:
         raise S2SBenchError(f"--speak must be one of {', '.join(SPEAK_CHOICES)}, not {options.speak!r}")
     if options.executor not in EXECUTORS:
         raise S2SBenchError(f"--executor must be one of {', '.join(EXECUTORS)}, not {options.executor!r}")
+    if options.recordings_only and not options.recordings:
+        raise S2SBenchError("--recordings-only goes with --recordings DIR")
     if options.batch_size < 1:
         raise S2SBenchError(f"--batch-size must be at least 1, not {options.batch_size}")
     if options.license is not None and options.license.id == CORPUS and options.format and get_builder(options.format).license is None:
@@ -77,7 +80,7 @@ def _check_options(options: BuildOptions) -> None:
 
 def _plan(options: BuildOptions, profile: LanguageProfile) -> SpeakPlan:
     tts = resolve_tts(options, profile)
-    voices = tuple(options.voices or profile.voices_for(tts.engine) or [None])
+    voices = tuple(options.voices or profile.voices_for(tts.engine) or [DEFAULT_VOICES.get(tts.engine)])
     validation = None
     if options.validate:
         asr = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device, window=options.asr_window)
@@ -85,7 +88,8 @@ def _plan(options: BuildOptions, profile: LanguageProfile) -> SpeakPlan:
         validation = ValidationPlan(asr, profile_ref, options.max_error, options.retries)
     # An absolute root, so Ray workers started elsewhere write to the same directory.
     root = str(options.output) if is_url(options.output) else str(Path(options.output).absolute())
-    return SpeakPlan(root, tts, voices, options.speak, options.audio, validation)
+    recordings = scan_recordings(options.recordings) if options.recordings else None
+    return SpeakPlan(root, tts, voices, options.speak, options.audio, validation, recordings)
 
 
 def _load_engines(plan: SpeakPlan) -> None:
@@ -118,6 +122,7 @@ def _parameters(options: BuildOptions, profile: LanguageProfile, plan: SpeakPlan
         },
         "profile": {"code": profile.code, "path": profile.path, "sha256": profile.digest},
         "tts": {"spec": str(plan.tts), **engine_identity(plan.tts), "voices": list(plan.voices)},
+        **({"recordings": {"engine": "human", **plan.recordings.describe(), "only": options.recordings_only}} if plan.recordings else {}),
         "speak": options.speak,
         "audio": options.audio.as_dict(),
         "validation": validation,

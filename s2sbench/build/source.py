@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from s2sbench.build.options import BuildOptions
+from s2sbench.build.recordings import scan_recordings
 from s2sbench.builders import BuildContext, iter_source_items
-from s2sbench.errors import SourceRowError
+from s2sbench.errors import S2SBenchError, SourceRowError
 from s2sbench.items import Item, item_problems
 
 
@@ -31,6 +32,18 @@ class SourceScan:
     skipped: list[dict[str, Any]]
     chosen: set[str] | None  # ids chosen by a seeded --limit; None means "the first N"
     complete: bool = True  # False: the scan stopped at the first N items (--limit without --seed)
+
+
+def source_items(options: BuildOptions, context: BuildContext) -> Iterator[Item | SourceRowError]:
+    """The source's items (and row errors); with ``--recordings-only``, only the items whose context
+    was recorded."""
+    stream = iter_source_items(options.source, options.format, context)
+    if not options.recordings_only:
+        return stream
+    if not options.recordings:
+        raise S2SBenchError("--recordings-only goes with --recordings DIR")
+    recordings = scan_recordings(options.recordings)
+    return (entry for entry in stream if not isinstance(entry, Item) or recordings.has_context(entry.id))
 
 
 def _content_digest(item: Item) -> bytes:
@@ -78,7 +91,7 @@ def scan_source(options: BuildOptions, context: BuildContext) -> SourceScan:
     total = 0
     first_n = options.limit is not None and options.seed is None
     sample: list[tuple[int, str]] = []  # max-heap by negated rank: the ``limit`` smallest ranks
-    for item in _unique_items(iter_source_items(options.source, options.format, context), options.skip_bad_rows, skipped, duplicates):
+    for item in _unique_items(source_items(options, context), options.skip_bad_rows, skipped, duplicates):
         total += 1
         if first_n and total >= options.limit:
             return SourceScan(total, duplicates["dropped"], skipped, None, complete=False)
@@ -95,7 +108,7 @@ def scan_source(options: BuildOptions, context: BuildContext) -> SourceScan:
 def selected_items(options: BuildOptions, context: BuildContext, scan: SourceScan) -> Iterator[Item]:
     """Second pass: the chosen items, in source order."""
     emitted = 0
-    for item in _unique_items(iter_source_items(options.source, options.format, context), True, [], Counter()):
+    for item in _unique_items(source_items(options, context), True, [], Counter()):
         if options.limit is not None and emitted >= options.limit:
             return
         if scan.chosen is not None and item.id not in scan.chosen:

@@ -22,6 +22,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from s2sbench.build.recordings import Recordings
 from s2sbench.build.records import Attempt, BuiltItem, ClipCheck, ClipJob, FailedItem, ItemWork
 from s2sbench.items import Item
 from s2sbench.profiles import load_profile
@@ -55,6 +56,7 @@ class SpeakPlan:
     speak: str  # "context" or "all"
     audio: AudioOptions
     validation: ValidationPlan | None = None
+    recordings: Recordings | None = None  # people's recordings (--recordings): spoken instead of the TTS
 
     @property
     def attempts(self) -> int:
@@ -78,6 +80,10 @@ def new_work(item: Item, plan: SpeakPlan) -> ItemWork:
     clips = [ClipJob(text) for text in texts]
     recording = item.source.get("context_wav")
     clips[0].recording = os.path.abspath(recording) if recording else None  # the item keeps its own path
+    for index, clip in enumerate(clips):
+        found = plan.recordings.of(item.id, index) if plan.recordings is not None else None
+        if found is not None:
+            clip.recording, clip.speaker = found[0], f"human:{found[1]}"
     return ItemWork(item, clips)
 
 
@@ -126,8 +132,8 @@ def _speak_work(speaker: Speaker, work: ItemWork) -> None:
         if not needs_attempt(clip, plan):
             continue
         if clip.recording:
-            made = maker.adopt(clip.recording)
-            clip.attempts.append(Attempt(made.path, made.created))
+            made = maker.record(clip.recording) if clip.speaker else maker.adopt(clip.recording)
+            clip.attempts.append(Attempt(made.path, made.created, clip.speaker))
             continue
         settings = voice_settings(work.item.id, len(clip.attempts), plan.voices)
         made = maker.speak(clip.text, work.item.lang, settings)

@@ -30,6 +30,7 @@ from s2sbench.errors import S2SBenchError
 from s2sbench.plotting import png, pyplot
 from s2sbench.scorer.breakdowns import cascade_overlap, too_few
 from s2sbench.scorer.figures import breakdown_png
+from s2sbench.scorer.flipped import flipped_section
 from s2sbench.scorer.results import read_run, read_scores
 from s2sbench.scorer.summary import DEGRADATIONS, TOO_FEW, item_outcomes, mode_figures, summarize, summary_sections
 from s2sbench.tables import Section, Table, markdown_sections, public_model, public_source
@@ -214,7 +215,7 @@ def runs_breakdown_png(runs: list[dict[str, Any]], metric: str = "acc") -> bytes
 def html_report(directories: list[Path], path: Path, metric: str = "acc") -> None:
     """``s2s report --html``: one self-contained page (:mod:`s2sbench.webpage`) with the comparison
     and cascade tables, both figures (when matplotlib is installed), and each run's summary tables
-    on the shared items."""
+    on the shared items with the items speech flipped, playable (:mod:`s2sbench.scorer.flipped`)."""
     check_metric(metric)
     runs, _ = shared_runs(directories)
     body = sections_html(comparison_sections(runs, coverage_notes(runs, public=True), metric, public=True))
@@ -224,6 +225,8 @@ def html_report(directories: list[Path], path: Path, metric: str = "acc") -> Non
     for run in runs:
         body.append(f"<h2>{escape(run['name'])}: {escape(run['model'])}</h2>")
         body += sections_html(summary_sections(run["summary"]), level=3)
+        if (section := flipped_section(run, run["name"])) is not None:
+            body += sections_html([section], level=3)
     write_atomic(path, page(f"Scores: {', '.join(dict.fromkeys(run['model'] for run in runs))}", body))
 
 

@@ -72,6 +72,8 @@ def engine_identity(spec: TTSSpec) -> dict[str, Any]:
         from s2sbench.synth.espeak import identity_of
     elif spec.engine == "coqui":
         from s2sbench.synth.coqui import identity_of
+    elif spec.engine == "kokoro":
+        from s2sbench.synth.kokoro import identity_of
     else:
         from s2sbench.synth.piper import identity_of
     return identity_of(spec)
@@ -105,4 +107,14 @@ def _piper(spec: TTSSpec) -> SpeechEngine:
     return PiperEngine(spec)
 
 
-ENGINES = {"espeak": _espeak, "coqui": _coqui, "piper": _piper}
+def _kokoro(spec: TTSSpec) -> SpeechEngine:
+    from s2sbench.synth.kokoro import KokoroEngine
+
+    return KokoroEngine(spec)
+
+
+# The voice an engine speaks with when neither --voice nor the profile names one, where the engine has
+# no default of its own to fall back on (recorded by name, so the voice facet says who spoke).
+DEFAULT_VOICES = {"kokoro": "jf_alpha"}
+
+ENGINES = {"espeak": _espeak, "coqui": _coqui, "piper": _piper, "kokoro": _kokoro}

@@ -76,6 +76,23 @@ class ClipMaker:
         self.store.write(relative, encode(finish(samples, sample_rate, self.audio), self.audio))
         return ClipResult(relative, True)
 
+    def record(self, recording: str | Path) -> ClipResult:
+        """A clip made from a person's recording (``--recordings``): decoded (a browser's webm/opus
+        through pydub and FFmpeg), then finished like a synthesized clip (resampled, trimmed, levelled)
+        so that human and synthetic clips meet at one level. Named by the recording's bytes and the
+        audio options: a re-run reuses it."""
+        source = Path(recording)
+        data = source.read_bytes()
+        relative = clip_relative_path(clip_key({"recording": hashlib.sha256(data).hexdigest(), "finished": True, "audio": self.audio.as_dict()}),
+                                      self.audio.format)
+        if self.store.usable(relative):
+            return ClipResult(relative, False)
+        samples, sample_rate = decode_recording(source)
+        if samples.size == 0:
+            raise EngineError(f"{source}: holds no audio")
+        self.store.write(relative, encode(finish(samples, sample_rate, self.audio), self.audio))
+        return ClipResult(relative, True)
+
     def adopt(self, wav: str | Path) -> ClipResult:
         """A clip made from an existing recording: the same bytes when it already has the build's
         rate, channels and format, else resampled to mono (never trimmed or levelled: it is the
@@ -96,3 +113,27 @@ class ClipMaker:
             data = encode(resample(to_float_mono(samples), sample_rate, self.audio.sample_rate), self.audio)
         self.store.write(relative, data)
         return ClipResult(relative, True)
+
+
+def decode_recording(path: Path) -> tuple[Any, int]:
+    """(float32 samples, rate) of a recording: soundfile's formats directly, others (webm, opus, m4a)
+    through pydub and FFmpeg; an error naming the file when neither reads it."""
+    import numpy as np
+
+    try:
+        samples, sample_rate = sf.read(path, dtype="float32", always_2d=False)
+        return samples, int(sample_rate)
+    except (sf.LibsndfileError, RuntimeError):
+        pass
+    try:
+        from pydub import AudioSegment
+
+        segment = AudioSegment.from_file(path)
+    except Exception as exc:  # pydub raises its own and FFmpeg's errors: any means "not audio we can read"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EngineError(f"{path}: not audio that soundfile or FFmpeg reads ({first[:200]})") from None
+    scale = float(1 << (8 * segment.sample_width - 1))
+    samples = np.array(segment.get_array_of_samples(), dtype=np.float32) / scale
+    if segment.channels > 1:
+        samples = samples.reshape(-1, segment.channels)
+    return samples, int(segment.frame_rate)

@@ -4,6 +4,8 @@
   an optional variant: ``en-us+f3``).
 - ``piper``: every voice installed (voice packages, ``$PIPER_VOICES_DIR``, ``~/.local/share/piper``);
   ``piper:VOICE`` lists that voice's speakers.
+- ``kokoro[:MODEL]``: the voices of the model's voices file (the offline model's five); every voice
+  speaks every language Kokoro speaks, so a language filters nothing but what Kokoro cannot speak.
 - ``coqui:MODEL``: the model's speakers (and languages), read by loading it; Coqui's named models
   download, so a local model directory is what works offline.
 """
@@ -65,11 +67,24 @@ def coqui_voices(model: str | None, language: str | None) -> list[Voice]:
             for speaker in speakers]
 
 
+def kokoro_voices(model: str | None, language: str | None) -> list[Voice]:
+    from s2sbench.synth import TTSSpec
+    from s2sbench.synth.kokoro import LANGUAGES, language_of, voice_names
+
+    if language:
+        language_of(language)  # one Kokoro does not speak is an error naming those it does
+    speaks = ", ".join(sorted(code for code in LANGUAGES if "-" not in code))
+    trained = {"a": "American English", "b": "British English", "e": "Spanish", "f": "French", "h": "Hindi", "i": "Italian",
+               "j": "Japanese", "p": "Brazilian Portuguese", "z": "Mandarin"}
+    return [Voice(name, speaks, f"{'female' if name[1:2] == 'f' else 'male'}, trained on {trained.get(name[:1], 'its own language')}")
+            for name in voice_names(TTSSpec("kokoro", model))]
+
+
 def list_voices(engine: str, language: str | None = None) -> list[Voice]:
     """The voices of ``engine`` (``ENGINE[:MODEL]``) that speak ``language`` (a code or its prefix)."""
     name, _, model = engine.partition(":")
     listers = {"espeak": lambda: espeak_voices(language), "piper": lambda: piper_voices(model or None, language),
-               "coqui": lambda: coqui_voices(model or None, language)}
+               "coqui": lambda: coqui_voices(model or None, language), "kokoro": lambda: kokoro_voices(model or None, language)}
     if name not in listers:
         raise EngineError(f"unknown engine {name!r}; known: {', '.join(listers)}")
     return listers[name]()

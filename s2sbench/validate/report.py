@@ -222,11 +222,17 @@ def build_page(directory: BuildDirectory, report: ValidationReport, figure: byte
         inside(directory.root, record["path"], f"{record['where']}: {field}")  # a path leaving the build is refused, not read
         players.append(audio_player(clips.read(record["path"]), record["path"]))
     sections = validation_sections(report, players)
+    # The first screen is the verdict: pass rates by subset and the worst clips, playable; then the
+    # rest of the tables and the figure; the build's settings last, folded.
+    worst = [section for section in sections if isinstance(section[1], Table) and section[1].markup_header is not None]
+    rest = [section for section in sections[1:] if section not in worst]
     body = [f"<p>{escape(line.replace('**', '').replace('`', ''))}</p>" for line in header_lines(report, manifest.get("validation") or {})]
-    body += ["<h2>Build</h2>", to_html(facts(public_facts({key: manifest[key] for key in BUILD_FACTS if key in manifest})))]
+    body += sections_html([sections[0], *worst])
     if figure is not None:
         body.append(image(figure, "ASR error per clip, by subset"))
-    body += sections_html(sections)
+    body += sections_html(rest)
+    settings = to_html(facts(public_facts({key: manifest[key] for key in BUILD_FACTS if key in manifest})))
+    body.append(f"<h2>Build</h2><details><summary>settings, sources, engines and counts (build.json)</summary>{settings}</details>")
     return page(f"Build report: {public_source(directory.root)}", body)
 
 

@@ -39,10 +39,12 @@ demo-score: demo
 test: setup
 	$(BIN)/python -m pytest -q --durations=15
 
-# What CI runs before the tests: the linter, and the lock checked against pyproject.toml.
+# What CI runs before the tests: the linter, the lock checked against pyproject.toml, and no import
+# circle among s2sbench's modules.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/python scripts/check_lock.py
+	$(BIN)/python scripts/check_imports.py
 
 lock: setup
 	$(BIN)/uv pip compile pyproject.toml requirements/tools.in --extra test --universal --generate-hashes \

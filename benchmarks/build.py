@@ -39,7 +39,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from benchmarks.executors import write_stories
-from s2sbench.build.options import DEFAULT_BATCH_SIZE
+from s2sbench.pipeline.options import DEFAULT_BATCH_SIZE
 
 STORYCLOZE_ITEMS = 3742  # sStoryCloze: 3742 two-way items, 3 clips each
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import ray
 
 from s2sbench import BuildOptions, build
-from s2sbench.build import RayOptions
+from s2sbench.pipeline import RayOptions
 
 
 def timed_build(options: BuildOptions) -> tuple[float, int, int]:

@@ -18,7 +18,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+local"
 
-from s2sbench.build import BuildOptions, BuildSummary, build
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import (
     BuildDirectoryError,
@@ -29,6 +28,7 @@ from s2sbench.errors import (
     SourceRowError,
 )
 from s2sbench.items import Item
+from s2sbench.pipeline import BuildOptions, BuildSummary, build
 from s2sbench.profiles import LanguageProfile, load_profile
 from s2sbench.synth.postprocess import AudioOptions
 

@@ -17,9 +17,9 @@ from typing import Annotated
 import typer
 
 from s2sbench import __version__
-from s2sbench.build.options import DEFAULT_BATCH_SIZE
 from s2sbench.errors import S2SBenchError, user_message
 from s2sbench.licenses import DataLicense
+from s2sbench.pipeline.options import DEFAULT_BATCH_SIZE
 from s2sbench.synth.postprocess import AUDIO_FORMATS, AudioOptions
 from s2sbench.validate.asr import DEFAULT_WINDOW
 
@@ -189,8 +189,8 @@ def build(
       s2s build cloze_test_2018.csv -o builds/sc --device cuda --batch-size 32
       s2s build sample:en -o builds/human --recordings rec/ana --recordings-only
     """
-    from s2sbench.build import BuildOptions, RayOptions
-    from s2sbench.build import build as run_build
+    from s2sbench.pipeline import BuildOptions, RayOptions
+    from s2sbench.pipeline import build as run_build
     from s2sbench.storage import is_url, mirror_directory
 
     if audio_format not in AUDIO_FORMATS:

@@ -266,7 +266,7 @@ def check(
     profile or a missing sentence,
     :class:`~s2sbench.errors.EngineError` when an engine or voice cannot be had.
     """
-    from s2sbench.build import BuildOptions, resolve_tts
+    from s2sbench.pipeline import BuildOptions, resolve_tts
     from s2sbench.storage import ClipStore
     from s2sbench.synth import VoiceSettings, load_engine
     from s2sbench.synth.clips import ClipMaker

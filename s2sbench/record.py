@@ -6,7 +6,7 @@ back, and keeps it or records it again. It starts at the first item without a re
 stopped at any point resumes there. Each kept take is checked as audio (decoded through FFmpeg, at
 most :data:`MAX_UPLOAD_BYTES` and :data:`~s2sbench.clip_length.MAX_CLIP_SECONDS`) and written whole
 (a temporary file renamed into place) to ``BUILD/recordings/NAME/ITEM-ID/PART.webm``: the layout
-``s2s build --recordings`` reads (:mod:`s2sbench.build.recordings`), so a killed server loses at most
+``s2s build --recordings`` reads (:mod:`s2sbench.pipeline.recordings`), so a killed server loses at most
 the take in flight. Build the recordings into validated clips with
 ``s2s build SOURCE -o BUILD --recordings BUILD/recordings/NAME``.
 
@@ -30,11 +30,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from s2sbench._io import write_atomic
-from s2sbench.build.recordings import AUDIO_SUFFIXES, SPEAKER_FILE, part_index
 from s2sbench.builddir import BuildDirectory
 from s2sbench.clip_length import MAX_CLIP_SECONDS
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import name_problem
+from s2sbench.pipeline.recordings import AUDIO_SUFFIXES, SPEAKER_FILE, part_index
 
 MAX_UPLOAD_BYTES = 20 * 2**20  # a 10-minute take of browser opus is about 5 MB
 RECORDINGS_DIR = "recordings"

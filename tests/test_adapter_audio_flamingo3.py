@@ -10,7 +10,7 @@ import pytest
 
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, audio_flamingo3, load_adapter  # audio_flamingo3: registers it
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, audio_flamingo3, load_adapter, model_types  # audio_flamingo3: registers it
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
     assert_batches_equal_one_at_a_time_and_naive,
@@ -116,7 +116,7 @@ def test_s2t_without_audio_is_an_error(adapter, items):
 
 
 def test_auto_detection(tiny_af3):
-    assert MODEL_TYPES["audioflamingo3"] == "audio-flamingo-3"
+    assert model_types()["audioflamingo3"] == "audio-flamingo-3"
     adapter = load_adapter(AdapterSpec(str(tiny_af3)))
     assert isinstance(adapter, audio_flamingo3.AudioFlamingo3)
     assert adapter.modes == ("t2t", "s2t")

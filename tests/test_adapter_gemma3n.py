@@ -11,7 +11,7 @@ import pytest
 
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, gemma3n, load_adapter
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, gemma3n, load_adapter, model_types
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
     assert_batches_equal_one_at_a_time_and_naive,
@@ -131,7 +131,7 @@ def test_without_timm_loading_names_the_extra(tiny_gemma3n, monkeypatch):
 
 
 def test_auto_detection(tiny_gemma3n):
-    assert MODEL_TYPES["gemma3n"] == "gemma-3n"
+    assert model_types()["gemma3n"] == "gemma-3n"
     adapter = load_adapter(AdapterSpec(str(tiny_gemma3n)))
     assert type(adapter) is gemma3n.Gemma3n
     assert adapter.modes == ("t2t", "s2t")

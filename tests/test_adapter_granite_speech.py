@@ -12,7 +12,7 @@ import pytest
 
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, granite_speech, load_adapter  # granite_speech: registers it
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, granite_speech, load_adapter, model_types  # granite_speech: registers it
 from s2sbench.scorer.adapters.audio_llm import min_peft_version, speech_lm_class
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
@@ -121,7 +121,7 @@ def test_a_lora_checkpoint_without_peft_scores_t2t_and_refuses_s2t(tmp_path, nam
 
 def test_auto_detection(tiny_granite, name):
     adapter_class, model_type, _ = FAMILIES[name]
-    assert MODEL_TYPES[model_type] == name
+    assert model_types()[model_type] == name
     adapter = load_adapter(AdapterSpec(str(tiny_granite)))
     assert type(adapter) is adapter_class
     assert adapter.modes == ("t2t", "s2t")

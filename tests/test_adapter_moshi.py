@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from s2sbench.cli import app
 from s2sbench.errors import EngineError, S2SBenchError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, adapter_modes, load_adapter
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, adapter_modes, load_adapter, model_types
 from s2sbench.scorer.adapters.moshi import Moshi, delayed, scored_mask
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_shared_prefix_matches_naive
@@ -131,7 +131,7 @@ def test_modes_it_cannot_score_are_errors(tiny_moshi, items, tmp_path, spoken_bu
 
 
 def test_auto_detection(tiny_moshi):
-    assert MODEL_TYPES["moshi"] == "moshi" and adapter_modes("moshi") == ("t2t", "s2s")
+    assert model_types()["moshi"] == "moshi" and adapter_modes("moshi") == ("t2t", "s2s")
     adapter = load_adapter(AdapterSpec(str(tiny_moshi)))
     assert type(adapter) is Moshi
     identity = adapter.identity()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from s2sbench.cli import app
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, qwen2_5_omni  # qwen2_5_omni: registers it
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, load_adapter, model_types, qwen2_5_omni  # qwen2_5_omni: registers it
 from s2sbench.scorer.results import read_scores
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
@@ -138,7 +138,7 @@ def test_another_model_is_refused(tmp_path):
 
 
 def test_auto_detection(tiny_omni, tiny_omni_whole):
-    assert MODEL_TYPES["qwen2_5_omni"] == MODEL_TYPES["qwen2_5_omni_thinker"] == "qwen2.5-omni"
+    assert model_types()["qwen2_5_omni"] == model_types()["qwen2_5_omni_thinker"] == "qwen2.5-omni"
     for directory in (tiny_omni, tiny_omni_whole):
         adapter = load_adapter(AdapterSpec(str(directory), device="cpu"))
         assert isinstance(adapter, qwen2_5_omni.Qwen2_5Omni)

@@ -13,7 +13,7 @@ import pytest
 
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, phi4_multimodal  # phi4_multimodal: registers it
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, load_adapter, model_types, phi4_multimodal  # phi4_multimodal: registers it
 from s2sbench.scorer.adapters.audio_llm import min_peft_version, read_audio
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
@@ -134,7 +134,7 @@ def test_a_speech_lora_checkpoint_without_peft_scores_t2t_and_refuses_s2t(tmp_pa
 
 
 def test_auto_detection(tiny_phi4):
-    assert MODEL_TYPES["phi4_multimodal"] == "phi-4-multimodal"
+    assert model_types()["phi4_multimodal"] == "phi-4-multimodal"
     adapter = load_adapter(AdapterSpec(str(tiny_phi4)))
     assert type(adapter) is phi4_multimodal.Phi4Multimodal
     assert adapter.modes == ("t2t", "s2t")

@@ -9,7 +9,7 @@ import pytest
 
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, qwen2_audio  # qwen2_audio: registers it
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, load_adapter, model_types, qwen2_audio  # qwen2_audio: registers it
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
     assert_batches_equal_one_at_a_time_and_naive,
@@ -94,7 +94,7 @@ def test_s2t_without_audio_is_an_error(adapter, items):
 
 
 def test_auto_detection(tiny_qwen2_audio):
-    assert MODEL_TYPES["qwen2_audio"] == "qwen2-audio"
+    assert model_types()["qwen2_audio"] == "qwen2-audio"
     adapter = load_adapter(AdapterSpec(str(tiny_qwen2_audio)))
     assert isinstance(adapter, qwen2_audio.Qwen2Audio)
     assert adapter.modes == ("t2t", "s2t")

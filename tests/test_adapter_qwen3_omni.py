@@ -12,7 +12,7 @@ import pytest
 
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, qwen3_omni  # qwen3_omni: registers it
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, load_adapter, model_types, qwen3_omni  # qwen3_omni: registers it
 from s2sbench.scorer.adapters.audio_llm import read_audio
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
@@ -154,7 +154,7 @@ def test_another_model_is_refused(tmp_path):
 
 
 def test_auto_detection(tiny_qwen3_omni, tiny_qwen3_omni_whole):
-    assert MODEL_TYPES["qwen3_omni_moe"] == MODEL_TYPES["qwen3_omni_moe_thinker"] == "qwen3-omni"
+    assert model_types()["qwen3_omni_moe"] == model_types()["qwen3_omni_moe_thinker"] == "qwen3-omni"
     for directory in (tiny_qwen3_omni, tiny_qwen3_omni_whole):
         adapter = load_adapter(AdapterSpec(str(directory), device="cpu"))
         assert type(adapter) is qwen3_omni.Qwen3Omni

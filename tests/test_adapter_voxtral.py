@@ -11,7 +11,7 @@ import pytest
 
 from s2sbench.errors import EngineError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, Prompt, load_adapter, voxtral
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, load_adapter, model_types, voxtral
 from s2sbench.scorer.run import ScoreOptions, score
 from tests.adapter_checks import (
     assert_batches_equal_one_at_a_time_and_naive,
@@ -121,7 +121,7 @@ def test_without_mistral_common_loading_names_the_extra(tiny_voxtral, monkeypatc
 
 
 def test_auto_detection(tiny_voxtral):
-    assert MODEL_TYPES["voxtral"] == "voxtral"
+    assert model_types()["voxtral"] == "voxtral"
     adapter = load_adapter(AdapterSpec(str(tiny_voxtral)))
     assert type(adapter) is voxtral.Voxtral
     assert adapter.modes == ("t2t", "s2t")

@@ -65,7 +65,7 @@ def test_formats_lists_every_builder():
 
 
 def test_adapters_lists_every_adapter_with_its_modes_and_model_types():
-    from s2sbench.scorer.adapters import MODEL_TYPES, adapter_modes, adapters
+    from s2sbench.scorer.adapters import adapter_modes, adapters, model_types
 
     result = runner.invoke(app, ["adapters"])
     assert result.exit_code == 0, result.output
@@ -75,7 +75,7 @@ def test_adapters_lists_every_adapter_with_its_modes_and_model_types():
     assert sorted(rows) == adapters() and {"causal-lm", "cascade", "qwen2-audio", "granite-speech"} <= set(rows)
     for name, (modes, _) in rows.items():
         assert modes == ",".join(adapter_modes(name))
-    for model_type, name in MODEL_TYPES.items():  # every type auto knows, on its adapter's line
+    for model_type, name in model_types().items():  # every type auto knows, on its adapter's line
         assert model_type in rows[name][1].split(", ")
     assert rows["granite-speech"] == ["t2t,s2t", "granite_speech"]
     assert rows["qwen2.5-omni"][1] == "qwen2_5_omni, qwen2_5_omni_thinker"

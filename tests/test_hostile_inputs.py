@@ -19,11 +19,11 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from s2sbench import BuildOptions
-from s2sbench.build.source import scan_source
 from s2sbench.builders import BuildContext
 from s2sbench.cli import app
 from s2sbench.clip_length import MAX_CLIP_SECONDS
 from s2sbench.errors import ProfileError
+from s2sbench.pipeline.source import scan_source
 from s2sbench.profiles import MAX_PROMPT_CHARS, load_profile
 from tests.test_faults import GOOD_PROFILE, one_line_error
 from tests.test_report import results_dir

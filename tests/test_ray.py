@@ -16,7 +16,7 @@ import pytest
 import ray
 
 import s2sbench.profiles
-from s2sbench.build import BuildOptions, BuildSummary, build
+from s2sbench.pipeline import BuildOptions, BuildSummary, build
 from tests.test_builders import story_release, story_rows
 
 

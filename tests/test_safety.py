@@ -359,8 +359,8 @@ def _hostile_row(rng, number: int) -> dict:
 def test_fuzzed_hostile_rows_end_as_row_errors_and_nothing_is_written(tmp_path: Path, seed: int):
     import random
 
-    from s2sbench.build.source import scan_source
     from s2sbench.builders import BuildContext
+    from s2sbench.pipeline.source import scan_source
     from s2sbench.profiles import load_profile
 
     rng = random.Random(seed)

@@ -168,7 +168,7 @@ def test_a_text_lm_cannot_score_speech_and_says_so_before_loading(tiny_lm: Path,
         def __init__(self, spec):
             raise AssertionError("the model was loaded before its modes were checked")
 
-    monkeypatch.setitem(adapters._ADAPTERS, "causal-lm", NeverLoaded)
+    monkeypatch.setitem(adapters._registry(), "causal-lm", NeverLoaded)
     with pytest.raises(S2SBenchError, match=r"adapter causal-lm cannot score mode\(s\) s2t \(it scores t2t\): pass --modes t2t"):
         score(ScoreOptions(source=str(spoken), output=tmp_path / "r", model=str(tiny_lm), modes=("t2t", "s2t")))
 

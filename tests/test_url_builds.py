@@ -9,7 +9,7 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from s2sbench.build import BuildOptions, build
+from s2sbench.pipeline import BuildOptions, build
 from s2sbench.storage import mirror_directory
 
 

@@ -2,8 +2,10 @@
 
 A builder is registered by name with :func:`register_builder` and is one small function from a
 :class:`SourceRow` to an :class:`~s2sbench.items.Item`. Formats that are not one-row-one-item
-(the original S2SBench release) register a whole reader instead. Third-party packages add builders
-through the ``s2sbench.builders`` entry-point group.
+(the original S2SBench release) register a whole reader instead. The format modules
+(:data:`FORMAT_MODULES`) and third-party packages (the ``s2sbench.builders`` entry-point group) are
+imported the first time the registry is read, not when this package is: a format module imports
+this package, which is then whole.
 
 ``iter_source_items(source, fmt, context)`` resolves a source string (a path, ``sample:LANG`` or
 ``hf://owner/name[:config[:split]]``), sniffs the format when it is unambiguous, and streams items.
@@ -11,6 +13,8 @@ through the ``s2sbench.builders`` entry-point group.
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import string
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -176,27 +180,40 @@ def register_builder(
     return decorate
 
 
-def _load_plugins() -> None:
-    for entry in metadata.entry_points(group="s2sbench.builders"):
-        entry.load()  # importing the module registers its builders
+# The bundled format modules: importing one registers its builders.
+FORMAT_MODULES = ("storycloze", "xstorycloze", "cmmlu", "mmlu", "s2sbench_release", "items_format", "table")
+_LOADED: list[bool] = []
+
+
+def _registry() -> dict[str, Builder]:
+    """Every builder, the format modules and plugins imported on the first call."""
+    if not _LOADED:
+        _LOADED.append(True)
+        for module in FORMAT_MODULES:
+            importlib.import_module(f"{__name__}.{module}")
+        for entry in metadata.entry_points(group="s2sbench.builders"):
+            entry.load()  # importing the module registers its builders
+    return _REGISTRY
 
 
 def builders() -> dict[str, Builder]:
     """All registered builders by name."""
-    return dict(_REGISTRY)
+    return dict(_registry())
 
 
 def get_builder(name: str) -> Builder:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise SourceError(f"unknown format {name!r}; known formats: {', '.join(sorted(_REGISTRY))}") from None
+    registry = _registry()
+    if name not in registry:
+        close = difflib.get_close_matches(name, registry, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise SourceError(f"unknown format {name!r}; {hint}known formats: {', '.join(sorted(registry))}")
+    return registry[name]
 
 
 def sniff_format(columns: Sequence[str], where: str) -> Builder:
     """The one builder whose identifying columns are all present, or a clear error."""
     present = set(columns)
-    matches = [b for b in _REGISTRY.values() if b.sniffable and b.columns and set(b.columns) <= present]
+    matches = [b for b in _registry().values() if b.sniffable and b.columns and set(b.columns) <= present]
     # Prefer the most specific layout when one format's columns contain another's.
     matches.sort(key=lambda b: -len(b.columns))
     if len(matches) == 1 or (len(matches) > 1 and len(matches[0].columns) > len(matches[1].columns)):
@@ -204,7 +221,7 @@ def sniff_format(columns: Sequence[str], where: str) -> Builder:
     names = ", ".join(b.name for b in matches) if matches else "none"
     raise SourceError(
         f"{where}: cannot tell the source format from its columns ({', '.join(columns) or 'no header'}; "
-        f"matching formats: {names}); pass --format one of {', '.join(sorted(_REGISTRY))}"
+        f"matching formats: {names}); pass --format one of {', '.join(sorted(_registry()))}"
     )
 
 
@@ -239,9 +256,3 @@ def iter_source_items(source: str, fmt: str | None, context: BuildContext) -> It
         raise SourceError(f"{path}: no such file or directory")
     builder = get_builder(fmt) if fmt else sniff_format(peek_columns(path), str(path))
     yield from builder.read(path, context)
-
-
-# Importing the format modules registers them.
-from s2sbench.builders import cmmlu, items_format, mmlu, s2sbench_release, storycloze, table, xstorycloze  # noqa: E402,F401
-
-_load_plugins()

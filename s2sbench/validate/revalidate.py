@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s2sbench._io import DirectoryLock, append_json, parse_json, repair_tail, write_atomic
-from s2sbench.build.options import DEFAULT_BATCH_SIZE
 from s2sbench.builddir import BuildDirectory
 from s2sbench.devices import check_device
 from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item
+from s2sbench.pipeline.options import DEFAULT_BATCH_SIZE
 from s2sbench.profiles import build_profile, check_max_error, load_profile
 from s2sbench.storage import ClipStore
 from s2sbench.validate.asr import DEFAULT_WINDOW, ASRSpec, Recognizer, load_recognizer

@@ -9,6 +9,8 @@ defines a class with ``modes``, ``identity()`` and ``score()`` and registers it.
 
 from __future__ import annotations
 
+import difflib
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -85,18 +87,43 @@ class ScoringAdapter(Protocol):
 
 
 _ADAPTERS: dict[str, Callable[[AdapterSpec], ScoringAdapter]] = {}
+_MODEL_TYPES: dict[str, str] = {}  # config model_type -> the adapter ``auto`` picks for it
+# The adapter modules, imported (registering their adapters) the first time the registry is read, not
+# when this package is: each imports this package, which is then whole, and importing the package
+# does not import every model family.
+ADAPTER_MODULES = ("causal_lm", "cascade", "qwen2_audio", "audio_flamingo3", "qwen2_5_omni", "qwen3_omni", "granite_speech",
+                   "phi4_multimodal", "gemma3n", "voxtral", "moshi")
+_LOADED: list[bool] = []
 
 
-def register_adapter(name: str) -> Callable:
+def register_adapter(name: str, model_types: tuple[str, ...] = ()) -> Callable:
+    """Register the decorated factory as adapter ``name``, which ``--adapter auto`` picks for models
+    whose config says one of ``model_types``."""
     def decorate(factory: Callable[[AdapterSpec], ScoringAdapter]) -> Callable[[AdapterSpec], ScoringAdapter]:
         _ADAPTERS[name] = factory
+        _MODEL_TYPES.update(dict.fromkeys(model_types, name))
         return factory
 
     return decorate
 
 
+def _registry() -> dict[str, Callable[[AdapterSpec], ScoringAdapter]]:
+    """Every adapter by name, the adapter modules imported on the first call."""
+    if not _LOADED:
+        _LOADED.append(True)
+        for module in ADAPTER_MODULES:
+            importlib.import_module(f"{__name__}.{module}")
+    return _ADAPTERS
+
+
+def model_types() -> dict[str, str]:
+    """Config model_type -> the adapter ``--adapter auto`` picks for it."""
+    _registry()
+    return dict(_MODEL_TYPES)
+
+
 def adapters() -> list[str]:
-    return sorted(_ADAPTERS)
+    return sorted(_registry())
 
 
 def resolve_adapter(spec: AdapterSpec, name: str = "auto") -> str:
@@ -105,25 +132,27 @@ def resolve_adapter(spec: AdapterSpec, name: str = "auto") -> str:
     model's config, never its weights."""
     if name == "auto":
         name = "cascade" if spec.model.startswith("cascade:") else _detect(spec.model, bool(spec.options.get("trust_remote_code")))
-    if name not in _ADAPTERS:
-        raise EngineError(f"unknown adapter {name!r}; known: {', '.join(adapters())}")
+    if name not in _registry():
+        close = difflib.get_close_matches(name, _registry(), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise EngineError(f"unknown adapter {name!r}; {hint}known: {', '.join(adapters())}")
     return name
 
 
 def adapter_modes(name: str) -> tuple[str, ...] | None:
     """The modes adapter ``name`` scores, known before it loads a model (None when it says so only once loaded)."""
-    modes = getattr(_ADAPTERS[name], "modes", None)
+    modes = getattr(_registry()[name], "modes", None)
     return tuple(modes) if isinstance(modes, tuple) else None
 
 
 def adapter_prompt_styles(name: str) -> tuple[str, ...]:
     """The ``--prompt-style`` values adapter ``name`` scores (its ``prompt_styles``; raw alone when it names none)."""
-    return tuple(getattr(_ADAPTERS[name], "prompt_styles", ("raw",)))
+    return tuple(getattr(_registry()[name], "prompt_styles", ("raw",)))
 
 
 def adapter_options(name: str) -> tuple[str, ...]:
     """The adapter-specific ``AdapterSpec.options`` keys adapter ``name`` reads (its ``takes_options``), besides ``bos``."""
-    return tuple(getattr(_ADAPTERS[name], "takes_options", ()))
+    return tuple(getattr(_registry()[name], "takes_options", ()))
 
 
 @dataclass(frozen=True)
@@ -139,20 +168,17 @@ def adapter_infos() -> list[AdapterInfo]:
     """Every registered adapter, by name: its modes, and the config model_types (or, for an
     adapter that claims none, its ``auto_for`` description) that ``auto`` picks it for."""
     infos = []
+    known = model_types()
     for name in adapters():
-        model_types = sorted(model_type for model_type, adapter in MODEL_TYPES.items() if adapter == name)
-        picked_for = ", ".join(model_types) or getattr(_ADAPTERS[name], "auto_for", "-")
+        claimed = sorted(model_type for model_type, adapter in known.items() if adapter == name)
+        picked_for = ", ".join(claimed) or getattr(_registry()[name], "auto_for", "-")
         infos.append(AdapterInfo(name, adapter_modes(name), picked_for))
     return infos
 
 
 def load_adapter(spec: AdapterSpec, name: str = "auto") -> ScoringAdapter:
     """The adapter chosen by :func:`resolve_adapter`, with its model loaded."""
-    return _ADAPTERS[resolve_adapter(spec, name)](spec)
-
-
-# Config model_type -> adapter name, filled by adapter modules that handle speech LLMs.
-MODEL_TYPES: dict[str, str] = {}
+    return _registry()[resolve_adapter(spec, name)](spec)
 
 
 def _detect(model: str, trust_remote_code: bool = False) -> str:
@@ -170,7 +196,7 @@ def _detect(model: str, trust_remote_code: bool = False) -> str:
         model_type = AutoConfig.from_pretrained(str(local) if local.exists() else model, trust_remote_code=trust_remote_code).model_type
     except Exception:  # unknown to transformers: let the causal LM report it
         return "causal-lm"
-    return MODEL_TYPES.get(model_type, "causal-lm")
+    return model_types().get(model_type, "causal-lm")
 
 
 def _require_hub(model: str) -> None:
@@ -190,18 +216,3 @@ def _require_hub(model: str) -> None:
     except httpx2.HTTPError:
         raise EngineError(f"--model {model}: not a local path, and the Hub at {constants.ENDPOINT} cannot be reached to fetch it; "
                           "pass a local model directory or .gguf file (or set HF_ENDPOINT to a mirror)") from None
-
-
-from s2sbench.scorer.adapters import (  # noqa: E402,F401  (registers them)
-    audio_flamingo3,
-    cascade,
-    causal_lm,
-    gemma3n,
-    granite_speech,
-    moshi,
-    phi4_multimodal,
-    qwen2_5_omni,
-    qwen2_audio,
-    qwen3_omni,
-    voxtral,
-)

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import EngineError
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
+from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
 from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, right_pad, score_after_prefixes
 from s2sbench.scorer.adapters.chat import PROMPT_STYLES, chat_prefix_ids, chat_prefix_text, has_chat_template, require_chat_template
 from s2sbench.scorer.adapters.tokens import SequenceStart
@@ -365,7 +365,4 @@ def min_peft_version() -> str:
 def register_family(adapter: type[AudioLLM]) -> type[AudioLLM]:
     """Register ``adapter`` (a class setting ``entry``) under its family's name, and for ``auto``
     under its config model_types."""
-    register_adapter(adapter.entry.name)(adapter)
-    for model_type in adapter.entry.model_types:
-        MODEL_TYPES[model_type] = adapter.entry.name
-    return adapter
+    return register_adapter(adapter.entry.name, adapter.entry.model_types)(adapter)

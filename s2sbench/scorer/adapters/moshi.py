@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from s2sbench.errors import EngineError
-from s2sbench.scorer.adapters import MODEL_TYPES, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
+from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
 from s2sbench.scorer.adapters.audio_llm import loading_error, model_source, read_audio, speech_lm_class
 from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, right_pad, score_after_prefixes
 from s2sbench.scorer.adapters.tokens import SequenceStart
@@ -357,5 +357,4 @@ def _load(model: str, device: str, dtype) -> tuple[Any, Any]:
     return network, tokenizer
 
 
-register_adapter("moshi")(Moshi)
-MODEL_TYPES["moshi"] = "moshi"
+register_adapter("moshi", model_types=("moshi",))(Moshi)

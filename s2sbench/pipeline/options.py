@@ -58,7 +58,7 @@ class BuildOptions:
     executor: str = "local"  # or "ray"
     ray: RayOptions = field(default_factory=RayOptions)
     license: DataLicense | None = None  # the source text's licence, recorded in build.json for push
-    recordings: str | None = None  # a folder of people's recordings (s2sbench.build.recordings)
+    recordings: str | None = None  # a folder of people's recordings (s2sbench.pipeline.recordings)
     recordings_only: bool = False  # build only the items with a recorded context
 
 

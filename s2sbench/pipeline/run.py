@@ -21,18 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench._io import DirectoryLock
-from s2sbench.build.executors import Executor, LocalExecutor
-from s2sbench.build.options import EXECUTORS, SPEAK_CHOICES, BuildOptions, BuildSummary
-from s2sbench.build.recordings import scan_recordings
-from s2sbench.build.records import FailedItem
-from s2sbench.build.source import SourceScan, pending_items_in, scan_source, selected_items
-from s2sbench.build.stages import SpeakPlan, ValidationPlan, loaded_stages
 from s2sbench.builddir import BUILD_FILE, ITEMS_FILE, BuildDirectory
 from s2sbench.builders import BuildContext, get_builder
 from s2sbench.builders.table import parse_column_map
 from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
 from s2sbench.licenses import CORPUS, DataLicense
+from s2sbench.pipeline.executors import Executor, LocalExecutor
+from s2sbench.pipeline.options import EXECUTORS, SPEAK_CHOICES, BuildOptions, BuildSummary
+from s2sbench.pipeline.recordings import scan_recordings
+from s2sbench.pipeline.records import FailedItem
+from s2sbench.pipeline.source import SourceScan, pending_items_in, scan_source, selected_items
+from s2sbench.pipeline.stages import SpeakPlan, ValidationPlan, loaded_stages
 from s2sbench.profiles import LanguageProfile, bundled_profiles, check_max_error, load_profile
 from s2sbench.storage import SMALL_FILES, ClipStore, clip_store, is_url, mirror_directory, pull_small_files, push_small_files
 from s2sbench.synth import DEFAULT_VOICES, TTSSpec, engine_identity
@@ -147,7 +147,7 @@ def drop_items_with_unusable_clips(directory: BuildDirectory, store: ClipStore) 
 
 def _executor(options: BuildOptions, plan: SpeakPlan) -> Executor:
     if options.executor == "ray":
-        from s2sbench.build.ray_executor import RayExecutor
+        from s2sbench.pipeline.ray_executor import RayExecutor
 
         return RayExecutor(plan, options.ray, options.batch_size)
     return LocalExecutor(plan, options.batch_size, options.workers)

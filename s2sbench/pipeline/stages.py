@@ -22,9 +22,9 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from s2sbench.build.recordings import Recordings
-from s2sbench.build.records import Attempt, BuiltItem, ClipCheck, ClipJob, FailedItem, ItemWork
 from s2sbench.items import Item
+from s2sbench.pipeline.recordings import Recordings
+from s2sbench.pipeline.records import Attempt, BuiltItem, ClipCheck, ClipJob, FailedItem, ItemWork
 from s2sbench.profiles import load_profile
 from s2sbench.storage import clip_store
 from s2sbench.synth import TTSSpec, VoiceSettings, load_engine

@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from s2sbench.build.options import BuildOptions
-from s2sbench.build.recordings import scan_recordings
 from s2sbench.builders import BuildContext, iter_source_items
 from s2sbench.errors import S2SBenchError, SourceRowError
 from s2sbench.items import Item, item_problems
+from s2sbench.pipeline.options import BuildOptions
+from s2sbench.pipeline.recordings import scan_recordings
 
 
 @dataclass

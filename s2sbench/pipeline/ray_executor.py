@@ -31,10 +31,10 @@ try:
 except ImportError as exc:  # the CLI imports this module only for --executor ray
     raise S2SBenchError("--executor ray needs Ray Data: pip install 's2sbench[ray]'") from exc
 
-from s2sbench.build.options import RayOptions
-from s2sbench.build.records import BuiltItem, FailedItem, ItemWork
-from s2sbench.build.stages import Checker, Speaker, SpeakPlan, Stages, check_batch, finish, is_pending, new_work, speak_batch
 from s2sbench.items import Item
+from s2sbench.pipeline.options import RayOptions
+from s2sbench.pipeline.records import BuiltItem, FailedItem, ItemWork
+from s2sbench.pipeline.stages import Checker, Speaker, SpeakPlan, Stages, check_batch, finish, is_pending, new_work, speak_batch
 
 ROWS_PER_BLOCK = 16  # work records per block read from the source
 READ_CPUS = 0.25  # the read task parses text; it should never hold a whole core from the actors

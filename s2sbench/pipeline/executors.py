@@ -25,9 +25,9 @@ from itertools import islice
 from multiprocessing import get_context
 from typing import Protocol
 
-from s2sbench.build.records import BuiltItem, FailedItem, ItemWork
-from s2sbench.build.stages import SpeakPlan, Stages, build_batch, check_batch, finish, is_pending, loaded_stages, new_work, speak_batch
 from s2sbench.items import Item
+from s2sbench.pipeline.records import BuiltItem, FailedItem, ItemWork
+from s2sbench.pipeline.stages import SpeakPlan, Stages, build_batch, check_batch, finish, is_pending, loaded_stages, new_work, speak_batch
 
 Finished = BuiltItem | FailedItem
 

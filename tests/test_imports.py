@@ -1,0 +1,54 @@
+"""The import-circle check of ``make lint`` (scripts/check_imports.py): it finds a circle where there is
+one, the package's own, and counts only what runs at import time."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "check_imports.py"
+spec = importlib.util.spec_from_file_location("check_imports", SCRIPT)
+check_imports = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(check_imports)
+
+
+def circles_of(root: Path, files: dict[str, str]) -> list[list[str]]:
+    for name, text in files.items():
+        path = root / "s2sbench" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    modules = check_imports.module_names(root)
+    return check_imports.cycles({name: check_imports.imports_of(name, path, modules) for name, path in modules.items()})
+
+
+def test_a_registry_that_imports_its_members_which_import_it_is_a_circle(tmp_path: Path):
+    files = {"__init__.py": "", "reg/__init__.py": "def register(f): return f\nfrom s2sbench.reg import one  # noqa\n",
+             "reg/one.py": "from s2sbench.reg import register\n"}
+    assert circles_of(tmp_path, files) == [["s2sbench.reg", "s2sbench.reg.one"]]
+
+
+def test_imports_inside_functions_and_a_members_own_package_make_no_circle(tmp_path: Path):
+    files = {"__init__.py": "", "reg/__init__.py": "def load():\n    from s2sbench.reg import one\n",
+             "reg/one.py": "from s2sbench.reg.base import register\n", "reg/base.py": "",
+             "a.py": "try:\n    from s2sbench import b\nexcept ImportError:\n    pass\n", "b.py": "def f():\n    from s2sbench import a\n"}
+    assert circles_of(tmp_path, files) == []
+    files["b.py"] = "if True:\n    from s2sbench import a\n"  # at import time after all
+    assert circles_of(tmp_path, files) == [["s2sbench.a", "s2sbench.b"]]
+
+
+def test_s2sbench_has_no_import_circle():
+    assert check_imports.main() == 0
+
+
+def test_the_lazy_registries_load_on_first_read_and_suggest_a_close_name():
+    import pytest
+
+    from s2sbench.builders import get_builder
+    from s2sbench.errors import EngineError, SourceError
+    from s2sbench.scorer.adapters import AdapterSpec, model_types, resolve_adapter
+
+    assert model_types()["qwen2_audio"] == "qwen2-audio" and model_types()["moshi"] == "moshi"
+    with pytest.raises(EngineError, match=r"unknown adapter 'qwen2-adio'; did you mean 'qwen2-audio'\?"):
+        resolve_adapter(AdapterSpec("m"), "qwen2-adio")
+    with pytest.raises(SourceError, match=r"unknown format 'storyclose'; did you mean 'storycloze'\?"):
+        get_builder("storyclose")

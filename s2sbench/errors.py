@@ -7,6 +7,8 @@ one line and exits non-zero. Messages name the file, line and field where there 
 from __future__ import annotations
 
 import errno
+import importlib
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -57,6 +59,10 @@ _OS_ERRORS = {
     errno.EISDIR: "a directory stands where a file is needed",
     errno.EEXIST: "already exists",
     errno.ENOENT: "no such file or directory",
+    errno.EPIPE: "broken pipe: what read this command's output stopped reading",
+    errno.ECONNRESET: "the connection was reset by the other side",
+    errno.ECONNREFUSED: "the connection was refused (nothing listens there)",
+    errno.ETIMEDOUT: "the connection timed out",
 }
 
 
@@ -77,20 +83,49 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
-def _hub_message(error: BaseException) -> str | None:
+def _unreachable(error: BaseException) -> str:
     import os
 
     endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
-    names = {cls.__name__ for cls in type(error).__mro__}
-    if names & {"ConnectError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError", "ReadError", "ConnectionError", "OfflineModeIsEnabled"}:
-        return f"cannot reach the Hub at {endpoint} ({type(error).__name__}); check the network or HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to use local files only"
-    if "GatedRepoError" in names:
-        return "the repository is gated: accept its terms on the Hub with this account first"
-    if "RepositoryNotFoundError" in names:
-        return "repository not found (or not visible with this token)"
-    if "RevisionNotFoundError" in names:
-        return "revision not found in the repository"
-    if "HfHubHTTPError" in names:
-        status = getattr(getattr(error, "response", None), "status_code", None)
-        return f"the Hub answered {status}: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+    return (f"cannot reach the Hub at {endpoint} ({type(error).__name__}); check the network or HF_ENDPOINT, "
+            "or set HF_HUB_OFFLINE=1 to use local files only")
+
+
+def _http_status(error: BaseException) -> str:
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    return f"the Hub answered {status}: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+
+
+def _hub_errors() -> list[tuple[tuple[type[BaseException], ...], Callable[[BaseException], str]]]:
+    """(exception classes, message) rows, the most specific first, as huggingface_hub's own CLI maps
+    its errors (``cli/_errors.py``). The classes are the clients' own, matched with ``isinstance``:
+    an OS error that merely shares a name (Python's BrokenPipeError is a ConnectionError) is not
+    taken for the Hub. A client that is not installed gives no rows."""
+    rows: list[tuple[tuple[type[BaseException], ...], Callable[[BaseException], str]]] = []
+    try:
+        from huggingface_hub import errors as hub
+    except ImportError:
+        pass
+    else:
+        rows += [
+            ((hub.GatedRepoError,), lambda error: "the repository is gated: accept its terms on the Hub with this account first"),
+            ((hub.RepositoryNotFoundError,), lambda error: "repository not found (or not visible with this token)"),
+            ((hub.RevisionNotFoundError,), lambda error: "revision not found in the repository"),
+            ((hub.OfflineModeIsEnabled,), _unreachable),
+            ((hub.HfHubHTTPError,), _http_status),
+        ]
+    for module, names in (("httpx2", ("TransportError",)), ("httpx", ("TransportError",)),
+                          ("requests.exceptions", ("ConnectionError", "Timeout"))):
+        try:
+            imported = importlib.import_module(module)
+        except ImportError:
+            continue
+        rows.append((tuple(getattr(imported, name) for name in names), _unreachable))
+    return rows
+
+
+def _hub_message(error: BaseException) -> str | None:
+    for classes, message in _hub_errors():
+        if isinstance(error, classes):
+            return message(error)
     return None

@@ -52,3 +52,24 @@ def test_the_lazy_registries_load_on_first_read_and_suggest_a_close_name():
         resolve_adapter(AdapterSpec("m"), "qwen2-adio")
     with pytest.raises(SourceError, match=r"unknown format 'storyclose'; did you mean 'storycloze'\?"):
         get_builder("storyclose")
+
+
+def test_errors_are_mapped_by_their_class_and_os_errors_by_what_they_are():
+    import errno
+
+    import httpx2
+    from huggingface_hub import errors as hub
+
+    from s2sbench.errors import user_message
+
+    assert user_message(BrokenPipeError(errno.EPIPE, "Broken pipe")) == "broken pipe: what read this command's output stopped reading"
+    assert user_message(ConnectionResetError(errno.ECONNRESET, "reset")) == "the connection was reset by the other side"
+    assert user_message(httpx2.ConnectError("refused")).startswith("cannot reach the Hub at ")
+    assert user_message(hub.OfflineModeIsEnabled("offline")).startswith("cannot reach the Hub at ")
+    response = httpx2.Response(404, request=httpx2.Request("GET", "http://127.0.0.1/api/datasets/a/b"))
+    assert user_message(hub.RepositoryNotFoundError("no", response=response)) == "repository not found (or not visible with this token)"
+
+    class ConnectError(Exception):  # another library's class of the same name is not the Hub's
+        pass
+
+    assert user_message(ConnectError("x")) is None

@@ -27,8 +27,10 @@ $(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
+# English speaks with Kokoro-82M (offline, natural: Whisper base's median WER 0.013 against espeak-ng's
+# 0.141 on the same texts, benchmarks/synth.py), Mandarin with espeak-ng.
 demo: setup
-	$(BIN)/s2s build sample:en --lang en -o $(OUT)/demo-en
+	$(BIN)/s2s build sample:en --lang en --tts kokoro -o $(OUT)/demo-en
 	$(BIN)/s2s build sample:zh --lang zh -o $(OUT)/demo-zh
 	@echo "demo builds: $(OUT)/demo-en and $(OUT)/demo-zh (items.jsonl, audio/, build.json)"
 

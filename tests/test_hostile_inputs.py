@@ -62,6 +62,16 @@ def test_a_source_line_that_is_no_record_is_one_line(tmp_path: Path, line: str, 
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("spec", "problem"), [("context=__class__,candidates=endings,answer=label", "src.jsonl:1: __class__: missing column"),
+                                             ("context=prompt,candidates=__dict__|endings,answer=label", "src.jsonl:1: __dict__: missing column"),
+                                             ("__class__=prompt,candidates=endings,answer=label", "--map: unknown key(s) __class__")])
+def test_a_hostile_map_names_columns_never_attributes(tmp_path: Path, spec: str, problem: str):
+    source = write_lines(tmp_path / "src.jsonl", [json.dumps(story(1))])
+    result = runner.invoke(app, ["build", str(source), "--format", "jsonl", "--map", spec, "--license", "cc0-1.0", "-o", str(tmp_path / "out"), "-q"])
+    one_line_error(result, problem)
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_limit_reads_the_source_only_up_to_the_limit(tmp_path: Path):
     """``--limit 5`` (no --seed) builds the first five items: the rows after them are never read, so
     a 200,000-row source costs what a 200-row one does, and a broken row after the limit is no error."""

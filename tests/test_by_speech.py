@@ -85,26 +85,35 @@ def test_runs_of_two_models_or_other_text_are_not_a_speech_comparison(tmp_path: 
 
 @pytest.mark.skipif(importlib.util.find_spec("kokoro_onnx") is None, reason="s2sbench[kokoro] not installed")
 def test_three_builds_of_the_same_items_spoken_differently(tmp_path: Path):
+    """espeak-ng, Kokoro, and a recordings folder made from a third voice, of the same 12 items."""
     from s2sbench import BuildOptions, build
     from s2sbench.scorer.run import ScoreOptions, score
     from tests.models_speech import build_tiny_qwen2_audio
+    from tests.test_recordings import speak_like_a_person
 
     model = build_tiny_qwen2_audio(tmp_path / "model")
-    speeches = {"en-us": ("espeak", ["en-us"]), "en-gb": ("espeak", ["en-gb-x-rp"]), "kokoro": ("kokoro", ["jm_kumo"])}
+    first = tmp_path / "build-espeak"
+    build(BuildOptions(source="sample:en", output=first, limit=12, seed=3, speak="context", validate=False))
+    items = [json.loads(line) for line in (first / "items.jsonl").read_text().splitlines()]
+    recordings = tmp_path / "bo"
+    for item in items:
+        (recordings / item["id"]).mkdir(parents=True)
+        speak_like_a_person(item["context"], recordings / item["id"] / "context.wav")
+    builds = {"espeak": first, "kokoro": tmp_path / "build-kokoro", "human": tmp_path / "build-human"}
+    build(BuildOptions(source="sample:en", output=builds["kokoro"], tts="kokoro", voices=["jm_kumo"], limit=12, seed=3, speak="context", validate=False))
+    build(BuildOptions(source="sample:en", output=builds["human"], limit=12, seed=3, speak="context", validate=False, recordings=str(recordings),
+                       recordings_only=True))
     results = []
-    for name, (engine, voices) in speeches.items():
-        output = tmp_path / f"build-{name}"
-        build(BuildOptions(source="sample:en", output=output, tts=engine, voices=voices, limit=12, seed=3, speak="context", validate=False))
+    for name, output in builds.items():
+        assert [json.loads(line)["id"] for line in (output / "items.jsonl").read_text().splitlines()] == [item["id"] for item in items]
         results.append(tmp_path / f"results-{name}")
         score(ScoreOptions(source=str(output), output=results[-1], model=str(model), modes=("t2t", "s2t"), device="cpu"))
-    ids = {name: [json.loads(line)["id"] for line in (tmp_path / f"build-{name}" / "items.jsonl").read_text().splitlines()] for name in speeches}
-    assert ids["en-us"] == ids["en-gb"] == ids["kokoro"] and len(ids["kokoro"]) == 12
     report = runner.invoke(app, ["report", *map(str, results), "--by", "speech"])
     assert report.exit_code == 0, report.output
     assert "the speech changes the degradation by up to" in report.stdout
     found = speech_comparison(results)
     for subset, figures in found["subsets"].items():
-        assert [row["speech"] for row in figures["runs"]] == ["espeak en-us", "espeak en-gb-x-rp", "kokoro jm_kumo"]
+        assert [row["speech"] for row in figures["runs"]] == ["espeak en-us", "kokoro jm_kumo", "human:bo"]
         for row, directory in zip(figures["runs"], results):  # each run's figures are its own summary's, recomputed on the same items
             summary = json.loads((directory / "summary.json").read_text())[subset]
             assert row["degradation"] == pytest.approx(summary["degradation"]["acc"], abs=1e-12)

@@ -36,14 +36,21 @@ from s2sbench.tables import Section, Table, markdown_sections
 
 
 def speech_name(results: Path, run: dict[str, Any]) -> str:
-    """What spoke the build a results directory scored: ``ENGINE[:MODEL] VOICE,VOICE`` from its build.json."""
+    """What spoke the build a results directory scored, from its build.json: ``ENGINE[:MODEL] VOICE,VOICE``,
+    ``human:SPEAKER`` for recordings (``human:SPEAKER + ENGINE VOICE`` where the TTS spoke the rest)."""
     source = run.get("source")
     directory = BuildDirectory(str(source)) if source else None
     if directory is None or not directory.exists():
         return Path(results).name
-    tts = directory.read_manifest().get("tts") or {}
+    manifest = directory.read_manifest()
+    tts = manifest.get("tts") or {}
     voices = [str(voice) for voice in tts.get("voices") or [] if voice]
-    return " ".join(filter(None, [str(tts.get("spec") or tts.get("engine") or "?"), ",".join(voices)]))
+    synthetic = " ".join(filter(None, [str(tts.get("spec") or tts.get("engine") or "?"), ",".join(voices)]))
+    recordings = manifest.get("recordings") or {}
+    people = ",".join(f"human:{speaker}" for speaker in recordings.get("speakers") or [])
+    if not people:
+        return synthetic
+    return people if recordings.get("only") else f"{people} + {synthetic}"
 
 
 def per_item(outcomes: list[ItemOutcome], metric: str) -> list[float]:

@@ -14,7 +14,7 @@ times over the same items:
 - ``shared``: the adapter's ``score``, one item at a time: the audio read and featurized once, the
   prefix (and in s2t the audio encoder) run once with the KV cache, the K candidates as one batch
   after it, the LM head on the scored positions only;
-- ``batched``: ``s2s score``'s default, the adapter's ``score_batch`` on ``--batch-size`` items at a
+- ``batched``: ``s2s score``'s default, the adapter's ``loglikelihood`` on ``--batch-size`` requests at a
   time (default 8): their prefixes right-padded in one forward, their clips through the audio
   encoder in one call, all their candidates in one batch;
 
@@ -64,7 +64,7 @@ import torch  # noqa: E402
 
 from s2sbench import BuildOptions, build  # noqa: E402
 from s2sbench.profiles import load_profile  # noqa: E402
-from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter  # noqa: E402
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, ScoreRequest, load_adapter  # noqa: E402
 from s2sbench.scorer.inputs import load_score_items  # noqa: E402
 
 
@@ -79,9 +79,9 @@ def per_item(function: Callable) -> Callable[[list[ScoreItem], str, Prompt], lis
 
 
 def in_batches(adapter, size: int) -> Callable[[list[ScoreItem], str, Prompt], list]:
-    """``adapter.score_batch`` on ``size`` items at a time, as ``s2s score --batch-size`` runs it."""
+    """``adapter.loglikelihood`` on ``size`` requests at a time, as ``s2s score --batch-size`` runs it."""
     return lambda items, mode, prompt: [
-        scores for start in range(0, len(items), size) for scores in adapter.score_batch(items[start : start + size], mode, prompt)
+        scores for start in range(0, len(items), size) for scores in adapter.loglikelihood([ScoreRequest(item, mode, prompt) for item in items[start : start + size]])
     ]
 
 

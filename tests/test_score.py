@@ -13,7 +13,7 @@ from s2sbench import BuildOptions, build
 from s2sbench.cli import app
 from s2sbench.errors import EngineError, S2SBenchError
 from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, load_adapter
+from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, ScoreRequest, load_adapter
 from s2sbench.scorer.inputs import load_score_items
 from s2sbench.scorer.metric import is_correct, pairwise_wins
 from s2sbench.scorer.run import ScoreOptions, score
@@ -61,10 +61,26 @@ def test_batches_of_eight_equal_one_item_at_a_time(tiny_lm: Path, lang: str):
     prompt = Prompt.from_profile(load_profile(lang))
     items = sample_items(lang)
     one = [adapter.score(item, "t2t", prompt) for item in items]
-    eight = [scores for start in range(0, len(items), 8) for scores in adapter.score_batch(items[start : start + 8], "t2t", prompt)]
+    requests = [ScoreRequest(item, "t2t", prompt) for item in items]
+    eight = [scores for start in range(0, len(items), 8) for scores in adapter.loglikelihood(requests[start : start + 8])]
     assert [[s.n_tokens for s in scores] for scores in one] == [[s.n_tokens for s in scores] for scores in eight]
     for a, b in zip(one, eight):
         assert [s.loss for s in a] == pytest.approx([s.loss for s in b], abs=1e-4)
+
+
+def test_loglikelihood_answers_mixed_requests_in_their_order(tiny_lm: Path):
+    """Requests of two prompts interleaved: each answered as if asked alone, in the order asked
+    (grouped by mode and prompt inside, never reordered outside)."""
+    adapter = load_adapter(AdapterSpec(str(tiny_lm), device="cpu"))
+    plain, prefixed = Prompt.from_profile(load_profile("en")), Prompt(text_prefix="A story: ")
+    items = sample_items("en")[:6]
+    requests = [ScoreRequest(item, "t2t", plain if index % 2 else prefixed) for index, item in enumerate(items)]
+    together = adapter.loglikelihood(requests)
+    alone = [adapter.loglikelihood([request])[0] for request in requests]
+    assert [len(scores) for scores in together] == [len(item.candidates) for item in items]
+    for a, b in zip(together, alone, strict=True):
+        assert [s.loss for s in a] == pytest.approx([s.loss for s in b], abs=1e-4)
+    assert [s.loss for s in together[0]] != pytest.approx([s.loss for s in adapter.score(items[0], "t2t", plain)], abs=1e-3)  # each request's own prompt
 
 
 def test_a_sliding_window_model_scores_the_same_in_batches_as_alone(tmp_path: Path):
@@ -76,7 +92,7 @@ def test_a_sliding_window_model_scores_the_same_in_batches_as_alone(tmp_path: Pa
     prompt = Prompt.from_profile(load_profile("en"))
     items = sample_items("en")
     assert len({len(adapter.encode_parts(i.context, i.candidates, prompt)[0]) for i in items[:8]}) > 1  # contexts of several lengths
-    eight = [scores for start in range(0, len(items), 8) for scores in adapter.score_batch(items[start : start + 8], "t2t", prompt)]
+    eight = [scores for start in range(0, len(items), 8) for scores in adapter.score_items(items[start : start + 8], "t2t", prompt)]
     for item, scores in zip(items, eight, strict=True):
         naive = adapter.naive_score(item, prompt)
         assert [s.loss for s in scores] == pytest.approx([n.loss for n in naive], abs=1e-4), item.id
@@ -312,7 +328,7 @@ def test_out_of_memory_halves_the_batch(tiny_lm: Path, spoken: Path, tmp_path: P
     from s2sbench.scorer.adapters.causal_lm import CausalLM
 
     sizes: list[int] = []
-    real = CausalLM.score_batch
+    real = CausalLM.score_items
 
     def limited(self, items, mode, prompt):
         sizes.append(len(items))
@@ -321,7 +337,7 @@ def test_out_of_memory_halves_the_batch(tiny_lm: Path, spoken: Path, tmp_path: P
         return real(self, items, mode, prompt)
 
     reference = score(ScoreOptions(source=str(spoken), output=tmp_path / "a", model=str(tiny_lm), modes=("t2t",), device="cpu", batch_size=1))
-    monkeypatch.setattr(CausalLM, "score_batch", limited)
+    monkeypatch.setattr(CausalLM, "score_items", limited)
     halved = score(ScoreOptions(source=str(spoken), output=tmp_path / "b", model=str(tiny_lm), modes=("t2t",), device="cpu", batch_size=6))
     assert sizes[0] == 6 and max(s for s in sizes if s <= 2) == 2
     for subset in reference:

@@ -9,6 +9,7 @@ after the limit are never read, and a 200,000-row source costs what its first N 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import json
@@ -124,11 +125,27 @@ def pending_items(options: BuildOptions, context: BuildContext, scan: SourceScan
 
 def pending_items_in(directory: str, options: BuildOptions, context: BuildContext, scan: SourceScan, done: frozenset[str]) -> Iterator[Item]:
     """:func:`pending_items` read from ``directory`` (the driver's working directory), so that a
-    relative source path, and the provenance recorded from it, is the same on a Ray worker."""
+    relative source path, and the provenance recorded from it, is the same on a Ray worker. The
+    working directory is ``directory`` only while the source is read for the next item, never while
+    the caller holds an item: a lazily consumed generator must not change the process's directory
+    under its caller."""
+    items = pending_items(options, context, scan, done)
+    while True:
+        with _working_directory(directory):
+            item = next(items, None)
+        if item is None:
+            return
+        yield item
+
+
+@contextlib.contextmanager
+def _working_directory(directory: str) -> Iterator[None]:
     previous = os.getcwd()
-    if os.path.isdir(directory):
-        os.chdir(directory)
+    if not os.path.isdir(directory) or os.path.samefile(directory, previous):
+        yield
+        return
+    os.chdir(directory)
     try:
-        yield from pending_items(options, context, scan, done)
+        yield
     finally:
         os.chdir(previous)

@@ -3,8 +3,8 @@
 ``scores.jsonl`` gets one line per (item, mode, candidate), appended an item at a time, so an
 interrupted run resumes from what it wrote. The summary (``summary.json``, ``summary.md`` and an
 S2SBench-style ``result_<subset>.jsonl`` per subset) is computed from ``scores.jsonl`` at the end.
-Items are read a window at a time, sorted by context length, and scored ``batch_size`` at a time by
-adapters that batch across items.
+Items are read a window at a time, sorted by context length, and scored ``batch_size`` at a time
+through the adapter's one call, :meth:`~s2sbench.scorer.adapters.Adapter.loglikelihood`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
 from s2sbench.profiles import LanguageProfile, load_profile
 from s2sbench.scorer.adapters import (
+    Adapter,
     AdapterSpec,
     Prompt,
     ScoreItem,
+    ScoreRequest,
     adapter_modes,
     adapter_options,
     adapter_prompt_styles,
@@ -205,17 +207,16 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
         keep_samples_of(output / SAMPLES_FILE, done)
     prompts: dict[str, Prompt] = {}
     finished = 0
-    batch_size = options.batch_size if hasattr(adapter, "score_batch") else 1
     scores_path.touch()  # there, even empty, once the run has started
     mine = (item for position, item in enumerate(options.items(info)) if position % shard[1] == shard[0])
-    for batch in _batches(_sorted_by_length(mine), batch_size):
+    for batch in _batches(_sorted_by_length(mine), options.batch_size):
         for item in batch:
             if item.lang not in prompts:
                 profile = published.get(item.lang) or load_profile(item.lang)
                 prompts[item.lang] = Prompt.from_profile(profile, options.matched_prompts, options.prompt_style)
         for mode in options.modes:
             todo = [item for item in batch if (item.id, mode) not in done]
-            for item, results in zip(todo, _score(adapter, todo, mode, prompts)):
+            for item, results in zip(todo, _loglikelihood(adapter, [ScoreRequest(item, mode, prompts[item.lang]) for item in todo]), strict=True):
                 lines = [
                     json.dumps({"id": item.id, "subset": item.subset, "mode": mode, "candidate": k, "answer": item.answer, "run": tag,
                                 "loss": r.loss, "n_tokens": r.n_tokens, "logprob": r.summed, "n_bytes": len(item.candidates[k].encode("utf-8")),
@@ -260,29 +261,20 @@ def _batches(items: Iterator[ScoreItem], size: int) -> Iterator[list[ScoreItem]]
         yield batch
 
 
-def _score(adapter: Any, items: list[ScoreItem], mode: str, prompts: dict[str, Prompt]) -> list[list]:
-    """Scores of ``items`` in ``mode``: batched where the adapter can (one language per call)."""
-    if len(items) <= 1 or not hasattr(adapter, "score_batch"):
-        return [adapter.score(item, mode, prompts[item.lang]) for item in items]
-    results: dict[str, list] = {}
-    for lang in dict.fromkeys(item.lang for item in items):
-        group = [item for item in items if item.lang == lang]
-        results.update(zip((item.id for item in group), _score_halving(adapter, group, mode, prompts[lang])))
-    return [results[item.id] for item in items]
-
-
-def _score_halving(adapter: Any, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list]:
-    """``score_batch``, halving the batch on GPU out-of-memory until one item is left."""
+def _loglikelihood(adapter: Adapter, requests: list[ScoreRequest]) -> list[list]:
+    """``adapter.loglikelihood(requests)``, halving the batch on GPU out-of-memory until one request is left."""
+    if not requests:
+        return []
     import torch
 
     try:
-        return adapter.score_batch(items, mode, prompt)
+        return adapter.loglikelihood(requests)
     except torch.OutOfMemoryError:
-        if len(items) == 1:
+        if len(requests) == 1:
             raise
         torch.cuda.empty_cache()
-        half = len(items) // 2
-        return _score_halving(adapter, items[:half], mode, prompt) + _score_halving(adapter, items[half:], mode, prompt)
+        half = len(requests) // 2
+        return _loglikelihood(adapter, requests[:half]) + _loglikelihood(adapter, requests[half:])
 
 
 def _wait_for_shards(output: Path, count: int, timeout: float = MERGE_WAIT_SECONDS) -> None:

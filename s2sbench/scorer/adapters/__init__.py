@@ -1,19 +1,24 @@
 """Model adapters: how one family of models scores K continuations of one context.
 
-An adapter returns, for an item and a mode, one :class:`CandidateScore` per candidate: the mean
-token NLL of the candidate's tokens given the context, and the token count. Adapters register with
-:func:`register_adapter`; ``--model`` strings pick one (``cascade:ASR+LM``) or ``--adapter``
-names it. Adding a model family (Baichuan-Audio, Kimi-Audio, ...) is one new file here that
-defines a class with ``modes``, ``identity()`` and ``score()`` and registers it.
+The model API is one declared, batch-first call, as lm-evaluation-harness's ``loglikelihood``:
+:meth:`Adapter.loglikelihood` takes :class:`ScoreRequest` records (item, mode, prompt) and returns,
+per request, one :class:`CandidateScore` per candidate: the mean token NLL of the candidate's tokens
+given the context, and the token count. An adapter declares what it scores (``modes``,
+``prompt_styles``, ``takes_options``) on its class, so they are known before a model loads.
+Adapters register with :func:`register_adapter`; ``--model`` strings pick one
+(``cascade:ASR+LM``) or ``--adapter`` names it. Adding a model family (Baichuan-Audio, Kimi-Audio,
+...) is one new file here: a subclass of :class:`Adapter` that implements ``identity()`` and
+``score_items()`` (the items of one mode and prompt, in one batch), registered.
 """
 
 from __future__ import annotations
 
+import abc
 import difflib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 from s2sbench.errors import EngineError
 from s2sbench.profiles import LanguageProfile
@@ -78,15 +83,57 @@ class AdapterSpec:
     options: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
-class ScoringAdapter(Protocol):
-    modes: tuple[str, ...]
+@dataclass(frozen=True)
+class ScoreRequest:
+    """One item to score in one mode under one prompt."""
 
-    def identity(self) -> dict[str, Any]: ...
+    item: ScoreItem
+    mode: str
+    prompt: Prompt
 
-    def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]: ...
+
+class Adapter(abc.ABC):
+    """A model family's scorer. The one entry point is :meth:`loglikelihood`; a family implements
+    :meth:`score_items` (its shared-prefix batch over items of one mode and prompt) and :meth:`identity`,
+    and declares on its class what it scores."""
+
+    modes: ClassVar[tuple[str, ...]]  # the modes it scores (t2t, s2t, s2s)
+    prompt_styles: ClassVar[tuple[str, ...]] = ("raw",)  # the --prompt-style values it scores
+    takes_options: ClassVar[tuple[str, ...]] = ()  # the AdapterSpec.options keys it reads besides bos
+    auto_for: ClassVar[str] = "-"  # what --adapter auto picks it for, when it claims no config model_type
+
+    @abc.abstractmethod
+    def identity(self) -> dict[str, Any]:
+        """What a run records of the adapter and its model (adapter name first)."""
+
+    @abc.abstractmethod
+    def score_items(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
+        """Scores of ``items``, all in ``mode`` under ``prompt``, in order: as few forwards as the family allows."""
+
+    def check_prompt_style(self, style: str) -> None:
+        """Before any item: whether the loaded model can score ``style``; a family whose styles need
+        more than its class declares (the chat style: a chat template) says so here."""
+        if style not in self.prompt_styles:
+            raise EngineError(f"{self.identity()['adapter']} scores only --prompt-style {', '.join(self.prompt_styles)}")
+
+    def loglikelihood(self, requests: Sequence[ScoreRequest]) -> list[list[CandidateScore]]:
+        """Per request, in order, one score per candidate. Requests that share a mode and a prompt are
+        scored together, in the order they first appear, so a batch of one language is one call."""
+        groups: dict[tuple[str, Prompt], list[int]] = {}
+        for index, request in enumerate(requests):
+            groups.setdefault((request.mode, request.prompt), []).append(index)
+        results: list[list[CandidateScore]] = [[] for _ in requests]
+        for (mode, prompt), indices in groups.items():
+            for index, scores in zip(indices, self.score_items([requests[index].item for index in indices], mode, prompt), strict=True):
+                results[index] = scores
+        return results
+
+    def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
+        """One item's scores: :meth:`loglikelihood` of one request."""
+        return self.loglikelihood([ScoreRequest(item, mode, prompt)])[0]
 
 
-_ADAPTERS: dict[str, Callable[[AdapterSpec], ScoringAdapter]] = {}
+_ADAPTERS: dict[str, Callable[[AdapterSpec], Adapter]] = {}
 _MODEL_TYPES: dict[str, str] = {}  # config model_type -> the adapter ``auto`` picks for it
 # The adapter modules, imported (registering their adapters) the first time the registry is read, not
 # when this package is: each imports this package, which is then whole, and importing the package
@@ -99,7 +146,7 @@ _LOADED: list[bool] = []
 def register_adapter(name: str, model_types: tuple[str, ...] = ()) -> Callable:
     """Register the decorated factory as adapter ``name``, which ``--adapter auto`` picks for models
     whose config says one of ``model_types``."""
-    def decorate(factory: Callable[[AdapterSpec], ScoringAdapter]) -> Callable[[AdapterSpec], ScoringAdapter]:
+    def decorate(factory: Callable[[AdapterSpec], Adapter]) -> Callable[[AdapterSpec], Adapter]:
         _ADAPTERS[name] = factory
         _MODEL_TYPES.update(dict.fromkeys(model_types, name))
         return factory
@@ -107,7 +154,7 @@ def register_adapter(name: str, model_types: tuple[str, ...] = ()) -> Callable:
     return decorate
 
 
-def _registry() -> dict[str, Callable[[AdapterSpec], ScoringAdapter]]:
+def _registry() -> dict[str, Callable[[AdapterSpec], Adapter]]:
     """Every adapter by name, the adapter modules imported on the first call."""
     if not _LOADED:
         _LOADED.append(True)
@@ -176,7 +223,7 @@ def adapter_infos() -> list[AdapterInfo]:
     return infos
 
 
-def load_adapter(spec: AdapterSpec, name: str = "auto") -> ScoringAdapter:
+def load_adapter(spec: AdapterSpec, name: str = "auto") -> Adapter:
     """The adapter chosen by :func:`resolve_adapter`, with its model loaded."""
     return _registry()[resolve_adapter(spec, name)](spec)
 

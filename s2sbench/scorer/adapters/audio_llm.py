@@ -19,7 +19,7 @@ Scoring shares the prefix: the prefix (and in s2t the audio, encoded once per it
 the KV cache, the cache is expanded to the K candidates, and the candidates run through the language
 model as one right-padded batch with explicit position ids; the LM head is applied here, to the
 scored positions only (Qwen2-Audio's forward has no ``logits_to_keep``). Several items share each
-forward (:meth:`AudioLLM.score_batch`): their prefixes right-padded, their clips encoded in one call
+forward (:meth:`AudioLLM.score_items`): their prefixes right-padded, their clips encoded in one call
 of the audio encoder, all their candidates in one batch. :meth:`AudioLLM.naive_score` is S2SBench's
 procedure (per candidate, the audio featurized again and one full forward of prefix, audio and
 candidate, batch 1), the reference the shared path is tested against.
@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import EngineError
-from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
+from s2sbench.scorer.adapters import Adapter, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
 from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, right_pad, score_after_prefixes
 from s2sbench.scorer.adapters.chat import PROMPT_STYLES, chat_prefix_ids, chat_prefix_text, has_chat_template, require_chat_template
 from s2sbench.scorer.adapters.tokens import SequenceStart
@@ -116,7 +116,7 @@ def read_audio(path: str, rate: int = SAMPLE_RATE) -> Any:
     return resample(to_float_mono(samples), source_rate, rate)
 
 
-class AudioLLM:
+class AudioLLM(Adapter):
     """The adapter of every :class:`AudioLLMFamily`; a family's class sets ``entry``."""
 
     entry: AudioLLMFamily
@@ -262,10 +262,7 @@ class AudioLLM:
         if mode not in self.modes:
             raise EngineError(f"{self.name} cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
 
-    def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
-        return self.score_batch([item], mode, prompt)[0]
-
-    def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
+    def score_items(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
         """Several items at once: their prefixes (in s2t with their audio) right-padded in one
         forward, each prefix's cache row repeated for its K candidates, every candidate of the
         batch in one forward."""
@@ -344,9 +341,9 @@ class SpeechLoRA(AudioLLM):
             raise EngineError(f"{self.spec.model!r}: {self.lora_source()} for audio prompts, "
                               f"which transformers loads only with peft: pip install 'peft>={min_peft_version()}' (t2t scores without it)")
 
-    def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
+    def score_items(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
         self.use_lora_for(mode)
-        return super().score_batch(items, mode, prompt)
+        return super().score_items(items, mode, prompt)
 
     def naive_score(self, item: ScoreItem, mode: str, prompt: Prompt, features_per_candidate: bool = True) -> list[CandidateScore]:
         self.use_lora_for(mode)

@@ -18,7 +18,7 @@ from typing import Any
 import soundfile as sf
 
 from s2sbench.errors import EngineError
-from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
+from s2sbench.scorer.adapters import Adapter, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
 from s2sbench.scorer.adapters.causal_lm import CausalLM
 from s2sbench.scorer.adapters.chat import PROMPT_STYLES
 
@@ -32,7 +32,7 @@ def parse_cascade(model: str) -> tuple[str, str]:
     return asr, lm
 
 
-class Cascade:
+class Cascade(Adapter):
     modes = ("t2t", "s2t", "s2s")
     prompt_styles = PROMPT_STYLES
     auto_for = "--model cascade:ASR+LM"
@@ -53,15 +53,12 @@ class Cascade:
     def identity(self) -> dict[str, Any]:
         return {"adapter": "cascade", "model": self.spec.model, "asr": self.recognizer.identity(), "lm": self.lm.identity()}
 
-    def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
-        return self.score_batch([item], mode, prompt)[0]
-
-    def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
+    def score_items(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
         if mode not in self.modes:
             raise EngineError(f"cascade cannot score mode {mode!r} (it scores {', '.join(self.modes)})")
         texts = self.as_text(items, mode)
         self.heard.update(((text.id, mode), text) for text in texts)
-        return self.lm.score_batch(texts, "t2t", prompt)
+        return self.lm.score_items(texts, "t2t", prompt)
 
     def as_text(self, items: list[ScoreItem], mode: str) -> list[ScoreItem]:
         """``items`` as the LM reads them: in s2t the context is its clip's transcript, in s2s the

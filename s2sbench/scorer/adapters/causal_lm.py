@@ -3,7 +3,7 @@
 Scoring shares the prefix: the context runs once with the KV cache, the cache is expanded to the
 K candidates, and the candidates run as one right-padded batch with explicit position ids. Only
 the scored positions go through the loss. Several items share each forward
-(:meth:`CausalLM.score_batch`). :meth:`CausalLM.naive_score` is the one-sequence-per-candidate
+(:meth:`CausalLM.score_items`). :meth:`CausalLM.naive_score` is the one-sequence-per-candidate
 reference the shared path is tested against.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import EngineError
-from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
+from s2sbench.scorer.adapters import Adapter, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
 from s2sbench.scorer.adapters.chat import PROMPT_STYLES, chat_prefix_ids, require_chat_template
 from s2sbench.scorer.adapters.tokens import SequenceStart
 
@@ -143,7 +143,7 @@ def _score_continuations(decoder, head, last_logits, cache, prefix_mask, continu
     return scores
 
 
-class CausalLM:
+class CausalLM(Adapter):
     modes = ("t2t",)
     prompt_styles = PROMPT_STYLES
     auto_for = "any other model, .gguf files"  # what --adapter auto falls back to
@@ -180,10 +180,7 @@ class CausalLM:
         except EngineError as exc:
             raise EngineError(f"{item.id}: {exc}") from exc
 
-    def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
-        return self.score_batch([item], mode, prompt)[0]
-
-    def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
+    def score_items(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
         """Several items at once: their contexts left-padded in one forward (any model may have
         sliding-window layers: see :func:`left_pad`), each context's cache row repeated for its K
         candidates, every candidate of the batch in one forward."""

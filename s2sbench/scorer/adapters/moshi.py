@@ -31,7 +31,7 @@ speech-continuation likelihood of spoken StoryCloze (TWIST, slamkit's sSC):
 Shared prefix: the context's steps ``0..C`` (C context frames) run once through the temporal
 transformer with the cache, which is repeated for the K candidates; their steps run as one
 right-padded batch with explicit position ids; then every scored step of the batch goes through the
-depth decoder in one call. Several items share each forward (:meth:`Moshi.score_batch`); each clip is
+depth decoder in one call. Several items share each forward (:meth:`Moshi.score_items`); each clip is
 encoded in a call of its own, as Mimi's encoder takes no padding mask. :meth:`Moshi.naive_score` is
 the reference: per candidate, its clips encoded again and one full forward of the model (its own
 embedding of the three streams), then the depth decoder one step at a time.
@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from s2sbench.errors import EngineError
-from s2sbench.scorer.adapters import AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
+from s2sbench.scorer.adapters import Adapter, AdapterSpec, CandidateScore, Prompt, ScoreItem, register_adapter
 from s2sbench.scorer.adapters.audio_llm import loading_error, model_source, read_audio, speech_lm_class
 from s2sbench.scorer.adapters.causal_lm import resolve_device_dtype, right_pad, score_after_prefixes
 from s2sbench.scorer.adapters.tokens import SequenceStart
@@ -95,7 +95,7 @@ def scored_mask(codebooks: int, context_frames: int, frames: int, every_codebook
     return mask
 
 
-class Moshi:
+class Moshi(Adapter):
     modes = ("t2t", "s2s")
     takes_options = ("s2s_codebooks",)  # --s2s-codebooks
 
@@ -207,10 +207,7 @@ class Moshi:
 
     # Scoring -----------------------------------------------------------------------------------
 
-    def score(self, item: ScoreItem, mode: str, prompt: Prompt) -> list[CandidateScore]:
-        return self.score_batch([item], mode, prompt)[0]
-
-    def score_batch(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
+    def score_items(self, items: list[ScoreItem], mode: str, prompt: Prompt) -> list[list[CandidateScore]]:
         import torch
 
         self.check_mode(mode)

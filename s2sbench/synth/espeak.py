@@ -27,6 +27,7 @@ import numpy as np
 
 from s2sbench.errors import EngineError
 from s2sbench.synth import TTSSpec, VoiceSettings
+from s2sbench.synth.espeak_data import data_directory, espeak_voices
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -48,7 +49,7 @@ def _locate_library() -> tuple[str, bytes | None, str]:
         if system is None:
             raise EngineError("espeak-ng not found: pip install 's2sbench[espeak]' (or install espeak-ng)") from None
         return system, None, "system"
-    return espeakng_loader.get_library_path(), espeakng_loader.get_data_path().encode(), "espeakng-loader"
+    return espeakng_loader.get_library_path(), str(data_directory()).encode(), "espeakng-loader"
 
 
 def _initialise() -> dict[str, Any]:
@@ -94,8 +95,6 @@ class EspeakEngine:
         """Raise :class:`EngineError` when espeak-ng's data has no voice ``voice`` (variants after ``+`` aside)."""
         if voice is None:
             return
-        from s2sbench.langs import espeak_voices
-
         known = {v.voice.lower() for v in espeak_voices()}
         base = voice.split("+")[0].lower()
         if known and base not in known:

@@ -33,7 +33,7 @@ def _matches(language: str, wanted: str | None) -> bool:
 
 
 def espeak_voices(language: str | None) -> list[Voice]:
-    from s2sbench.langs import espeak_voices as voice_files
+    from s2sbench.synth.espeak_data import espeak_voices as voice_files
 
     return [Voice(v.voice, v.language, v.name) for v in voice_files() if _matches(v.language, language) or _matches(v.voice, language)]
 

@@ -1,35 +1,29 @@
-"""The Moshi adapter on a tiny random Moshi: s2s over Mimi codes and t2t from its text stream,
-shared-prefix scoring against one full forward per candidate, batches, the audio heard, the
-codebooks scored, auto detection, and whole ``score`` runs."""
+"""The Moshi adapter's own checks on a tiny random Moshi: s2s over Mimi codes, its time line, the
+codebooks scored (the semantic one, or all), the spoken candidates and context heard, its refusals,
+and whole ``score`` runs. What every adapter must do (t2t and s2s with the semantic codebook among
+it) is checked in tests/test_adapter_families.py."""
 
 from __future__ import annotations
 
 import json
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from s2sbench.cli import app
 from s2sbench.errors import EngineError, S2SBenchError
-from s2sbench.profiles import load_profile
-from s2sbench.scorer.adapters import AdapterSpec, Prompt, adapter_modes, load_adapter, model_types
-from s2sbench.scorer.adapters.moshi import Moshi, delayed, scored_mask
+from s2sbench.scorer.adapters.moshi import delayed, scored_mask
 from s2sbench.scorer.run import ScoreOptions, score
-from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_shared_prefix_matches_naive
-from tests.models_moshi import CODEBOOK_SIZE, NUM_CODEBOOKS, build_tiny_moshi
+from tests.adapter_checks import assert_batches_equal_one_at_a_time_and_naive, assert_results_directory, assert_shared_prefix_matches_naive
+from tests.models_moshi import CODEBOOK_SIZE, NUM_CODEBOOKS
+from tests.test_adapter_families import PROMPT, family_named
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-PROMPT = Prompt.from_profile(load_profile("en"))
+MOSHI = family_named("moshi")
 FRAME = 1920  # samples of one Mimi frame at 24 kHz (12.5 frames a second)
-
-
-@pytest.fixture(scope="module")
-def tiny_moshi(tmp_path_factory) -> Path:
-    return build_tiny_moshi(tmp_path_factory.mktemp("moshi"))
 
 
 @pytest.fixture(scope="module", params=["semantic", "all"])
@@ -38,8 +32,8 @@ def codebooks(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def adapter(tiny_moshi, codebooks):
-    return load_adapter(AdapterSpec(str(tiny_moshi), device="cpu", dtype="float32", options={"s2s_codebooks": codebooks}), "moshi")
+def adapter(tmp_path_factory, codebooks):
+    return MOSHI.adapter(tmp_path_factory, s2s_codebooks=codebooks)
 
 
 def frames_of(path: str) -> int:
@@ -50,17 +44,17 @@ def frames_of(path: str) -> int:
     return math.ceil(round(info.frames * 24000 / info.samplerate) / FRAME)
 
 
-def test_tiny_model_loads_back_offline(tiny_moshi, items):
+def test_tiny_model_loads_back_offline(tmp_path_factory, items):
     from transformers import AutoConfig, AutoTokenizer
 
-    config = AutoConfig.from_pretrained(tiny_moshi)
+    directory = MOSHI.directory(tmp_path_factory)
+    config = AutoConfig.from_pretrained(directory)
     assert config.model_type == "moshi" and config.num_codebooks == NUM_CODEBOOKS and config.audio_vocab_size == CODEBOOK_SIZE
-    tokenizer = AutoTokenizer.from_pretrained(tiny_moshi)
+    tokenizer = AutoTokenizer.from_pretrained(directory)
     assert tokenizer.pad_token_id == config.pad_token_id == 3  # Moshi's text padding id
     text = "Anna wanted to bake cookies for her friends."
     assert tokenizer.decode(tokenizer(text, add_special_tokens=False)["input_ids"]) == text
-    adapter = load_adapter(AdapterSpec(str(tiny_moshi), device="cpu", dtype="float32"), "moshi")
-    codes = adapter.encode_clip(items[0].context_audio)
+    codes = MOSHI.adapter(tmp_path_factory).encode_clip(items[0].context_audio)
     assert codes.shape == (NUM_CODEBOOKS, frames_of(items[0].context_audio))
     assert all(len(set(row.tolist())) > 2 for row in codes)  # the random codebooks are in use, not one code
 
@@ -76,20 +70,12 @@ def test_the_time_line_holds_moshis_start_and_delays():
     assert scored_mask(2, 3, 5, every_codebook=True).tolist() == [[True, False], [True, True], [False, True]]
 
 
-def test_shared_prefix_matches_naive_s2s(adapter, items):
+def test_every_codebook_shared_prefix_matches_naive_and_batches(tmp_path_factory, items, ten_items):
+    every = MOSHI.adapter(tmp_path_factory, s2s_codebooks="all")
     for item in items:  # K=2 and K=4
-        assert_shared_prefix_matches_naive(adapter, item, "s2s", PROMPT)
-
-
-def test_shared_prefix_matches_naive_t2t(tiny_moshi, items):
-    adapter = load_adapter(AdapterSpec(str(tiny_moshi), device="cpu", dtype="float32"), "moshi")
-    for item in items:
-        assert_shared_prefix_matches_naive(adapter, item, "t2t", PROMPT)
-
-
-def test_batches_of_eight_equal_one_at_a_time_and_naive(adapter, ten_items):
+        assert_shared_prefix_matches_naive(every, item, "s2s", PROMPT)
     # ten_items' clips are 2 to 12 s: a batch holds contexts and candidates of different lengths
-    assert_batches_equal_one_at_a_time_and_naive(adapter, ten_items, "s2s", PROMPT)
+    assert_batches_equal_one_at_a_time_and_naive(every, ten_items, "s2s", PROMPT)
 
 
 def test_codebooks_scored_are_each_candidate_frames_semantic_code_or_all(adapter, codebooks, items):
@@ -116,52 +102,31 @@ def test_s2s_hears_the_candidates_and_the_context(adapter, items):
     assert [a.loss for a in heard] != pytest.approx([b.loss for b in elsewhere], abs=1e-3)
 
 
-def test_modes_it_cannot_score_are_errors(tiny_moshi, items, tmp_path, spoken_build):
-    adapter = load_adapter(AdapterSpec(str(tiny_moshi), device="cpu", dtype="float32"), "moshi")
-    with pytest.raises(EngineError, match=r"^moshi cannot score mode 's2t' \(it scores t2t, s2s\)$"):
-        adapter.score(items[0], "s2t", PROMPT)
+def test_what_it_cannot_score_is_refused(tmp_path_factory, items, tmp_path, spoken_build):
+    directory = MOSHI.directory(tmp_path_factory)
     with pytest.raises(EngineError, match="spoken candidates"):
-        adapter.score(replace(items[0], candidate_audio=None), "s2s", PROMPT)
-    with pytest.raises(EngineError, match="context audio"):
-        adapter.score(replace(items[0], context_audio=None), "s2s", PROMPT)
+        MOSHI.adapter(tmp_path_factory).score(replace(items[0], candidate_audio=None), "s2s", PROMPT)
     with pytest.raises(S2SBenchError, match=r"adapter moshi cannot score mode\(s\) s2t \(it scores t2t, s2s\): pass --modes t2t"):
-        score(ScoreOptions(source=str(spoken_build), output=tmp_path / "r", model=str(tiny_moshi), device="cpu"))  # the default t2t,s2t
+        score(ScoreOptions(source=str(spoken_build), output=tmp_path / "r", model=str(directory), device="cpu"))  # the default t2t,s2t
     with pytest.raises(S2SBenchError, match="--s2s-codebooks must be one of semantic, all"):
-        score(ScoreOptions(source=str(spoken_build), output=tmp_path / "r", model=str(tiny_moshi), modes=("s2s",), s2s_codebooks="acoustic"))
+        score(ScoreOptions(source=str(spoken_build), output=tmp_path / "r", model=str(directory), modes=("s2s",), s2s_codebooks="acoustic"))
 
 
-def test_auto_detection(tiny_moshi):
-    assert model_types()["moshi"] == "moshi" and adapter_modes("moshi") == ("t2t", "s2s")
-    adapter = load_adapter(AdapterSpec(str(tiny_moshi)))
-    assert type(adapter) is Moshi
-    identity = adapter.identity()
-    assert identity["adapter"] == "moshi" and identity["model"] == str(tiny_moshi)
-    assert identity["s2s_codebooks"] == "semantic" and identity["s2s_text_stream"] == 3 and identity["s2s_user_stream"] == "silence"
-
-
-def test_score_run_writes_s2s_and_its_degradation(tiny_moshi, spoken_build, items, tmp_path):
-    output = tmp_path / "results"
-    result = CliRunner().invoke(app, ["score", str(spoken_build), "-m", str(tiny_moshi), "--modes", "t2t,s2s", "--s2s-codebooks", "all",
+def test_score_run_writes_s2s_and_its_degradation(tmp_path_factory, spoken_build, items, tmp_path):
+    directory, output = MOSHI.directory(tmp_path_factory), tmp_path / "results"
+    result = CliRunner().invoke(app, ["score", str(spoken_build), "-m", str(directory), "--modes", "t2t,s2s", "--s2s-codebooks", "all",
                                       "--device", "cpu", "-o", str(output), "-q"])
     assert result.exit_code == 0, result.output
     run = json.loads((output / "run.json").read_text())
-    assert run["adapter"]["adapter"] == "moshi" and run["s2s_codebooks"] == "all" and run["modes"] == ["t2t", "s2s"]
+    assert run["s2s_codebooks"] == "all" and run["modes"] == ["t2t", "s2s"]
+    assert_results_directory(output, "moshi", items, modes=("t2t", "s2s"))
     records = [json.loads(line) for line in (output / "scores.jsonl").read_text().splitlines()]
     for item in items:
-        for mode in ("t2t", "s2s"):
-            lines = [r for r in records if r["id"] == item.id and r["mode"] == mode]
-            assert [r["candidate"] for r in lines] == list(range(len(item.candidates)))
-            assert lines[-1].get("last") is True
         s2s = [r for r in records if r["id"] == item.id and r["mode"] == "s2s"]
         assert [r["n_tokens"] for r in s2s] == [NUM_CODEBOOKS * frames_of(path) for path in item.candidate_audio]
-    summary = json.loads((output / "summary.json").read_text())
-    assert set(summary) == {"story", "question"}
-    for figures in summary.values():
-        assert {"t2t", "s2s", "degradation_s2s"} <= set(figures) and "s2t" not in figures
-        assert figures["degradation_s2s"]["n"] == 2
     # other codebooks are another run: refused, not mixed into these scores
     with pytest.raises(S2SBenchError, match="differs in s2s_codebooks"):
-        score(ScoreOptions(source=str(spoken_build), output=output, model=str(tiny_moshi), device="cpu", modes=("t2t", "s2s")))
+        score(ScoreOptions(source=str(spoken_build), output=output, model=str(directory), device="cpu", modes=("t2t", "s2s")))
 
 
 def test_codebooks_option_is_refused_for_adapters_that_score_no_codes(spoken_build, tmp_path):

@@ -16,11 +16,12 @@ from typing import Annotated
 
 import typer
 
-from s2sbench import __version__
+from s2sbench import __version__, cli_params
+from s2sbench.cli_params import Given, takes
 from s2sbench.errors import S2SBenchError, user_message
 from s2sbench.licenses import DataLicense
 from s2sbench.pipeline.options import DEFAULT_BATCH_SIZE
-from s2sbench.synth.postprocess import AUDIO_FORMATS, AudioOptions
+from s2sbench.synth.postprocess import AUDIO_FORMATS, DEFAULT_LOUDNESS_LUFS, AudioOptions
 from s2sbench.validate.asr import DEFAULT_WINDOW
 
 app = typer.Typer(
@@ -69,7 +70,8 @@ def main_options(
 
 
 class _Progress:
-    """A tqdm bar over items showing clips synthesized per second."""
+    """A tqdm bar implementing :class:`~s2sbench.progress.Progress`: units done, their rate and ETA,
+    and beside them the counts a call reports (clips synthesized and reused, with clips/s)."""
 
     def __init__(self, enabled: bool, unit: str = "item", desc: str = "build"):
         self.enabled = enabled
@@ -77,24 +79,29 @@ class _Progress:
         self.bar = None
         self.started = time.perf_counter()
 
-    def start(self, total: int) -> None:
+    def start(self, total: int | None) -> None:
         if self.enabled:
             from tqdm import tqdm
 
+            self.close()  # a call that starts again (each checkpoint of a sweep) gets a new bar
+            self.started = time.perf_counter()
             self.bar = tqdm(total=total, unit=self.unit, desc=self.desc, dynamic_ncols=True, file=sys.stderr, disable=None)
 
-    def update(self, finished: int, synthesized: int, reused: int) -> None:
+    def advance(self, done: int, **counts: int) -> None:
         if self.bar is None:
             return
-        self.bar.n = finished
-        if synthesized or reused:
-            rate = synthesized / max(time.perf_counter() - self.started, 1e-9)
-            self.bar.set_postfix_str(f"clips new={synthesized} reused={reused} {rate:.1f} clips/s", refresh=False)
+        self.bar.n = done
+        if any(counts.values()):
+            figures = " ".join(f"{name}={count}" for name, count in counts.items())
+            new = counts.get("synthesized", 0)
+            rate = f" {new / max(time.perf_counter() - self.started, 1e-9):.1f} clips/s" if "synthesized" in counts else ""
+            self.bar.set_postfix_str(f"clips {figures}{rate}", refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 # -q: the libraries' bars too. Each reads its variable when first imported; one already imported is
@@ -134,46 +141,8 @@ def _run(bar: _Progress, resume_hint: Path, call):
 
 
 @app.command()
-def build(
-    source: Annotated[str, typer.Argument(metavar="SOURCE", help="A file or directory, sample:LANG (bundled sample), or hf://owner/name[:config[:split]].")],
-    output: Annotated[str, typer.Option("--output", "-o", metavar="DIR|URL", help="The build directory to write (created; resumed if it exists), or an fsspec URL such as s3://bucket/builds/sc.")],
-    format: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="Source format (see `s2s formats`); sniffed from the columns when unambiguous.")] = None,
-    lang: Annotated[str, typer.Option("--lang", "-l", metavar="CODE", help="Language code of the source text; selects the bundled language profile.")] = "en",
-    profile: Annotated[Path | None, typer.Option("--profile", metavar="FILE", help="A language profile TOML file to use instead of the bundled one.")] = None,
-    subset: Annotated[str | None, typer.Option("--subset", metavar="NAME", help="Subset name for every item (default: the format's, e.g. sStoryCloze).")] = None,
-    column_map: Annotated[str | None, typer.Option("--map", metavar="SPEC", help="For csv/jsonl: context=COL,candidates=COL1|COL2|...,answer=COL[,subset=COL][,id=COL].")] = None,
-    template: Annotated[str | None, typer.Option("--template", metavar="TEXT", help="For question sources: continuation template with {option}, {letter}, {question}.")] = None,
-    tts: Annotated[str | None, typer.Option("--tts", metavar="ENGINE[:MODEL]", help="ENGINE[:MODEL]: espeak, kokoro (Kokoro-82M, offline) or kokoro:MODEL.onnx, coqui:MODEL_NAME_OR_DIR, piper:VOICE. Default: the profile's.")] = None,
-    voice: Annotated[str | None, typer.Option("--voice", metavar="VOICE", help="One voice or speaker for every clip.")] = None,
-    voices: Annotated[str | None, typer.Option("--voices", metavar="V1,V2,...", help="Comma-separated voices rotated over items (stable per item).")] = None,
-    speak: Annotated[str, typer.Option("--speak", metavar="context|all", help="What to speak: 'context', or 'all' (context and every candidate).")] = "all",
-    sample_rate: Annotated[int, typer.Option("--sample-rate", metavar="HZ", help="Sample rate of the clips, Hz.")] = 16000,
-    audio_format: Annotated[str, typer.Option("--audio-format", metavar="wav|flac", help=f"Clip format: {', '.join(AUDIO_FORMATS)}.")] = "wav",
-    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="Build at most N items (the first N, or a seeded sample with --seed).", min=1)] = None,
-    seed: Annotated[int | None, typer.Option("--seed", metavar="N", help="With --limit: draw a deterministic random sample with this seed.")] = None,
-    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Record malformed rows in build.json and go on, instead of stopping.")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-j", metavar="N", help="Worker processes for synthesis.", min=1)] = 1,
-    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N, for engines that use a GPU.")] = "auto",
-    validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Check every clip by an ASR round trip (and signal checks).")] = True,
-    asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL for validation: faster-whisper:MODEL_OR_DIR or transformers:MODEL. Default: the profile's.")] = None,
-    asr_window: Annotated[str, typer.Option("--asr-window", metavar="auto|30", help="faster-whisper's window: auto (each clip of up to 30 s encoded in a window that fits it, 10/15/20/30 s; a clip failing on its transcript is heard again at 30 s) or 30 (every clip padded to 30 s).")] = DEFAULT_WINDOW,
-    max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
-    retries: Annotated[int, typer.Option("--retries", metavar="N", help="Re-synthesize a failing clip up to N times (next voice, seed, speaking rate).", min=0)] = 2,
-    recordings: Annotated[Path | None, typer.Option("--recordings", metavar="DIR", help="People's recordings to use instead of the TTS: DIR/ITEM-ID/context.wav and candidate-K.wav (speaker in DIR/speaker.txt), or DIR/recordings.csv (id,part,path,speaker); written by s2s record.")] = None,
-    recordings_only: Annotated[bool, typer.Option("--recordings-only", help="With --recordings: build only the items whose context was recorded.")] = False,
-    license: Annotated[str | None, typer.Option("--license", metavar="ID", help="Licence of the source's text (a Hub id: cc-by-4.0, mit, ..., other, or corpus: the file is the corpus its format names), recorded for `s2s push`. A format is a layout: its corpus's terms are never assumed for a local file.", rich_help_panel="Licence")] = None,
-    license_name: Annotated[str | None, typer.Option("--license-name", metavar="NAME", help="With --license other: the licence's name.", rich_help_panel="Licence")] = None,
-    license_link: Annotated[str | None, typer.Option("--license-link", metavar="URL", help="With --license other: a URL of its terms.", rich_help_panel="Licence")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
-    executor: Annotated[str, typer.Option("--executor", metavar="local|ray", help="local (this machine, --workers processes) or ray (a Ray cluster; extra s2sbench\\[ray]).", rich_help_panel="Executor")] = "local",
-    ray_address: Annotated[str | None, typer.Option("--ray-address", metavar="ADDRESS", help="Ray cluster to join: auto, ray://HOST:10001, ... Default: RAY_ADDRESS, else a local cluster.", rich_help_panel="Executor")] = None,
-    tts_gpus: Annotated[float, typer.Option("--tts-gpus", metavar="GPUS", help="GPUs per TTS actor on Ray (0.5: two actors share a GPU).", min=0, rich_help_panel="Executor")] = 0.0,
-    asr_gpus: Annotated[float, typer.Option("--asr-gpus", metavar="GPUS", help="GPUs per ASR actor on Ray.", min=0, rich_help_panel="Executor")] = 0.0,
-    tts_actors: Annotated[int | None, typer.Option("--tts-actors", metavar="N", help="Most TTS actors on Ray (autoscaling from 1; default: what the cluster fits).", min=1, rich_help_panel="Executor")] = None,
-    asr_actors: Annotated[int | None, typer.Option("--asr-actors", metavar="N", help="Most ASR actors on Ray.", min=1, rich_help_panel="Executor")] = None,
-    cpus_per_actor: Annotated[float | None, typer.Option("--cpus-per-actor", metavar="CPUS", help="CPUs reserved per Ray actor (default: 1, less on a cluster smaller than the pools).", min=0, rich_help_panel="Executor")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", "--ray-batch-size", metavar="N", help="Items per batch: the recognizer hears a batch's new clips in one call; on Ray, what an actor gets at a time. Any size gives the same build.", min=1, rich_help_panel="Executor")] = DEFAULT_BATCH_SIZE,
-) -> None:
+@takes(cli_params.BUILD)
+def build(given: Given) -> None:
     """Turn a text source into a spoken build directory (items.jsonl, audio/, build.json).
 
     Every clip is validated by an ASR round trip unless --no-validate; the report is written to
@@ -189,52 +158,50 @@ def build(
       s2s build cloze_test_2018.csv -o builds/sc --device cuda --batch-size 32
       s2s build sample:en -o builds/human --recordings rec/ana --recordings-only
     """
-    from s2sbench.pipeline import BuildOptions, RayOptions
     from s2sbench.pipeline import build as run_build
+
+    options = _build_options(given)
+    if given.quiet:
+        _silence_progress_bars()
+    bar = _Progress(enabled=not given.quiet)
+    summary = _run(bar, given.output, lambda: run_build(options, progress=bar))
+    _print_build(summary, given.validate)
+
+
+def _build_options(given: Given):
+    """The library's :class:`BuildOptions` from what ``s2s build`` was given; notes on options that do not apply."""
+    from s2sbench.pipeline import BuildOptions, RayOptions
+
+    if given.audio_format is not None and given.audio_format not in AUDIO_FORMATS:
+        _fail(S2SBenchError(f"--audio-format must be one of {', '.join(AUDIO_FORMATS)}"))
+    audio = None  # no audio option: the default finish, or the one a build levelled before LUFS keeps
+    if (given.sample_rate, given.audio_format, given.loudness_lufs) != (None, None, None):
+        audio = AudioOptions(sample_rate=16000 if given.sample_rate is None else given.sample_rate, format=given.audio_format or "wav",
+                             loudness_lufs=DEFAULT_LOUDNESS_LUFS if given.loudness_lufs is None else given.loudness_lufs)
+    if given.executor == "ray" and given.workers > 1:
+        typer.echo("note: --workers is for --executor local; on Ray the actor pools set the parallelism (--tts-actors, --asr-actors)", err=True)
+    if given.executor == "local" and (given.ray_address or given.tts_gpus or given.asr_gpus or given.tts_actors or given.asr_actors):
+        typer.echo("note: the Ray options (--ray-address, --tts-gpus, ...) apply only with --executor ray", err=True)
+    return BuildOptions(
+        source=given.source, output=given.output, format=given.format, lang=given.lang, profile=str(given.profile) if given.profile else None,
+        subset=given.subset, column_map=given.column_map, template=given.template,
+        tts=(given.tts[0] if len(given.tts) == 1 else list(given.tts)) if given.tts else None,
+        voices=[v.strip() for v in given.voices.split(",") if v.strip()] if given.voices else ([given.voice] if given.voice else []),
+        speak=given.speak, audio=audio, limit=given.limit, seed=given.seed, skip_bad_rows=given.skip_bad_rows, workers=given.workers,
+        batch_size=given.batch_size, device=given.device, validate=given.validate, asr=given.asr, asr_window=given.asr_window,
+        max_error=given.max_error, retries=given.retries, executor=given.executor,
+        ray=RayOptions(given.ray_address, given.tts_gpus, given.asr_gpus, given.tts_actors, given.asr_actors, given.cpus_per_actor),
+        license=_license(given.license, given.license_name, given.license_link),
+        recordings=str(given.recordings) if given.recordings else None, recordings_only=given.recordings_only,
+    )
+
+
+def _print_build(summary, validate: bool) -> None:
+    """What ``s2s build`` says when it is done; exit status 1 when items could not be spoken."""
     from s2sbench.storage import is_url, mirror_directory
 
-    if audio_format not in AUDIO_FORMATS:
-        _fail(S2SBenchError(f"--audio-format must be one of {', '.join(AUDIO_FORMATS)}"))
-    chosen_voices = [v.strip() for v in voices.split(",") if v.strip()] if voices else ([voice] if voice else [])
-    data_license = _license(license, license_name, license_link)
-    options = BuildOptions(
-        source=source,
-        output=output,
-        format=format,
-        lang=lang,
-        profile=str(profile) if profile else None,
-        subset=subset,
-        column_map=column_map,
-        template=template,
-        tts=tts,
-        voices=chosen_voices,
-        speak=speak,
-        audio=AudioOptions(sample_rate=sample_rate, format=audio_format),
-        limit=limit,
-        seed=seed,
-        skip_bad_rows=skip_bad_rows,
-        workers=workers,
-        batch_size=batch_size,
-        device=device,
-        validate=validate,
-        asr=asr,
-        asr_window=asr_window,
-        max_error=max_error,
-        retries=retries,
-        executor=executor,
-        ray=RayOptions(ray_address, tts_gpus, asr_gpus, tts_actors, asr_actors, cpus_per_actor),
-        license=data_license,
-        recordings=str(recordings) if recordings else None,
-        recordings_only=recordings_only,
-    )
-    if executor == "ray" and workers > 1:
-        typer.echo("note: --workers is for --executor local; on Ray the actor pools set the parallelism (--tts-actors, --asr-actors)", err=True)
-    if executor == "local" and (ray_address or tts_gpus or asr_gpus or tts_actors or asr_actors):
-        typer.echo("note: the Ray options (--ray-address, --tts-gpus, ...) apply only with --executor ray", err=True)
-    if quiet:
-        _silence_progress_bars()
-    bar = _Progress(enabled=not quiet)
-    summary = _run(bar, output, lambda: run_build(options, progress=bar.update, on_start=bar.start))
+    for note in summary.notes:
+        typer.echo(f"note: {note}", err=True)
     subsets = ", ".join(f"{name} {count}" for name, count in sorted(summary.subsets.items()))
     typer.echo(f"built {summary.output}: {summary.items} item{'' if summary.items == 1 else 's'} ({subsets})")
     typer.echo(
@@ -284,17 +251,8 @@ def validate(
     if quiet:
         _silence_progress_bars()
     bar = _Progress(enabled=not quiet, unit="item", desc="validate")
-    started = False
-
-    def update(done: int, total: int) -> None:
-        nonlocal started
-        if not started:
-            bar.start(total)
-            started = True
-        bar.update(done, 0, 0)
-
     revalidate = RevalidateOptions(asr=asr, asr_window=asr_window, max_error=max_error, device=device, profile=str(profile) if profile else None, batch_size=batch_size)
-    report = _run(bar, build_dir, lambda: validate_build(build_dir, revalidate, progress=update))
+    report = _run(bar, build_dir, lambda: validate_build(build_dir, revalidate, progress=bar))
     _print_validation(report.clips_passed, report.clips_failed, report.items_failed, build_dir)
 
 
@@ -338,21 +296,8 @@ def _numbers(text: str | None, option: str) -> tuple[float, ...]:
 
 
 @app.command()
-def augment(
-    build_dir: Annotated[Path, typer.Argument(metavar="BUILD_DIR", help="A build directory made by s2s build.")],
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", help="Where the variants go: one build directory each (snr20, speed0.9, ...).")],
-    noise_snr: Annotated[str | None, typer.Option("--noise-snr", metavar="DB,DB,...", help="Noise variants at these signal-to-noise ratios, in dB.")] = None,
-    speed: Annotated[str | None, typer.Option("--speed", metavar="F,F,...", help="Tempo variants: these speed factors, the pitch kept.")] = None,
-    reverb: Annotated[str | None, typer.Option("--reverb", metavar="ROOM,...", help="Reverberation variants: the clips heard in these rooms (small, medium, large).")] = None,
-    noise: Annotated[str, typer.Option("--noise", metavar="white|pink|babble", help="The generated noise: white, pink, or babble made of the build's own clips.")] = "white",
-    noise_dir: Annotated[Path | None, typer.Option("--noise-dir", metavar="DIR", help="Real noise recordings (wav, flac, ogg, mp3) to mix in instead.")] = None,
-    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the noise: the same seed gives the same bytes.")] = 0,
-    include_failed: Annotated[bool, typer.Option("--include-failed", help="Also the items whose clips failed the parent's validation.")] = False,
-    validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Recognize every variant clip and write its validation report.")] = True,
-    asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL for validation. Default: the profile's.")] = None,
-    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N, for the recognizer.")] = "auto",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
-) -> None:
+@takes(cli_params.AUGMENT)
+def augment(given: Given) -> None:
     """Derive robustness variants of a build from its clips (noise, speed, reverb), no re-synthesis.
 
     Each variant is a build directory under -o with the same items, its own clips, a build.json
@@ -369,11 +314,11 @@ def augment(
     from s2sbench.augment import AugmentOptions
     from s2sbench.augment import augment as run_augment
 
-    if quiet:
+    if given.quiet:
         _silence_progress_bars()
-    options = AugmentOptions(build=build_dir, output=output, noise_snr=_numbers(noise_snr, "--noise-snr"), speed=_numbers(speed, "--speed"),
-                             reverb=tuple(part.strip() for part in (reverb or "").split(",") if part.strip()),
-                             noise=noise, noise_dir=noise_dir, seed=seed, include_failed=include_failed, validate=validate, asr=asr, device=device)
+    options = AugmentOptions(build=given.build_dir, output=given.output, noise_snr=_numbers(given.noise_snr, "--noise-snr"), speed=_numbers(given.speed, "--speed"),
+                             reverb=tuple(part.strip() for part in (given.reverb or "").split(",") if part.strip()),
+                             noise=given.noise, noise_dir=given.noise_dir, seed=given.seed, include_failed=given.include_failed, validate=given.validate, asr=given.asr, device=given.device)
 
     def report(variant) -> None:
         median = "" if variant.median_error is None else f", median {variant.median_error:.3f}"
@@ -381,38 +326,12 @@ def augment(
                                                                     f"{variant.clips_passed}/{variant.clips_checked} clips passed")
         typer.echo(f"{variant.path}: {variant.items} items, {variant.clips_made} clips made, {variant.clips_reused} reused; {error}")
 
-    _run(_Progress(enabled=False), output, lambda: run_augment(options, progress=report))
+    _run(_Progress(enabled=False), given.output, lambda: run_augment(options, on_variant=report))
 
 
 @app.command()
-def score(
-    source: Annotated[str | None, typer.Argument(metavar="SOURCE", help="A build directory, a `push --to-dir` export, a Hub dataset id (OWNER/NAME), or an S2SBench release jsonl.")] = None,
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", metavar="MODEL", help="A hub id, a local directory, a .gguf file, or cascade:ASR_ENGINE:ASR_MODEL+LM. A glob or several --model: a checkpoint sweep.")] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", help="The results directory (resumed if it exists).")] = Path("results"),
-    modes: Annotated[str, typer.Option("--modes", metavar="MODES", help="Comma-separated: t2t (text context), s2t (spoken context), s2s (spoken context and candidates; adapters that score speech: moshi, the cascade).")] = "t2t,s2t",
-    adapter: Annotated[str, typer.Option("--adapter", metavar="NAME", help="Model adapter; auto picks from the model's config. See `s2s adapters`.")] = "auto",
-    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
-    dtype: Annotated[str, typer.Option("--dtype", metavar="DTYPE", help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16.")] = "auto",
-    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="Score N items, spread over the subsets in proportion (each subset's first, or a seeded sample with --seed).", min=1)] = None,
-    seed: Annotated[int | None, typer.Option("--seed", metavar="N", help="With --limit: a deterministic random sample in each subset.")] = None,
-    include_failed: Annotated[bool, typer.Option("--include-failed", help="Also score items whose clips failed validation.")] = False,
-    matched_prompts: Annotated[bool, typer.Option("--matched-prompts", help="Use the speech prefix in t2t too, so the modes differ only in modality.")] = False,
-    config: Annotated[str | None, typer.Option("--config", metavar="CONFIG", help="Config of a dataset source (Hub id or export directory).")] = None,
-    split: Annotated[str, typer.Option("--split", metavar="SPLIT", help="Split of a dataset source.")] = "test",
-    lang: Annotated[str, typer.Option("--lang", metavar="CODE", help="Language of a release jsonl source (selects the prompt profile).")] = "en",
-    shard: Annotated[str | None, typer.Option("--shard", metavar="K/N", help="K/N: the K-th of N shards, counted from 1 (1/4 ... 4/4): every N-th item. Default: RANK/WORLD_SIZE from torchrun, or SLURM.")] = None,
-    merge: Annotated[bool, typer.Option("--merge", help="Only write the summary of the shards in --output (all must have finished).")] = False,
-    allow_partial: Annotated[bool, typer.Option("--allow-partial", help="With --merge: summarize the shards that finished even if some are missing.")] = False,
-    batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", help="Items per forward pass, for adapters that batch across items.", min=1)] = 8,
-    log_samples: Annotated[bool, typer.Option("--log-samples", help="Also write samples.jsonl: per item and mode, the exact text scored (the cascade's transcripts) and the scores.")] = False,
-    bos: Annotated[str, typer.Option("--bos", metavar="auto|always|never", help="What starts each scored sequence: auto, the tokens the model's tokenizer adds (lm-eval's default); always a BOS token; never.")] = "auto",
-    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run the model's own code from its checkpoint (remote-code families); only for checkpoints you trust.")] = False,
-    prompt_style: Annotated[str, typer.Option("--prompt-style", metavar="raw|chat", help="raw: S2SBench's wording; chat: the context as the user's turn of the model's chat template, each candidate as its reply.")] = "raw",
-    s2s_codebooks: Annotated[str, typer.Option("--s2s-codebooks", metavar="semantic|all", help="s2s on codec codes (moshi): score each spoken candidate frame's semantic codebook (codebook 0), or all its codebooks.")] = "semantic",
-    revision: Annotated[str | None, typer.Option("--revision", metavar="REV", help="Of a Hub dataset: the branch, tag or commit to score (default: main); its commit is recorded in run.json.")] = None,
-    profile: Annotated[Path | None, typer.Option("--profile", metavar="FILE", help="Score with this profile's prompts instead of the task the source publishes (a warning names what differs).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
-) -> None:
+@takes(cli_params.SCORE)
+def score(given: Given) -> None:
     """Score a speech or text LM: per-candidate losses, acc, pairwise_acc, and degradation (t2t - s2t, t2t - s2s).
 
     Writes scores.jsonl (one line per item, mode and candidate), summary.json, summary.md and
@@ -425,57 +344,33 @@ def score(
       s2s score builds/demo -m cascade:faster-whisper:base+lm.gguf --modes s2s
       s2s score my-org/s2s --config sStoryCloze --revision v1.0 -m M --shard 1/4
     """
-    from s2sbench.scorer.run import ScoreOptions, parse_shard, shard_from_environment
-    from s2sbench.scorer.run import merge as merge_shards
-    from s2sbench.scorer.run import score as run_score
+    from s2sbench.scorer.session import run_scoring
 
-    if quiet:
+    if given.quiet:
         _silence_progress_bars()
-    quietly = _Progress(enabled=False)
-    if merge:
-        _run(quietly, output, lambda: merge_shards(output, allow_partial=allow_partial))
-        typer.echo((output / "summary.md").read_text(encoding="utf-8"))
-        return
-    if source is None or not model:
-        _fail(S2SBenchError("give a SOURCE and --model (or --merge -o RESULTS)"))
-    from s2sbench.devices import check_device
-    from s2sbench.scorer.sweep import expand_models, sweep
+    bar = _Progress(enabled=not given.quiet and not given.merge, unit="item", desc=f"score {given.modes}")  # items/s and the ETA over every mode
+    options = _run(bar, given.output, lambda: _score_options(given))
+    typer.echo(_run(bar, given.output, lambda: run_scoring(
+        options, given.model or (), merge_only=given.merge, allow_partial=given.allow_partial, progress=bar,
+        notify=lambda line: typer.echo(f"warning: {line}", err=True),
+        announce=lambda name: typer.echo(f"scoring {name}", err=True))))
 
-    _run(quietly, output, lambda: check_device(device))  # before the items are read
-    models = _run(quietly, output, lambda: expand_models(model))
-    shard_pair = _run(quietly, output, lambda: parse_shard(shard) if shard else None)
-    options = ScoreOptions(source=source, output=output, model=models[0], modes=tuple(m.strip() for m in modes.split(",") if m.strip()), adapter=adapter,
-                           device=device, dtype=dtype, limit=limit, seed=seed, include_failed=include_failed, matched_prompts=matched_prompts,
-                           config=config, split=split, lang=lang, shard=shard_pair, batch_size=batch_size, bos=bos, log_samples=log_samples,
-                           s2s_codebooks=s2s_codebooks, trust_remote_code=trust_remote_code, prompt_style=prompt_style, revision=revision,
-                           profile=str(profile) if profile else None)
-    total = _run(quietly, output, lambda: sum(1 for _ in options.items()))  # reads every item: a bad one fails before the model loads
-    if len(models) > 1:
-        _run(quietly, output, lambda: sweep(options, models, progress=lambda name: typer.echo(f"scoring {name}", err=True)))
-        typer.echo((output / "sweep.md").read_text(encoding="utf-8"))
-        typer.echo(f"results: {output} (one directory per checkpoint, sweep.md, sweep.png)")
-        return
-    bar = _Progress(enabled=not quiet, unit="item", desc=f"score {','.join(options.modes)}")  # items/s and the ETA over every mode
-    bar.start(total)
-    started = time.perf_counter()
-    _run(bar, output, lambda: run_score(options, progress=lambda done: bar.update(done, 0, 0), notify=lambda line: typer.echo(f"warning: {line}", err=True)))
-    seconds = time.perf_counter() - started
-    if (output / "summary.md").is_file() and (shard_pair or shard_from_environment())[0] == 0:  # one rank prints it: the others' is not theirs
-        typer.echo((output / "summary.md").read_text(encoding="utf-8"))
-    typer.echo(f"scored {total} item{'' if total == 1 else 's'} in {', '.join(options.modes)} in {seconds:.1f} s ({total / max(seconds, 1e-9):.2f} items/s, "
-               "items already in the results included)")
-    typer.echo(f"results: {output}")
+
+def _score_options(given: Given):
+    """The library's :class:`ScoreOptions` from what ``s2s score`` was given."""
+    from s2sbench.scorer.run import ScoreOptions, parse_shard
+
+    return ScoreOptions(source=given.source or "", output=given.output, model="", modes=tuple(m.strip() for m in given.modes.split(",") if m.strip()),
+                        adapter=given.adapter, device=given.device, dtype=given.dtype, limit=given.limit, seed=given.seed,
+                        include_failed=given.include_failed, matched_prompts=given.matched_prompts, config=given.config, split=given.split,
+                        lang=given.lang, shard=parse_shard(given.shard) if given.shard else None, batch_size=given.batch_size, bos=given.bos,
+                        log_samples=given.log_samples, s2s_codebooks=given.s2s_codebooks, trust_remote_code=given.trust_remote_code,
+                        prompt_style=given.prompt_style, revision=given.revision, profile=str(given.profile) if given.profile else None)
 
 
 @app.command()
-def report(
-    results: Annotated[list[Path], typer.Argument(metavar="RESULTS", help="Results directories made by s2s score.")],
-    metric: Annotated[str, typer.Option("--metric", metavar="METRIC", help="acc (lowest mean NLL, S2SBench), pairwise_acc, acc_sum (highest summed log-likelihood, lm-eval's acc) or acc_bytes (per byte, lm-eval's acc_bytes).")] = "acc",
-    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="Also draw the metric per subset and mode, one bar per results directory, with 95% intervals and chance, to this PNG; and the degradation per breakdown bucket to PNG's NAME-breakdowns.png. With --curve: the metric and degradation against SNR, speed and room.")] = None,
-    html_page: Annotated[Path | None, typer.Option("--html", metavar="HTML", help="Also write one self-contained page (no server, no network) with the tables, the figures and each run's summary.")] = None,
-    curve: Annotated[bool, typer.Option("--curve", help="Results of a build and its variants (s2s augment): the metric and degradation against SNR, speed and room.")] = False,
-    by: Annotated[str | None, typer.Option("--by", metavar="speech", help="speech: one model's results on builds of the same items spoken differently (engines, voices, people): each speech's degradation and each pair's difference, paired bootstrap 95% intervals.")] = None,
-) -> None:
+@takes(cli_params.REPORT)
+def report(given: Given) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset.
 
     A cascade (cascade:ASR+LM) beside a speech LM gets a table of its own: both degradations
@@ -488,30 +383,30 @@ def report(
       s2s report results/clean results/snr10 --curve --plot curve.png
       s2s report results/espeak results/kokoro results/human --by speech
     """
-    if by is not None:
+    if given.by is not None:
         from s2sbench.scorer.by_speech import speech_report
 
-        if by != "speech":
-            _fail(S2SBenchError(f"--by {by!r}: the one breakdown across runs is speech (--by speech)"))
-        typer.echo(_run(_Progress(enabled=False), Path("."), lambda: speech_report(results, metric)))
+        if given.by != "speech":
+            _fail(S2SBenchError(f"--by {given.by!r}: the one breakdown across runs is speech (--by speech)"))
+        typer.echo(_run(_Progress(enabled=False), Path("."), lambda: speech_report(given.results, given.metric)))
         return
-    if curve:
+    if given.curve:
         from s2sbench.scorer.curve import curve_table, plot_curve
 
-        typer.echo(_run(_Progress(enabled=False), Path("."), lambda: curve_table(results, metric)))
-        if plot is not None:
-            drawn = _run(_Progress(enabled=False), Path("."), lambda: plot_curve(results, plot, metric))
+        typer.echo(_run(_Progress(enabled=False), Path("."), lambda: curve_table(given.results, given.metric)))
+        if given.plot is not None:
+            drawn = _run(_Progress(enabled=False), Path("."), lambda: plot_curve(given.results, given.plot, given.metric))
             typer.echo(f"plot: {drawn}" if drawn else "plot: matplotlib is not installed")
         return
     from s2sbench.scorer.compare import compare_results, html_report, plot_results
 
-    typer.echo(_run(_Progress(enabled=False), Path("."), lambda: compare_results(results, metric)))
-    if plot is not None:
-        drawn = _run(_Progress(enabled=False), Path("."), lambda: plot_results(results, plot, metric))
+    typer.echo(_run(_Progress(enabled=False), Path("."), lambda: compare_results(given.results, given.metric)))
+    if given.plot is not None:
+        drawn = _run(_Progress(enabled=False), Path("."), lambda: plot_results(given.results, given.plot, given.metric))
         typer.echo("\n".join(f"plot: {path}" for path in drawn) if drawn else "plot: matplotlib is not installed")
-    if html_page is not None:
-        _run(_Progress(enabled=False), Path("."), lambda: html_report(results, html_page, metric))
-        typer.echo(f"page: {html_page}")
+    if given.html_page is not None:
+        _run(_Progress(enabled=False), Path("."), lambda: html_report(given.results, given.html_page, given.metric))
+        typer.echo(f"page: {given.html_page}")
 
 
 def _parse_size(text: str) -> int:
@@ -527,25 +422,8 @@ def _parse_size(text: str) -> int:
 
 
 @app.command()
-def push(
-    builds: Annotated[list[Path], typer.Argument(metavar="BUILD_DIR", help="Build directories; each subset becomes one config.")],
-    repo: Annotated[str | None, typer.Option("--repo", metavar="OWNER/NAME", help="OWNER/NAME of the Hub dataset (created if missing).")] = None,
-    to_dir: Annotated[Path | None, typer.Option("--to-dir", metavar="DIR", help="Write exactly what would be uploaded to this directory instead (no network).")] = None,
-    layout: Annotated[str, typer.Option("--layout", metavar="hub|s2sbench", help="hub (parquet + card), or s2sbench: the original release's jsonl + wav folders (with --to-dir).")] = "hub",
-    config_name: Annotated[str | None, typer.Option("--config-name", metavar="NAME", help="The config to write, when pushing a single subset (default: the subset's name).")] = None,
-    split: Annotated[str, typer.Option("--split", metavar="SPLIT", help="Split name.")] = "test",
-    include_failed: Annotated[bool, typer.Option("--include-failed", help="Also push items whose clips failed validation.")] = False,
-    private: Annotated[bool, typer.Option("--private", help="Create the repo private.")] = False,
-    revision: Annotated[str | None, typer.Option("--revision", metavar="BRANCH", help="Branch to push to.")] = None,
-    commit_message: Annotated[str | None, typer.Option("--commit-message", metavar="TEXT", help="Commit message.")] = None,
-    max_shard_size: Annotated[str, typer.Option("--max-shard-size", metavar="SIZE", help="Largest parquet shard, e.g. 500MB.")] = "500MB",
-    license: Annotated[str | None, typer.Option("--license", metavar="ID", help="Licence of the data: a Hub id (cc-by-4.0, ...), other (with --license-name/--license-link), or corpus (the source is the corpus its format names: its declared terms). Default: the one given at build time, else the one already published for the config. Required unless the source is a bundled sample or a Hub corpus (hf://juletxara/xstory_cloze, ...).")] = None,
-    license_name: Annotated[str | None, typer.Option("--license-name", metavar="NAME", help="With --license other: the licence's name.")] = None,
-    license_link: Annotated[str | None, typer.Option("--license-link", metavar="URL", help="With --license other: a URL of its terms.")] = None,
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Reload what was pushed and check rows and audio bytes.")] = True,
-    allow_incomplete: Annotated[bool, typer.Option("--allow-incomplete", help="Publish a build whose last run did not finish (build.json status running or interrupted).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars (export, upload, verification).")] = False,
-) -> None:
+@takes(cli_params.PUSH)
+def push(given: Given) -> None:
     """Publish builds as a Hub dataset with audio, one config per subset, and a dataset card.
 
     The token comes from HF_TOKEN or `hf auth login` and is never printed. HF_ENDPOINT selects a
@@ -558,23 +436,23 @@ def push(
         --license-name 'ROCStories terms' --license-link https://example.org/terms
       s2s push builds/es --repo my-org/s2s --config-name xsc-es --private
     """
-    if quiet:
+    if given.quiet:
         _silence_progress_bars()
     from s2sbench.publish import PushOptions
     from s2sbench.publish import push as run_push
 
-    options = PushOptions(builds=builds, repo=repo, to_dir=to_dir, layout=layout, config=config_name, split=split, include_failed=include_failed,
-                          private=private, revision=revision, commit_message=commit_message, max_shard_size=_parse_size(max_shard_size),
-                          license=_license(license, license_name, license_link), verify=verify, allow_incomplete=allow_incomplete)
-    result = _run(_Progress(enabled=False), to_dir or repo, lambda: run_push(options, notify=lambda line: typer.echo(line, err=True)))
+    options = PushOptions(builds=given.builds, repo=given.repo, to_dir=given.to_dir, layout=given.layout, config=given.config_name, split=given.split, include_failed=given.include_failed,
+                          private=given.private, revision=given.revision, commit_message=given.commit_message, max_shard_size=_parse_size(given.max_shard_size),
+                          license=_license(given.license, given.license_name, given.license_link), verify=given.verify, allow_incomplete=given.allow_incomplete)
+    result = _run(_Progress(enabled=False), given.to_dir or given.repo, lambda: run_push(options, notify=lambda line: typer.echo(line, err=True)))
     for exported in result.configs:
         typer.echo(f"  {exported.name}: {exported.rows} items")
     if result.directory is not None:
         typer.echo(f"exported to {result.directory}")
     elif result.commit is None:
-        typer.echo(f"{repo}: nothing changed, no commit")
+        typer.echo(f"{given.repo}: nothing changed, no commit")
     else:
-        typer.echo(f"pushed to {result.url} (commit {result.commit[:10]}){'; verified' if verify else ''}")
+        typer.echo(f"pushed to {result.url} (commit {result.commit[:10]}){'; verified' if given.verify else ''}")
 
 
 @app.command()

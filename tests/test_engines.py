@@ -110,7 +110,11 @@ def test_post_processing_makes_mono_resampled_trimmed_clips():
     out = finish((stereo * 32767).astype(np.int16), rate, AudioOptions(sample_rate=16000, pad_seconds=0.1))
     assert out.ndim == 1
     assert abs(len(out) / 16000 - 1.2) < 0.03  # one second of tone plus two 0.1 s pads
-    level = 20 * np.log10(np.sqrt(np.mean(out**2)))  # the whole clip, pads included
+    import pyloudnorm
+
+    assert abs(pyloudnorm.Meter(16000).integrated_loudness(out.astype(np.float64)) - (-23.0)) < 0.5  # BS.1770 integrated loudness
+    old_rule = finish((stereo * 32767).astype(np.int16), rate, AudioOptions(sample_rate=16000, pad_seconds=0.1, loudness_lufs=None, loudness_dbfs=-20.0))
+    level = 20 * np.log10(np.sqrt(np.mean(old_rule**2)))  # builds levelled before LUFS: the whole clip's RMS, pads included
     assert abs(level - (-20.0)) < 0.5
 
 

@@ -190,3 +190,14 @@ def test_unknown_executor_is_a_clear_error(tmp_path):
 
     with pytest.raises(S2SBenchError, match="--executor must be one of local, ray"):
         sample_build(tmp_path / "b", "dask", validate=False)
+
+
+def test_a_build_of_several_engines_is_the_same_on_ray(ray_cluster, tmp_path):
+    """Each Ray actor loads every engine and speaks each item with the item's: the items (each clip's
+    engine and voice, and the clips' names) are the local build's."""
+    options = {"limit": 6, "seed": 1, "speak": "context", "validate": False, "tts": ["espeak", "piper"]}
+    sample_build(tmp_path / "local", "local", **options)
+    sample_build(tmp_path / "ray", "ray", **options)
+    items = (tmp_path / "local" / "items.jsonl").read_bytes()
+    assert items == (tmp_path / "ray" / "items.jsonl").read_bytes()
+    assert {json.loads(line)["audio"]["engines"]["context"] for line in items.splitlines()} == {"espeak", "piper:en_US-joe-medium"}

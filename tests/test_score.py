@@ -13,6 +13,7 @@ from s2sbench import BuildOptions, build
 from s2sbench.cli import app
 from s2sbench.errors import EngineError, S2SBenchError
 from s2sbench.profiles import load_profile
+from s2sbench.progress import calling
 from s2sbench.scorer.adapters import AdapterSpec, Prompt, ScoreItem, ScoreRequest, load_adapter
 from s2sbench.scorer.inputs import load_score_items
 from s2sbench.scorer.metric import is_correct, pairwise_wins
@@ -168,7 +169,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tiny_lm: Path, spok
 
     options = ScoreOptions(source=str(spoken), output=tmp_path / "cut", model=str(tiny_lm), modes=("t2t",), device="cpu", batch_size=1)
     with pytest.raises(KeyboardInterrupt):
-        score(options, progress=stop_after_two)
+        score(options, progress=calling(stop_after_two))
     partial = (tmp_path / "cut" / "scores.jsonl").read_text().splitlines()
     assert 0 < len(partial) < len((tmp_path / "whole" / "scores.jsonl").read_text().splitlines())
     score(options)

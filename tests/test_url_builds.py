@@ -10,6 +10,7 @@ import fsspec
 import pytest
 
 from s2sbench.pipeline import BuildOptions, build
+from s2sbench.progress import calling
 from s2sbench.storage import mirror_directory
 
 
@@ -87,12 +88,12 @@ def test_validated_url_build_checks_clips_read_from_the_url(memory_fs, tmp_path)
 def test_an_interrupted_url_build_resumes_on_another_machine(memory_fs):
     options = BuildOptions(source="sample:en", output="memory://bucket/i", limit=6, validate=False)
 
-    def stop_after_two(finished: int, synthesized: int, reused: int) -> None:
+    def stop_after_two(finished: int) -> None:
         if finished == 2:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        build(options, progress=stop_after_two)
+        build(options, progress=calling(stop_after_two))
     assert json.loads(memory_fs.cat_file("memory://bucket/i/build.json"))["status"] == "interrupted"
     assert memory_fs.cat_file("memory://bucket/i/items.jsonl").count(b"\n") == 2
     for leftover in mirror_directory("memory://bucket/i").iterdir():  # another machine: no mirror

@@ -12,6 +12,7 @@ import soundfile as sf
 
 from s2sbench import BuildOptions, build
 from s2sbench.profiles import load_profile
+from s2sbench.progress import calling
 from s2sbench.synth import ENGINES, TTSSpec, VoiceSettings
 from s2sbench.synth.espeak import EspeakEngine
 from s2sbench.validate.normalize import chain, character_error_rate, word_error_rate
@@ -340,15 +341,15 @@ def test_interrupted_revalidation_resumes_where_it_stopped(small_build: Path, tm
     shutil.copytree(small_build, copy)
     before = (copy / "items.jsonl").read_bytes()
 
-    def stop_after_three(done: int, total: int) -> None:
+    def stop_after_three(done: int) -> None:
         if done == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        validate_build(copy, RevalidateOptions(), progress=stop_after_three)
+        validate_build(copy, RevalidateOptions(), progress=calling(stop_after_three))
     assert (copy / "items.jsonl").read_bytes() == before  # untouched until the end
     seen: list[int] = []
-    validate_build(copy, RevalidateOptions(), progress=lambda done, total: seen.append(done))
+    validate_build(copy, RevalidateOptions(), progress=calling(seen.append))
     assert seen[0] == 4 and seen[-1] == 5
 
 
@@ -356,16 +357,16 @@ def test_a_torn_progress_line_is_cut_and_its_item_checked_again(small_build: Pat
     copy = tmp_path / "copy"
     shutil.copytree(small_build, copy)
 
-    def stop_after_two(done: int, total: int) -> None:
+    def stop_after_two(done: int) -> None:
         if done == 2:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        validate_build(copy, RevalidateOptions(), progress=stop_after_two)
+        validate_build(copy, RevalidateOptions(), progress=calling(stop_after_two))
     with open(copy / ".validate-progress.jsonl", "a", encoding="utf-8") as handle:
         handle.write('{"id": "sample-en-000002", "validation": {"cont')  # a kill in the middle of an append
     seen: list[int] = []
-    validate_build(copy, RevalidateOptions(), progress=lambda done, total: seen.append(done))
+    validate_build(copy, RevalidateOptions(), progress=calling(seen.append))
     assert seen == [3, 4, 5] and not (copy / ".validate-progress.jsonl").exists()
     whole = tmp_path / "whole"
     shutil.copytree(small_build, whole)

@@ -44,7 +44,6 @@ def _section(record: dict[str, Any]) -> dict[str, Any]:
         pass_rate = f"{validation['passed'] / max(validation['clips'], 1):.1%}"
     else:
         validation_text, pass_rate = "not validated.", "n/a"
-    model = f" `{tts['model']}`" if tts.get("model") else ""
     return {
         "name": record["config"],
         "lang": record["lang"],
@@ -55,13 +54,13 @@ def _section(record: dict[str, Any]) -> dict[str, Any]:
         "source_spec": public_source(record["source"]["spec"]) if record["source"]["spec"] else None,  # records of older pushes held the local path
         "source_description": record["source"]["description"],
         "source_license": _license_text(DataLicense.from_dict(record["source"]["license"])),
-        "tts": f"{tts['engine']}{model} (version {tts.get('version')})",
+        "tts": _engines_text(tts),
         "voices": _voice_shares(record),
         "hours": _hours(record),
         "durations": _durations(record),
         "sample_rate": audio["sample_rate"],
         "pad": audio["pad_seconds"],
-        "loudness": audio["loudness_dbfs"],
+        "loudness": _loudness_text(audio),
         "validation": validation_text,
         "failed_excluded": record["failed_excluded"],
         "version": record["s2sbench_version"],
@@ -76,6 +75,26 @@ def _task_text(task: dict[str, Any] | None) -> str:
     prompts = task["prompts"]
     return (f"text prefix {json.dumps(prompts['text_prefix'], ensure_ascii=False)}, speech prefix {json.dumps(prompts['speech_prefix'], ensure_ascii=False)}, "
             f"separator {json.dumps(prompts['separator'], ensure_ascii=False)}; K = {', '.join(map(str, task.get('k') or []))}")
+
+
+def _engine_text(tts: dict[str, Any]) -> str:
+    model = f" `{tts['model']}`" if tts.get("model") else ""
+    return f"{tts['engine']}{model} (version {tts.get('version')})"
+
+
+def _engines_text(tts: dict[str, Any]) -> str:
+    """The engine that spoke the clips; a build of several engines (rotated over items) names each."""
+    if tts.get("engines"):
+        return "engines rotated over items: " + "; ".join(f"`{engine.get('label')}`: {_engine_text(engine)}" for engine in tts["engines"])
+    return _engine_text(tts)
+
+
+def _loudness_text(audio: dict[str, Any]) -> str:
+    """The level every clip was set to: integrated loudness (ITU-R BS.1770), or, for builds made
+    before it, the average (RMS) level."""
+    if audio.get("loudness_lufs") is not None:
+        return f"{audio['loudness_lufs']:g} LUFS integrated loudness (ITU-R BS.1770), peaks under -1 dBFS"
+    return f"{audio['loudness_dbfs']:g} dBFS average (RMS) level, peaks under -1 dBFS" if audio.get("loudness_dbfs") is not None else "not recorded"
 
 
 def _voice_shares(record: dict[str, Any]) -> str:

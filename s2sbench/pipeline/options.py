@@ -40,10 +40,14 @@ class BuildOptions:
     subset: str | None = None
     column_map: str | None = None
     template: str | None = None
-    tts: str | None = None  # ENGINE[:MODEL]; default: the profile's engine and model
+    # ENGINE[:MODEL], or several rotated over items (per-engine voices in ``voices`` as ENGINE=VOICE);
+    # default: the profile's engine and model
+    tts: str | list[str] | None = None
     voices: list[str] = field(default_factory=list)
     speak: str = "all"
-    audio: AudioOptions = field(default_factory=AudioOptions)
+    # None: the default finish (-23 LUFS), except that a build made before LUFS levelling, resumed,
+    # keeps the audio options its build.json records (and so its clips)
+    audio: AudioOptions | None = None
     limit: int | None = None
     seed: int | None = None
     skip_bad_rows: bool = False
@@ -78,3 +82,4 @@ class BuildSummary:
     items_failed: int = 0  # items with a clip that failed validation
     item_errors: int = 0  # items not built (an engine error), listed in failed.jsonl; a re-run retries them
     items_remade: int = 0  # items built before whose clips were missing or unreadable: made again
+    notes: list[str] = field(default_factory=list)  # what the build decided that its user should know (one line each)

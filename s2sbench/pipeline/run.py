@@ -14,13 +14,13 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from s2sbench._io import DirectoryLock
+from s2sbench._io import DirectoryLock, parse_json
 from s2sbench.builddir import BUILD_FILE, ITEMS_FILE, BuildDirectory
 from s2sbench.builders import BuildContext, get_builder
 from s2sbench.builders.table import parse_column_map
@@ -32,28 +32,97 @@ from s2sbench.pipeline.options import EXECUTORS, SPEAK_CHOICES, BuildOptions, Bu
 from s2sbench.pipeline.recordings import scan_recordings
 from s2sbench.pipeline.records import FailedItem
 from s2sbench.pipeline.source import SourceScan, pending_items_in, scan_source, selected_items
-from s2sbench.pipeline.stages import SpeakPlan, ValidationPlan, loaded_stages
+from s2sbench.pipeline.stages import EnginePlan, SpeakPlan, ValidationPlan, loaded_stages
 from s2sbench.profiles import LanguageProfile, bundled_profiles, check_max_error, load_profile
+from s2sbench.progress import SILENT, Progress
 from s2sbench.storage import SMALL_FILES, ClipStore, clip_store, is_url, mirror_directory, pull_small_files, push_small_files
 from s2sbench.synth import DEFAULT_VOICES, TTSSpec, engine_identity
+from s2sbench.synth.postprocess import DEFAULT_LOUDNESS_LUFS, AudioOptions, check_loudness
+from s2sbench.tables import public_source
 from s2sbench.task import task_record
 from s2sbench.validate.asr import ASRSpec, recognizer_identity
 from s2sbench.validate.report import write_reports
 from s2sbench.validate.verdicts import Thresholds
 from s2sbench.versions import package_versions
 
-VERSIONED_PACKAGES = ("s2sbench", "numpy", "soundfile", "soxr", "pydub", "espeakng-loader", "coqui-tts", "torch", "piper-tts", "kokoro-onnx", "datasets")
+VERSIONED_PACKAGES = ("s2sbench", "numpy", "soundfile", "soxr", "pydub", "pyloudnorm", "espeakng-loader", "coqui-tts", "torch", "piper-tts", "kokoro-onnx", "datasets")
 UPLOAD_EVERY_SECONDS = 60.0  # a URL build uploads its items this often
 
-Progress = Callable[[int, int, int], None]
 
 
-def resolve_tts(options: BuildOptions, profile: LanguageProfile) -> TTSSpec:
-    """The TTS spec from ``--tts`` or the profile; a bare engine name takes the profile's model."""
-    spec = TTSSpec.parse(options.tts or profile.tts_engine, language=profile.tts_languages.get((options.tts or profile.tts_engine).split(":")[0]), device=options.device)
+def tts_given(options: BuildOptions) -> list[str]:
+    """The ``--tts`` values, in order (none: the profile's engine)."""
+    if options.tts is None:
+        return []
+    return [options.tts] if isinstance(options.tts, str) else list(options.tts)
+
+
+def resolve_tts(options: BuildOptions, profile: LanguageProfile, given: str | None = None) -> TTSSpec:
+    """The TTS spec from ``given`` (default: the first ``--tts``, or the profile's engine); a bare
+    engine name takes the profile's model."""
+    text = given or next(iter(tts_given(options)), None) or profile.tts_engine
+    spec = TTSSpec.parse(text, language=profile.tts_languages.get(text.split(":")[0]), device=options.device)
     if spec.model is None and spec.engine != "espeak" and profile.model_for(spec.engine):
         spec = TTSSpec(spec.engine, profile.model_for(spec.engine), spec.language, spec.device)
     return spec
+
+
+def _voices_by_engine(voices: list[str], specs: list[TTSSpec]) -> list[list[str]]:
+    """Each engine's voices from ``--voices`` entries ``ENGINE=VOICE`` (ENGINE: the engine's name,
+    or its ENGINE:MODEL where one engine is given twice), for a build of several engines."""
+    chosen: list[list[str]] = [[] for _ in specs]
+    for entry in voices:
+        name, equals, voice = (part.strip() for part in entry.partition("="))
+        if not equals or not name or not voice:
+            raise S2SBenchError(f"--voices {entry!r}: with several --tts, name each voice's engine: ENGINE=VOICE (e.g. {specs[0].engine}=VOICE)")
+        matches = [index for index, spec in enumerate(specs) if name.lower() in (str(spec).lower(), spec.engine)]
+        if len(matches) != 1:
+            which = "none" if not matches else "more than one"
+            raise S2SBenchError(f"--voices {entry!r}: {name!r} is {which} of the engines given ({', '.join(map(str, specs))}); write ENGINE:MODEL=VOICE")
+        chosen[matches[0]].append(voice)
+    return chosen
+
+
+def resolve_engines(options: BuildOptions, profile: LanguageProfile) -> tuple[EnginePlan, ...]:
+    """The build's engines (``--tts``, once or more) with the voices each rotates over its items:
+    ``--voices`` (``ENGINE=VOICE`` with several engines), else the profile's, else the engine's default."""
+    specs = [resolve_tts(options, profile, given) for given in tts_given(options) or [profile.tts_engine]]
+    labels = [public_source(str(spec)) for spec in specs]
+    for index, label in enumerate(labels):
+        if label in labels[:index]:
+            twice = "given twice" if str(specs[index]) in map(str, specs[:index]) else f"another engine given is named {label!r} too"
+            raise S2SBenchError(f"--tts {specs[index]}: {twice}: give each engine once (its voices with --voices)")
+    chosen = [options.voices] if len(specs) == 1 else _voices_by_engine(options.voices, specs)
+    return tuple(EnginePlan(spec, tuple(voices or profile.voices_for(spec.engine) or [DEFAULT_VOICES.get(spec.engine)]), label)
+                 for spec, voices, label in zip(specs, chosen, labels))
+
+
+def _recorded_audio(output: Path | str) -> dict[str, Any] | None:
+    """The ``audio`` section of the build.json already at ``output`` (None: no build there yet)."""
+    if is_url(output):
+        data = clip_store(str(output)).read(BUILD_FILE)
+        try:
+            manifest = parse_json(data) if data is not None else {}
+        except ValueError:  # unreadable: opening the build directory says so
+            return None
+    else:
+        manifest = BuildDirectory(output).read_manifest() if Path(output).is_dir() else {}
+    audio = manifest.get("audio") if isinstance(manifest, dict) else None
+    return audio if isinstance(audio, dict) else None
+
+
+def resolve_audio(options: BuildOptions) -> tuple[AudioOptions, list[str]]:
+    """How the build finishes its clips, and a note when it is not what was asked: ``options.audio``,
+    or by default -23 LUFS, except that a build made before LUFS levelling (its build.json has
+    ``loudness_dbfs`` alone) keeps its recorded options, so a re-run reuses its clips."""
+    if options.audio is not None:
+        return options.audio, []
+    recorded = _recorded_audio(options.output)
+    if recorded is not None and "loudness_dbfs" in recorded and "loudness_lufs" not in recorded:
+        audio = AudioOptions.from_dict(recorded, f"{options.output}/{BUILD_FILE}")
+        return audio, [f"{options.output} was levelled to {audio.loudness_text} (before LUFS) and keeps it with its clips; "
+                       f"--loudness-lufs {DEFAULT_LOUDNESS_LUFS:g} levels it anew (every clip made again)"]
+    return AudioOptions(), []
 
 
 def _check_options(options: BuildOptions) -> None:
@@ -62,6 +131,8 @@ def _check_options(options: BuildOptions) -> None:
         raise S2SBenchError(f"-o {options.output}: a file, not a build directory")
     check_device(options.device, here=options.executor != "ray")  # a Ray build's GPUs are on its workers
     check_max_error(options.max_error)
+    if options.audio is not None:
+        check_loudness(options.audio.loudness_lufs)
     if options.speak not in SPEAK_CHOICES:
         raise S2SBenchError(f"--speak must be one of {', '.join(SPEAK_CHOICES)}, not {options.speak!r}")
     if options.executor not in EXECUTORS:
@@ -79,8 +150,7 @@ def _check_options(options: BuildOptions) -> None:
 
 
 def _plan(options: BuildOptions, profile: LanguageProfile) -> SpeakPlan:
-    tts = resolve_tts(options, profile)
-    voices = tuple(options.voices or profile.voices_for(tts.engine) or [DEFAULT_VOICES.get(tts.engine)])
+    engines = resolve_engines(options, profile)
     validation = None
     if options.validate:
         asr = ASRSpec.parse(options.asr or f"{profile.asr_engine}:{profile.asr_model}", device=options.device, window=options.asr_window)
@@ -89,16 +159,27 @@ def _plan(options: BuildOptions, profile: LanguageProfile) -> SpeakPlan:
     # An absolute root, so Ray workers started elsewhere write to the same directory.
     root = str(options.output) if is_url(options.output) else str(Path(options.output).absolute())
     recordings = scan_recordings(options.recordings) if options.recordings else None
-    return SpeakPlan(root, tts, voices, options.speak, options.audio, validation, recordings)
+    return SpeakPlan(root, engines, options.speak, options.audio, validation, recordings, os.getcwd())
 
 
 def _load_engines(plan: SpeakPlan) -> None:
     """Load the engines of a local build now, so that a missing engine or an unknown voice fails
     before any work (a Ray build loads them in its actors, not on the driver)."""
     stages = loaded_stages(plan)
-    check_voice = getattr(stages.speaker.maker.engine, "check_voice", None)
-    for voice in plan.voices if check_voice else ():
-        check_voice(voice)  # an unknown voice fails here, not item by item into failed.jsonl
+    for maker, engine in zip(stages.speaker.makers, plan.engines):
+        check_voice = getattr(maker.engine, "check_voice", None)
+        for voice in engine.voices if check_voice else ():
+            check_voice(voice)  # an unknown voice fails here, not item by item into failed.jsonl
+
+
+def _tts_record(plan: SpeakPlan) -> dict[str, Any]:
+    """build.json's ``tts``: the engine's spec, identity and voices; with several engines, their
+    labels joined as the spec and each engine's record (with the label items.jsonl names it by)."""
+    records = [{"spec": str(engine.tts), **engine_identity(engine.tts), "voices": list(engine.voices)} for engine in plan.engines]
+    if len(records) == 1:
+        return records[0]
+    return {"spec": " + ".join(engine.label for engine in plan.engines),
+            "engines": [{"label": engine.label, **record} for engine, record in zip(plan.engines, records)]}
 
 
 def _parameters(options: BuildOptions, profile: LanguageProfile, plan: SpeakPlan) -> dict[str, Any]:
@@ -121,7 +202,7 @@ def _parameters(options: BuildOptions, profile: LanguageProfile, plan: SpeakPlan
             "skip_bad_rows": options.skip_bad_rows,
         },
         "profile": {"code": profile.code, "path": profile.path, "sha256": profile.digest},
-        "tts": {"spec": str(plan.tts), **engine_identity(plan.tts), "voices": list(plan.voices)},
+        "tts": _tts_record(plan),
         **({"recordings": {"engine": "human", **plan.recordings.describe(), "only": options.recordings_only}} if plan.recordings else {}),
         "speak": options.speak,
         "audio": options.audio.as_dict(),
@@ -187,14 +268,16 @@ def _start_manifest(directory: BuildDirectory, options: BuildOptions, parameters
     return manifest
 
 
-def build(options: BuildOptions, progress: Progress | None = None, on_start: Callable[[int], None] | None = None) -> BuildSummary:
+def build(options: BuildOptions, progress: Progress = SILENT) -> BuildSummary:
     """Build (or resume, or re-run for free) the build directory ``options.output``.
 
-    ``on_start(total)`` is called once the source is checked; ``progress(items, synthesized,
-    reused)`` after each finished item.
+    ``progress`` is started with the items to build once the source is checked, and advanced after
+    each finished item with the clips synthesized and reused so far.
     """
     started = time.perf_counter()
     _check_options(options)
+    audio, notes = resolve_audio(options)
+    options = replace(options, audio=audio)
     profile = load_profile(options.profile or options.lang)
     column_map = parse_column_map(options.column_map) if options.column_map else {}
     context = BuildContext(lang=options.lang, profile=profile, subset=options.subset, column_map=column_map, template=options.template)
@@ -219,8 +302,7 @@ def build(options: BuildOptions, progress: Progress | None = None, on_start: Cal
             push_small_files(directory, url, [BUILD_FILE])
         remade = drop_items_with_unusable_clips(directory, clip_store(plan.root))
         planned = min(scan.total, options.limit) if options.limit is not None else scan.total
-        if on_start:
-            on_start(planned)
+        progress.start(planned)
         counts, failures = _write_items(directory, url, manifest, options, context, scan, plan, planned, progress)
         # Ray appends items as actors finish them, and a build may be resumed by either executor.
         directory.sort_items(item.id for item in selected_items(options, context, scan))
@@ -244,19 +326,19 @@ def build(options: BuildOptions, progress: Progress | None = None, on_start: Cal
         items_failed=report.items_failed if report else 0,
         item_errors=len(failures),
         items_remade=remade,
+        notes=notes,
     )
 
 
 def _write_items(directory: BuildDirectory, url: str | None, manifest: dict[str, Any], options: BuildOptions, context: BuildContext,
-                 scan: SourceScan, plan: SpeakPlan, planned: int, progress: Progress | None) -> tuple[Counter, list[FailedItem]]:
+                 scan: SourceScan, plan: SpeakPlan, planned: int, progress: Progress) -> tuple[Counter, list[FailedItem]]:
     """Run the executor over the pending items, appending each finished one; an interruption is
     recorded in build.json (and uploaded for a URL build) before it propagates."""
     done = directory.item_ids()
     counts: Counter = Counter()
     failures: list[FailedItem] = []
     finished = len(done)
-    if progress:
-        progress(finished, 0, 0)
+    progress.advance(finished)
     uploaded = time.monotonic()
     try:
         if finished >= planned:
@@ -272,8 +354,7 @@ def _write_items(directory: BuildDirectory, url: str | None, manifest: dict[str,
                 uploaded = time.monotonic()
             counts.update(added=1, synthesized=result.synthesized, reused=result.reused)
             finished += 1
-            if progress:
-                progress(finished, counts["synthesized"], counts["reused"])
+            progress.advance(finished, synthesized=counts["synthesized"], reused=counts["reused"])
     except BaseException:
         manifest.update(status="interrupted", updated=_now())
         directory.write_manifest(manifest)

@@ -8,7 +8,10 @@
 
 A clip needs another attempt while its last one failed and retries are left: the work goes round
 again, in a later batch. Attempt ``n`` speaks with the next voice, seed ``n`` and the ``n``-th rate
-of :data:`RETRY_RATES`. Every executor (:mod:`.executors`, :mod:`.ray`) runs these same functions;
+of :data:`RETRY_RATES`. A build given several engines (``--tts`` more than once) rotates them over
+items as it rotates voices (a stable hash of the item id: every clip of an item, and every retry, is
+spoken by the item's engine, with that engine's voices); each item then records the engine of each
+clip next to its voice. Every executor (:mod:`.executors`, :mod:`.ray`) runs these same functions;
 because clips are content-addressed and a clip's transcript does not depend on the clips batched
 with it, the build directory is the same byte for byte whatever the batch size and executor.
 The engines are loaded once per process or actor, in a :class:`Speaker` and a :class:`Checker`.
@@ -19,8 +22,10 @@ from __future__ import annotations
 import hashlib
 import os
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from s2sbench.items import Item
 from s2sbench.pipeline.recordings import Recordings
@@ -36,6 +41,9 @@ from s2sbench.validate.verdicts import ClipValidator, Thresholds
 
 # Retry n speaks with the next voice (when several), seed n and the n-th speaking rate.
 RETRY_RATES = (1.0, 0.9, 1.1)
+HUMAN = "human"  # the engine of a clip made from a person's recording (--recordings)
+
+Choice = TypeVar("Choice")
 
 
 @dataclass(frozen=True)
@@ -47,26 +55,60 @@ class ValidationPlan:
 
 
 @dataclass(frozen=True)
+class EnginePlan:
+    """One speech engine of a build and the voices it rotates over its items."""
+
+    tts: TTSSpec
+    voices: tuple[str | None, ...]
+    label: str  # how items.jsonl, build.json and the breakdowns name it: its spec, a local path by its name
+
+
+@dataclass(frozen=True)
 class SpeakPlan:
     """What a worker needs to speak items; picklable so worker processes and actors rebuild it."""
 
     root: str  # an absolute path or an fsspec URL: where the clips go
-    tts: TTSSpec
-    voices: tuple[str | None, ...]
+    engines: tuple[EnginePlan, ...]  # one, or several rotated over items (engine_for)
     speak: str  # "context" or "all"
     audio: AudioOptions
     validation: ValidationPlan | None = None
     recordings: Recordings | None = None  # people's recordings (--recordings): spoken instead of the TTS
+    directory: str = ""  # the driver's working directory: a source's relative recording paths are read from it (on any worker)
+
+    @property
+    def tts(self) -> TTSSpec:
+        """The first engine (a build's only one, mostly)."""
+        return self.engines[0].tts
+
+    @property
+    def voices(self) -> tuple[str | None, ...]:
+        return self.engines[0].voices
 
     @property
     def attempts(self) -> int:
         return self.validation.retries + 1 if self.validation else 1
 
+    def engine_for(self, item_id: str) -> int:
+        """The index of the engine that speaks item ``item_id`` (always 0 with one engine)."""
+        return engine_for(item_id, len(self.engines))
+
+
+def rotated(key: str, choices: Sequence[Choice]) -> Choice:
+    """One of ``choices`` by a stable hash of ``key`` (the same on every run and every machine)."""
+    digest = int(hashlib.md5(key.encode()).hexdigest()[:8], 16)
+    return choices[digest % len(choices)]
+
 
 def voice_for(item_id: str, voices: tuple[str | None, ...]) -> str | None:
     """Rotate voices over items by a stable hash of the id (same voice on every run)."""
-    digest = int(hashlib.md5(item_id.encode()).hexdigest()[:8], 16)
-    return voices[digest % len(voices)]
+    return rotated(item_id, voices)
+
+
+def engine_for(item_id: str, engines: int) -> int:
+    """Rotate ``engines`` engines over items like voices, by a hash of the id salted apart from the
+    voices' (hashing the bare id for both would tie the two choices: with two engines of two voices
+    each, every item of the first engine would get its first voice)."""
+    return rotated(f"engine:{item_id}", range(engines))
 
 
 def voice_settings(item_id: str, attempt: int, voices: tuple[str | None, ...]) -> VoiceSettings:
@@ -79,7 +121,7 @@ def new_work(item: Item, plan: SpeakPlan) -> ItemWork:
     texts = [item.context] + (list(item.candidates) if plan.speak == "all" else [])
     clips = [ClipJob(text) for text in texts]
     recording = item.source.get("context_wav")
-    clips[0].recording = os.path.abspath(recording) if recording else None  # the item keeps its own path
+    clips[0].recording = os.path.abspath(os.path.join(plan.directory, recording)) if recording else None  # the item keeps its own path
     for index, clip in enumerate(clips):
         found = plan.recordings.of(item.id, index) if plan.recordings is not None else None
         if found is not None:
@@ -106,11 +148,13 @@ def _record_error(work: ItemWork, exc: Exception) -> None:
 
 
 class Speaker:
-    """The TTS engine and clip store, loaded once per process or actor."""
+    """The TTS engines and clip store, loaded once per process or actor: one clip maker per engine."""
 
     def __init__(self, plan: SpeakPlan):
         self.plan = plan
-        self.maker = ClipMaker(clip_store(plan.root), load_engine(plan.tts), plan.audio)
+        store = clip_store(plan.root)
+        self.makers = [ClipMaker(store, load_engine(engine.tts), plan.audio) for engine in plan.engines]
+        self.maker = self.makers[0]
 
 
 class Checker:
@@ -127,7 +171,9 @@ class Checker:
 
 
 def _speak_work(speaker: Speaker, work: ItemWork) -> None:
-    plan, maker = speaker.plan, speaker.maker
+    plan = speaker.plan
+    engine = plan.engine_for(work.item.id)
+    maker, voices = speaker.makers[engine], plan.engines[engine].voices
     for clip in work.clips:
         if not needs_attempt(clip, plan):
             continue
@@ -135,7 +181,7 @@ def _speak_work(speaker: Speaker, work: ItemWork) -> None:
             made = maker.record(clip.recording) if clip.speaker else maker.adopt(clip.recording)
             clip.attempts.append(Attempt(made.path, made.created, clip.speaker))
             continue
-        settings = voice_settings(work.item.id, len(clip.attempts), plan.voices)
+        settings = voice_settings(work.item.id, len(clip.attempts), voices)
         made = maker.speak(clip.text, work.item.lang, settings)
         clip.attempts.append(Attempt(made.path, made.created, settings.voice, settings.rate, settings.seed))
 
@@ -188,6 +234,14 @@ def _chosen_attempt(clip: ClipJob) -> tuple[Attempt, dict | None]:
     return attempts[best], verdict
 
 
+def clip_engine(clip: ClipJob, label: str) -> str | None:
+    """The engine of a clip: ``human`` for a person's recording, None for a source's own recording
+    (adopted as it is), else the item's engine (its ``label``)."""
+    if clip.speaker:
+        return HUMAN
+    return None if clip.recording else label
+
+
 def finish(work: ItemWork, plan: SpeakPlan) -> BuiltItem | FailedItem:
     """The finished item with clips (and verdicts) and what this run made; or its failure."""
     if work.error is not None:
@@ -195,12 +249,16 @@ def finish(work: ItemWork, plan: SpeakPlan) -> BuiltItem | FailedItem:
     item = work.item
     chosen = [_chosen_attempt(clip) for clip in work.clips]
     spoken_candidates = plan.speak == "all"
-    item.audio = {
+    audio = {
         "context": chosen[0][0].path,
         "candidates": [attempt.path for attempt, _ in chosen[1:]] if spoken_candidates else None,
         "voices": {"context": chosen[0][0].voice, "candidates": [attempt.voice for attempt, _ in chosen[1:]] if spoken_candidates else None},
-        "sample_rate": plan.audio.sample_rate,
     }
+    if len(plan.engines) > 1:  # a build of one engine names it in build.json only, as it always has
+        label = plan.engines[plan.engine_for(item.id)].label
+        engines = [clip_engine(clip, label) for clip in work.clips]
+        audio["engines"] = {"context": engines[0], "candidates": engines[1:] if spoken_candidates else None}
+    item.audio = {**audio, "sample_rate": plan.audio.sample_rate}
     if plan.validation is not None:
         verdicts = [verdict for _, verdict in chosen]
         item.validation = {

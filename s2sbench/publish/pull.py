@@ -83,6 +83,7 @@ def _items(directory: BuildDirectory, rows: Iterator[tuple[int, dict]], record: 
             answer=row.get("answer"),
             source={"name": fmt, "row": number, **({"category": row["category"]} if row.get("category") is not None else {})},
             audio=({"context": clips[0], "candidates": clips[1:], **({"voices": {"context": row["voice"]}} if row.get("voice") else {}),
+                    **({"engines": {"context": row["engine"]}} if row.get("engine") else {}),
                     "sample_rate": sample_rate} if clips else None),
             validation=_validation(row),
         )

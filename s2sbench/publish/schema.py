@@ -1,7 +1,7 @@
 """The exported rows: their columns, how an item becomes one, and what is tallied per subset.
 
 A row carries everything the scorer reads of an item in a build (texts, clips, and the facets its
-breakdowns group by: voice, category, the context clip's duration and verdict), so a build and its
+breakdowns group by: voice, engine, category, the context clip's duration and verdict), so a build and its
 export are scored alike, and everything :mod:`s2sbench.publish.pull` needs to make the build again.
 """
 
@@ -38,6 +38,7 @@ def features(sample_rate: int = 16000, audio: bool = True):
             "context_audio": clip,
             "candidate_audio": List(clip),
             "voice": Value("string"),
+            "engine": Value("string"),  # null unless the build rotated several engines (s2s build --tts A --tts B)
             "category": Value("string"),
             "context_duration": Value("float64"),
             "context_asr": Value("string"),
@@ -104,6 +105,7 @@ def row(item: Item, clips: list[Path], sample_rate: int, where: str) -> dict[str
         "context_audio": clip(clips[0], "audio.context") if clips else None,
         "candidate_audio": [clip(path, f"audio.candidates[{k}]") for k, path in enumerate(clips[1:])],
         "voice": (audio.get("voices") or {}).get("context"),
+        "engine": (audio.get("engines") or {}).get("context"),
         "category": item_category(item),
         "context_duration": context_verdict.get("duration"),
         "context_asr": context_verdict.get("asr"),

@@ -1,8 +1,8 @@
 """Where the degradation comes from: the paired t2t - s2t figures again, per bucket of items.
 
 Each item carries *facets* (:func:`s2sbench.scorer.inputs.item_facets`): its category (a CMMLU or
-MMLU subject), its context clip's voice, duration and validation error, and its context's length in
-words. For every facet, the items both modes scored are grouped into buckets (a duration or a
+MMLU subject), its context clip's engine (in a build that rotated several), voice, duration and
+validation error, and its context's length in words. For every facet, the items both modes scored are grouped into buckets (a duration or a
 length by the quartiles of the subset's items; a validation error as ``0``, ``(0, 0.1]``,
 ``(0.1, max]`` and ``failed``, the last only with ``--include-failed``) and each bucket gets the
 degradation of :func:`s2sbench.scorer.metric.degradation`, interval included. A bucket of fewer than
@@ -29,7 +29,7 @@ from typing import Any
 from s2sbench.scorer.metric import ACCURACIES, ItemOutcome, chance, degradation, share
 
 MIN_ITEMS = 10
-FACETS = ("category", "voice", "duration", "asr_error", "words")
+FACETS = ("category", "engine", "voice", "duration", "asr_error", "words")
 QUARTILED = ("duration", "words")
 ASR_ORDER = {"0": 0, "(": 1, "f": 2}  # "0", then "(0, 0.1]" and "(0.1, max]" (ordered by text), then "failed"
 

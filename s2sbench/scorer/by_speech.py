@@ -44,8 +44,10 @@ def speech_name(results: Path, run: dict[str, Any]) -> str:
         return Path(results).name
     manifest = directory.read_manifest()
     tts = manifest.get("tts") or {}
-    voices = [str(voice) for voice in tts.get("voices") or [] if voice]
-    synthetic = " ".join(filter(None, [str(tts.get("spec") or tts.get("engine") or "?"), ",".join(voices)]))
+    engines = tts.get("engines") or [tts]  # a build of several engines: each with its voices, joined by +
+    synthetic = " + ".join(" ".join(filter(None, [str(engine.get("label") or engine.get("spec") or engine.get("engine") or "?"),
+                                                  ",".join(str(voice) for voice in engine.get("voices") or [] if voice)]))
+                           for engine in engines)
     recordings = manifest.get("recordings") or {}
     people = ",".join(f"human:{speaker}" for speaker in recordings.get("speakers") or [])
     if not people:

@@ -40,17 +40,21 @@ def asr_bucket(verdict: dict[str, Any] | None, threshold: float | None) -> str |
 
 def item_facets(item: Item, threshold: float | None) -> dict[str, Any]:
     """What breakdowns group an item by: its category (a CMMLU/MMLU subject), the context clip's voice,
-    duration and validation error, and the context's length in words (characters for a script
-    written without spaces)."""
+    engine (in a build of several engines), duration and validation error, and the context's length
+    in words (characters for a script written without spaces)."""
     audio = item.audio or {}
-    return facets(item.context, item_category(item), (audio.get("voices") or {}).get("context"), (item.validation or {}).get("context"), threshold)
+    return facets(item.context, item_category(item), (audio.get("voices") or {}).get("context"), (item.validation or {}).get("context"), threshold,
+                  engine=(audio.get("engines") or {}).get("context"))
 
 
-def facets(context: str, category: str | None, voice: str | None, verdict: dict[str, Any] | None, threshold: float | None) -> dict[str, Any]:
-    """An item's facets from its parts, the same for a build's item and an exported row."""
+def facets(context: str, category: str | None, voice: str | None, verdict: dict[str, Any] | None, threshold: float | None,
+           engine: str | None = None) -> dict[str, Any]:
+    """An item's facets from its parts, the same for a build's item and an exported row. The engine
+    is there only where the build rotated several (one engine is the build's, not an item's)."""
     words = len(context.split())
     return {
         "category": category,
+        **({"engine": engine} if engine is not None else {}),
         "voice": voice,
         "duration": verdict.get("duration") if verdict else None,
         "asr_error": asr_bucket(verdict, threshold),
@@ -264,7 +268,7 @@ def _from_dataset(name: str, config: str | None, split: str, include_failed: boo
             id=row["id"], subset=row["subset"], lang=row["lang"], context=row["context"], candidates=list(row["candidates"]), answer=int(row["answer"]),
             context_audio=stored(row["id"], "context", row.get("context_audio")),
             candidate_audio=[stored(row["id"], f"candidate{k}", c) for k, c in enumerate(candidates)] or None,
-            facets=facets(row["context"], row.get("category"), row.get("voice"), verdict, threshold) if "context_passed" in row else None,
+            facets=facets(row["context"], row.get("category"), row.get("voice"), verdict, threshold, engine=row.get("engine")) if "context_passed" in row else None,
         )
 
 

@@ -25,6 +25,7 @@ from s2sbench.builddir import BuildDirectory
 from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
 from s2sbench.profiles import LanguageProfile, load_profile
+from s2sbench.progress import SILENT, Progress
 from s2sbench.scorer.adapters import (
     Adapter,
     AdapterSpec,
@@ -120,9 +121,11 @@ class ScoreOptions:
                                 revision, info.threshold if info else None)
 
 
-def score(options: ScoreOptions, progress: Callable[[int], None] | None = None, notify: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
-    """Score every item of ``options.source`` in every mode; returns the summary. ``notify`` gets
-    the warnings a user must read (prompts that differ from the source's published task)."""
+def score(options: ScoreOptions, progress: Progress = SILENT, notify: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """Score every item of ``options.source`` in every mode; returns the summary. ``progress`` is
+    started with this shard's items (every one read, so a bad one fails before the model loads) and
+    advanced as they are scored; ``notify`` gets the warnings a user must read (prompts that differ
+    from the source's published task)."""
     check_device(options.device)
     unknown = [m for m in options.modes if m not in MODES]
     if unknown:
@@ -131,6 +134,8 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None, 
     if not 0 <= shard[0] < shard[1]:
         raise S2SBenchError(f"shard {shard[0] + 1}/{shard[1]}: shards count from 1 to {shard[1]}")
     output = Path(options.output)
+    info = describe_source(options.source, options.config, options.revision)  # the source and its task checked before minutes of loading
+    total = sum(1 for position, _ in enumerate(options.items(info)) if position % shard[1] == shard[0])  # every item read: a bad one fails in seconds
     source = BuildDirectory(Path(options.source).expanduser())
     # A build is held for reading (shared with other readers), so no build or validation rewrites it meanwhile;
     # taken first, so a refusal writes nothing. Shards of one run share the results directory, each writing
@@ -138,7 +143,7 @@ def score(options: ScoreOptions, progress: Callable[[int], None] | None = None, 
     with source.reading() if source.exists() else contextlib.nullcontext():
         output.mkdir(parents=True, exist_ok=True)
         with DirectoryLock(output, "results directory" if shard[1] == 1 else f"shard {shard[0] + 1}/{shard[1]}", f".lock-{scores_file(shard)}"):
-            return _score_into(output, shard, options, progress, notify)
+            return _score_into(output, shard, options, info, total, progress, notify)
 
 
 def task_prompts(options: ScoreOptions, info: SourceInfo, notify: Callable[[str], None]) -> dict[str, LanguageProfile]:
@@ -155,7 +160,7 @@ def task_prompts(options: ScoreOptions, info: SourceInfo, notify: Callable[[str]
     return {lang: given for lang in {*info.profiles, given.code}}
 
 
-def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, progress: Callable[[int], None] | None,
+def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, info: SourceInfo, total: int, progress: Progress,
                 notify: Callable[[str], None]) -> dict[str, Any]:
     if options.bos not in BOS_POLICIES:
         raise S2SBenchError(f"--bos must be one of {', '.join(BOS_POLICIES)}, not {options.bos!r}")
@@ -174,7 +179,6 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
     if known is not None and [m for m in options.modes if m not in known]:  # before minutes of loading
         raise S2SBenchError(f"adapter {chosen} cannot score mode(s) {', '.join(m for m in options.modes if m not in known)} "
                             f"(it scores {', '.join(known)}): pass --modes {','.join(m for m in options.modes if m in known) or known[0]}")
-    info = describe_source(options.source, options.config, options.revision)  # its task checked before minutes of loading
     published = task_prompts(options, info, notify)
     adapter = load_adapter(spec, chosen)
     if options.prompt_style != "raw":
@@ -208,6 +212,7 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
     prompts: dict[str, Prompt] = {}
     finished = 0
     scores_path.touch()  # there, even empty, once the run has started
+    progress.start(total)
     mine = (item for position, item in enumerate(options.items(info)) if position % shard[1] == shard[0])
     for batch in _batches(_sorted_by_length(mine), options.batch_size):
         for item in batch:
@@ -227,8 +232,7 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, pro
                     append_json(output / SAMPLES_FILE, sample_record(adapter, item, mode, prompts[item.lang], results))
                 append_line(scores_path, "\n".join(lines))  # one write: an item is whole or absent (a full disk: none of it)
         finished += len(batch)
-        if progress:
-            progress(finished)
+        progress.advance(finished)
     if prompts:
         run["prompts"] = prompt_texts(prompts)
         write_run(output, run)

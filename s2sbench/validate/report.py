@@ -194,7 +194,8 @@ def _plot(report: ValidationReport) -> bytes | None:
 BUILD_FACTS = ("status", "created", "updated", "source", "tts", "speak", "audio", "validation", "counts")  # build.json sections shown
 # build.json values that name a source, a model or a voice, perhaps a local one; any other value
 # that is an absolute or home path (``engine:`` before it or not) is shown by its last part too.
-LOCAL_PATHS = {("source", "spec"), ("tts", "spec"), ("tts", "model"), ("validation", "asr", "model"), ("validation", "asr", "weights")}
+LOCAL_PATHS = {("source", "spec"), ("tts", "spec"), ("tts", "model"), ("tts", "engines", "spec"), ("tts", "engines", "model"),
+               ("validation", "asr", "model"), ("validation", "asr", "weights")}
 _ABSOLUTE = re.compile(r"^(?:file://|(?:[A-Za-z][\w.-]+:)?(?:/|~|[A-Za-z]:[\\/]|\\\\))")
 
 

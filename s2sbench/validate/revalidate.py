@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from s2sbench.errors import BuildDirectoryError
 from s2sbench.items import Item
 from s2sbench.pipeline.options import DEFAULT_BATCH_SIZE
 from s2sbench.profiles import build_profile, check_max_error, load_profile
+from s2sbench.progress import SILENT, Progress
 from s2sbench.storage import ClipStore
 from s2sbench.validate.asr import DEFAULT_WINDOW, ASRSpec, Recognizer, load_recognizer
 from s2sbench.validate.cache import MeasuredClips
@@ -70,18 +71,16 @@ def _progress(path: Path, fingerprint: str) -> Iterator[dict]:
                 yield parse_json(line)
 
 
-def _check(batch: list[tuple[Item, list[str]]], measured: MeasuredClips, progress_path: Path, checked: int, total: int,
-           progress: Callable[[int, int], None] | None) -> int:
+def _check(batch: list[tuple[Item, list[str]]], measured: MeasuredClips, progress_path: Path, checked: int, progress: Progress) -> int:
     """Verdicts for a batch of items, appended to the progress file item by item."""
     for (item, _), validation in zip(batch, _verdicts(batch, measured) if batch else []):
         append_json(progress_path, {"id": item.id, "validation": validation})
         checked += 1
-        if progress:
-            progress(checked, total)
+        progress.advance(checked)
     return checked
 
 
-def validate_build(root: str | Path, options: RevalidateOptions, progress: Callable[[int, int], None] | None = None,
+def validate_build(root: str | Path, options: RevalidateOptions, progress: Progress = SILENT,
                    recognizer: Recognizer | None = None, locked: bool = False) -> ValidationReport:
     """Re-check every clip of the build at ``root``; returns the new aggregates. ``recognizer``: one
     already loaded (``options.asr`` is then not loaded again; ``s2s augment`` checks several builds).
@@ -95,7 +94,7 @@ def validate_build(root: str | Path, options: RevalidateOptions, progress: Calla
         return _validate_build(root, options, progress, recognizer)
 
 
-def _validate_build(root: str | Path, options: RevalidateOptions, progress: Callable[[int, int], None] | None,
+def _validate_build(root: str | Path, options: RevalidateOptions, progress: Progress,
                     recognizer: Recognizer | None) -> ValidationReport:
     directory = BuildDirectory(root).require()
     directory.repair()
@@ -118,6 +117,7 @@ def _validate_build(root: str | Path, options: RevalidateOptions, progress: Call
     if not done:
         write_atomic(progress_path, json.dumps({"fingerprint": fingerprint}) + "\n")
     checked = len(done)
+    progress.start(total)
     batch: list[tuple[Item, list[str]]] = []
     for position, (number, item) in enumerate(directory.iter_numbered_items()):
         if position < len(done):
@@ -128,9 +128,9 @@ def _validate_build(root: str | Path, options: RevalidateOptions, progress: Call
         # The paths as the item names them (checked above to stay inside): the keys of the measurements.
         batch.append((item, [item.audio["context"], *(item.audio.get("candidates") or [])]))
         if len(batch) == options.batch_size:
-            checked = _check(batch, measured, progress_path, checked, total, progress)
+            checked = _check(batch, measured, progress_path, checked, progress)
             batch = []
-    checked = _check(batch, measured, progress_path, checked, total, progress)
+    checked = _check(batch, measured, progress_path, checked, progress)
 
     def merged() -> Iterator[Item]:
         with open(progress_path, encoding="utf-8") as handle:

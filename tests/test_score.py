@@ -294,6 +294,19 @@ def test_shard_from_torchrun_environment(monkeypatch):
     assert shard_from_environment() == (3, 8)
 
 
+def test_a_shard_other_than_the_first_prints_no_summary(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    """Under torchrun or SLURM each rank runs s2s score; the summary.md in the results directory is
+    shard 1's (or an earlier run's), never the second shard's to print."""
+    from s2sbench.scorer.session import run_scoring
+
+    output = tmp_path / "r"
+    output.mkdir()
+    (output / "summary.md").write_text("# Scores of an earlier run\n", encoding="utf-8")
+    second = ScoreOptions(source=str(spoken), output=output, model="", modes=("t2t",), device="cpu", shard=(1, 2))
+    text = run_scoring(second, [str(tiny_lm)])
+    assert "earlier run" not in text and text.startswith("scored ") and (output / "scores.shard-002-of-002.jsonl").is_file()
+
+
 def test_export_and_release_layout_score_like_the_build(tiny_lm: Path, spoken: Path, tmp_path: Path):
     from s2sbench.publish import PushOptions, push
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,19 @@ def test_scoring_a_build_of_several_engines_breaks_the_degradation_down_by_engin
         assert set(by_engine) <= {"espeak", PIPER} and sum(bucket["n"] for bucket in by_engine.values()) == figures["t2t"]["n"]
     assert {label for figures in summary.values() for label in figures["breakdowns"]["engine"]} == {"espeak", PIPER}
     assert "degradation (t2t - s2t) by engine" in (tmp_path / "r" / "summary.md").read_text()
+
+
+def test_validation_reports_each_engines_pass_rate(mixed: Path, tmp_path: Path):
+    """validation.md and validation.json count each engine's clips (a build of one engine has no such table)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(mixed, copy)
+    result = runner.invoke(app, ["validate", str(copy), "-q"])
+    assert result.exit_code == 0, result.output
+    built = Counter(item["audio"]["engines"]["context"] for item in items_of(copy))
+    by_engine = json.loads((copy / "validation.json").read_text())["by"]["engine"]
+    assert {engine: counts.get("passed", 0) + counts.get("failed", 0) for engine, counts in by_engine.items()} == built
+    markdown = (copy / "validation.md").read_text()
+    assert "Pass rate by engine" in markdown and all(f"| {engine} |" in markdown for engine in built)
 
 
 def test_the_engine_travels_with_the_published_rows(mixed: Path, tmp_path: Path):

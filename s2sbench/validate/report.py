@@ -53,12 +53,20 @@ class ValidationReport:
 
 def clip_verdicts(item: Item) -> Iterator[tuple[str, int | None, str, str | None, dict]]:
     """(part, candidate index, text, voice, verdict) of each validated clip of an item."""
+    for part, index, text, voice, _, verdict in clip_speakers(item):
+        yield part, index, text, voice, verdict
+
+
+def clip_speakers(item: Item) -> Iterator[tuple[str, int | None, str, str | None, str | None, dict]]:
+    """(part, candidate index, text, voice, engine, verdict) of each validated clip of an item; the
+    engine only where the build rotated several (``audio.engines``), else None."""
     validation, audio = item.validation or {}, item.audio or {}
-    voices = audio.get("voices") or {}
+    voices, engines = audio.get("voices") or {}, audio.get("engines") or {}
     if validation.get("context"):
-        yield "context", None, item.context, voices.get("context"), validation["context"]
+        yield "context", None, item.context, voices.get("context"), engines.get("context"), validation["context"]
     for index, verdict in enumerate(validation.get("candidates") or []):
-        yield "candidate", index, item.candidates[index], (voices.get("candidates") or [None] * (index + 1))[index], verdict
+        candidate_voices, candidate_engines = voices.get("candidates") or [None] * (index + 1), engines.get("candidates") or [None] * (index + 1)
+        yield "candidate", index, item.candidates[index], candidate_voices[index], candidate_engines[index], verdict
 
 
 def _histogram(errors: list[float]) -> list[int]:
@@ -96,12 +104,13 @@ def collect(directory: BuildDirectory, clip_lines: Any | None = None) -> Validat
         else:
             report.items_failed += 1
             report.failed_items.append(item.id)
-        for part, index, text, voice, verdict in clip_verdicts(item):
+        for part, index, text, voice, engine, verdict in clip_speakers(item):
             passed = bool(verdict.get("passed"))
             report.clips_passed += passed
             report.clips_failed += not passed
-            for axis, key in (("subset", item.subset), ("voice", voice or "(recording)"), ("part", part)):
-                report.by[axis][key]["passed" if passed else "failed"] += 1
+            for axis, key in (("subset", item.subset), ("voice", voice or "(recording)"), ("part", part), ("engine", engine)):
+                if key is not None:  # the engine only in a build of several
+                    report.by[axis][key]["passed" if passed else "failed"] += 1
             report.reasons.update(verdict.get("reasons", []))
             error = float(verdict.get("error", 1.0))
             report.errors_by_subset[item.subset].append(error)
@@ -148,7 +157,8 @@ def validation_sections(report: ValidationReport, players: list[str] | None = No
     """The tables of ``validation.md`` (and of ``report.html``): pass rates, reasons, the error
     distribution, the worst clips and the items with a failing clip. ``players``: for the page, an
     ``<audio>`` player per worst clip (:func:`worst_first` order), a column of the worst clips."""
-    sections: list[Section] = [(f"Pass rate by {title}", _rate_table(title, report.by[axis])) for axis, title in (("subset", "subset"), ("voice", "voice"), ("part", "part"))]
+    axes = ("subset", "voice", "engine", "part") if report.by.get("engine") else ("subset", "voice", "part")
+    sections: list[Section] = [(f"Pass rate by {axis}", _rate_table(axis, report.by[axis])) for axis in axes]
     reasons = Table(["reason", "clips"], "lr")
     for reason, count in report.reasons.most_common():
         reasons.add(reason, count)

@@ -18,6 +18,7 @@ import difflib
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any, ClassVar
 
 from s2sbench.errors import EngineError
@@ -141,6 +142,7 @@ _MODEL_TYPES: dict[str, str] = {}  # config model_type -> the adapter ``auto`` p
 ADAPTER_MODULES = ("causal_lm", "cascade", "qwen2_audio", "audio_flamingo3", "qwen2_5_omni", "qwen3_omni", "granite_speech",
                    "phi4_multimodal", "gemma3n", "voxtral", "moshi")
 _LOADED: list[bool] = []
+PLUGIN_GROUP = "s2sbench.adapters"  # other packages' adapters: an entry point naming the module that registers them
 
 
 def register_adapter(name: str, model_types: tuple[str, ...] = ()) -> Callable:
@@ -160,6 +162,8 @@ def _registry() -> dict[str, Callable[[AdapterSpec], Adapter]]:
         _LOADED.append(True)
         for module in ADAPTER_MODULES:
             importlib.import_module(f"{__name__}.{module}")
+        for entry in metadata.entry_points(group=PLUGIN_GROUP):
+            entry.load()  # importing the plugin's module registers its adapters
     return _ADAPTERS
 
 

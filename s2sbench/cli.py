@@ -444,7 +444,8 @@ def push(given: Given) -> None:
     options = PushOptions(builds=given.builds, repo=given.repo, to_dir=given.to_dir, layout=given.layout, config=given.config_name, split=given.split, include_failed=given.include_failed,
                           private=given.private, revision=given.revision, commit_message=given.commit_message, max_shard_size=_parse_size(given.max_shard_size),
                           license=_license(given.license, given.license_name, given.license_link), verify=given.verify, allow_incomplete=given.allow_incomplete)
-    result = _run(_Progress(enabled=False), given.to_dir or given.repo, lambda: run_push(options, notify=lambda line: typer.echo(line, err=True)))
+    bar = _Progress(enabled=not given.quiet, unit="item", desc="export")
+    result = _run(bar, given.to_dir or given.repo, lambda: run_push(options, notify=lambda line: typer.echo(line, err=True), progress=bar))
     for exported in result.configs:
         typer.echo(f"  {exported.name}: {exported.rows} items")
     if result.directory is not None:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from s2sbench import BuildOptions, build
+from s2sbench.progress import calling
 from s2sbench.publish import PushOptions, push
 
 
@@ -164,6 +165,12 @@ def test_quiet_push_shows_no_progress_bar_of_any_library(zh_build: Path, tmp_pat
     assert runs["loud"].returncode == runs["quiet"].returncode == 0
     assert "examples/s" in runs["loud"].stderr  # the datasets bars that -q must silence
     assert runs["quiet"].stderr == "" and runs["quiet"].stdout.replace(str(tmp_path / "quiet"), str(tmp_path / "loud")) == runs["loud"].stdout
+
+
+def test_push_counts_the_rows_it_exports(zh_build: Path, tmp_path: Path):
+    seen: list[int] = []
+    result = push(PushOptions(builds=[zh_build], to_dir=tmp_path / "out"), progress=calling(seen.append))
+    assert seen == list(range(1, sum(exported.rows for exported in result.configs) + 1)) and seen
 
 
 def _tree(root: Path) -> dict[str, str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import S2SBenchError
+from s2sbench.progress import SILENT, Progress
 from s2sbench.publish.export import check_builds, export, export_release_layout, settle_licenses
 from s2sbench.publish.hub import (
     PushError,
@@ -38,19 +39,20 @@ from s2sbench.publish.options import ConfigExport, PushOptions, PushResult
 __all__ = ["ConfigExport", "PushError", "PushOptions", "PushResult", "push"]
 
 
-def push(options: PushOptions, notify: Callable[[str], None] = lambda line: None) -> PushResult:
+def push(options: PushOptions, notify: Callable[[str], None] = lambda line: None, progress: Progress = SILENT) -> PushResult:
     """Export to ``options.to_dir``, or upload to ``options.repo`` in one commit. ``notify`` gets
-    the lines a user must read before the commit (a licence kept or changed). Each build is held
+    the lines a user must read before the commit (a licence kept or changed); ``progress`` counts the
+    rows exported (the upload's own bars are the Hub client's). Each build is held
     for reading throughout (:meth:`BuildDirectory.reading`): a build or validation running there
     is refused in one line, and none can start until the push is done."""
     with contextlib.ExitStack() as held:
         for build in dict.fromkeys(options.builds):
             if BuildDirectory(build).exists():  # check_builds says what a path that is no build is
                 held.enter_context(BuildDirectory(build).reading())
-        return _push(options, notify)
+        return _push(options, notify, progress)
 
 
-def _push(options: PushOptions, notify: Callable[[str], None]) -> PushResult:
+def _push(options: PushOptions, notify: Callable[[str], None], progress: Progress) -> PushResult:
     if options.layout not in ("hub", "s2sbench"):
         raise S2SBenchError(f"--layout must be hub or s2sbench, not {options.layout!r}")
     if options.to_dir is None and not options.repo:
@@ -67,7 +69,7 @@ def _push(options: PushOptions, notify: Callable[[str], None]) -> PushResult:
         target = Path(options.to_dir)
         if options.layout == "s2sbench":
             return PushResult(export_release_layout(options, target, checked), target)
-        return PushResult(export(options, target, checked, repo_id=options.repo or target.name), target)
+        return PushResult(export(options, target, checked, repo_id=options.repo or target.name, progress=progress), target)
 
     configure_endpoint()
     from huggingface_hub import HfApi
@@ -84,7 +86,7 @@ def _push(options: PushOptions, notify: Callable[[str], None]) -> PushResult:
 
     def plan(records: dict[str, dict], staging: Path) -> list[ConfigExport]:
         settle_licenses(options, checked, records, say_once)
-        return export(options, staging, checked, records, repo_id=repo)
+        return export(options, staging, checked, records, repo_id=repo, progress=progress)
 
     with tempfile.TemporaryDirectory(prefix="s2s-push-") as scratch:
         try:

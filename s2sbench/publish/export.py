@@ -25,6 +25,7 @@ from s2sbench.errors import S2SBenchError
 from s2sbench.items import name_problem
 from s2sbench.licenses import SAMPLE_LICENSE, DataLicense, resolve_license, unknown_license
 from s2sbench.profiles import build_profile
+from s2sbench.progress import SILENT, Progress
 from s2sbench.publish.options import ConfigExport, PushOptions
 from s2sbench.publish.schema import SubsetTally, clip_header, features, kept, row
 from s2sbench.tables import public_source
@@ -246,9 +247,12 @@ def remove_leftovers(directory: Path) -> None:
 
 
 def export(options: PushOptions, directory: Path, checked: list[CheckedBuild], existing_records: dict[str, dict] | None = None,
-           repo_id: str = "local/export") -> list[ConfigExport]:
-    """Write shards, provenance and README.md for the checked builds into ``directory``."""
+           repo_id: str = "local/export", progress: Progress = SILENT) -> list[ConfigExport]:
+    """Write shards, provenance and README.md for the checked builds into ``directory``; ``progress``
+    counts the rows written."""
     directory.mkdir(parents=True, exist_ok=True)
+    progress.start(sum(tally.items for build in checked for tally in build.tallies.values()))
+    written = 0
     remove_leftovers(directory)
     records = dict(existing_records or {})
     exports: list[ConfigExport] = []
@@ -259,11 +263,14 @@ def export(options: PushOptions, directory: Path, checked: list[CheckedBuild], e
             config = names[(str(build.path), subset)]
 
             def rows(subset=subset, build=build) -> Iterator[dict]:
+                nonlocal written
                 for number, item in build.directory.iter_numbered_items():
                     if item.subset == subset and kept(item, build.include_failed):
                         where = f"{build.directory.items_path}:{number}"
                         build.directory.check_verdicts(item, where)
                         yield row(item, build.directory.clip_paths(item, where), build.sample_rate, where)
+                        written += 1
+                        progress.advance(written)
 
             files = _write_shards(rows, build.sample_rate, directory, config, options.split, options.max_shard_size)
             record = provenance(build, config, subset, tally)

@@ -339,10 +339,10 @@ def score(given: Given) -> None:
 
     \b
     Examples:
-      s2s score builds/demo -m HuggingFaceTB/SmolLM2-135M --modes t2t
       s2s score builds/demo -m Qwen/Qwen2-Audio-7B-Instruct -o results/qwen2a
       s2s score builds/demo -m cascade:faster-whisper:base+lm.gguf --modes s2s
       s2s score my-org/s2s --config sStoryCloze --revision v1.0 -m M --shard 1/4
+      s2s score --merge -o results/qwen2a   # shards scored elsewhere
     """
     from s2sbench.scorer.session import run_scoring
 

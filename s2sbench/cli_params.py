@@ -161,7 +161,7 @@ BUILD = (
     Param('license_name', str | None, typer.Option("--license-name", metavar="NAME", help="With --license other: the licence's name.", rich_help_panel="Licence"), None),
     Param('license_link', str | None, typer.Option("--license-link", metavar="URL", help="With --license other: a URL of its terms.", rich_help_panel="Licence"), None),
     Param('quiet', bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included."), False),
-    Param('executor', str, typer.Option("--executor", metavar="local|ray", help="local (this machine, --workers processes) or ray (a Ray cluster; extra s2sbench\\[ray]).", rich_help_panel="Executor"), "local"),
+    Param('executor', str, typer.Option("--executor", metavar="local|ray", help="local (this machine, --workers processes) or ray (a Ray cluster; extra s2sbench[ray]).", rich_help_panel="Executor"), "local"),
     Param('ray_address', str | None, typer.Option("--ray-address", metavar="ADDRESS", help="Ray cluster to join: auto, ray://HOST:10001, ... Default: RAY_ADDRESS, else a local cluster.", rich_help_panel="Executor"), None),
     Param('tts_gpus', float, typer.Option("--tts-gpus", metavar="GPUS", help="GPUs per TTS actor on Ray (0.5: two actors share a GPU).", min=0, rich_help_panel="Executor"), 0.0),
     Param('asr_gpus', float, typer.Option("--asr-gpus", metavar="GPUS", help="GPUs per ASR actor on Ray.", min=0, rich_help_panel="Executor"), 0.0),

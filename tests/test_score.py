@@ -286,6 +286,29 @@ def approx_floats(value, tolerance: float):
     return pytest.approx(value, rel=1e-6, abs=tolerance) if isinstance(value, float) else value
 
 
+def test_the_first_shard_says_that_it_waits_for_the_others(tiny_lm: Path, spoken: Path, tmp_path: Path):
+    """Run by hand (a job array), shard 1 of N scores its items and then waits for the others to
+    write the summary: it says so, and how to merge later instead."""
+    lines: list[str] = []
+
+    def note(line: str) -> None:
+        lines.append(line)
+        if "waiting for the other shards" in line:
+            raise KeyboardInterrupt  # the user stops it, as the line says they may
+
+    options = ScoreOptions(source=str(spoken), output=tmp_path / "r", model=str(tiny_lm), modes=("t2t",), device="cpu", shard=(0, 2))
+    with pytest.raises(KeyboardInterrupt):
+        score(options, notify=note)
+    assert lines and f"s2s score --merge -o {tmp_path / 'r'}" in lines[-1] and (tmp_path / "r" / ".scores.shard-001-of-002.jsonl.done").is_file()
+
+
+@pytest.mark.parametrize("modes", ["", "t2t,t2t", "t2t,s2t,t2t"])
+def test_modes_are_given_once_each(tiny_lm: Path, spoken: Path, tmp_path: Path, modes: str):
+    result = CliRunner().invoke(app, ["score", str(spoken), "--model", str(tiny_lm), "--modes", modes, "-o", str(tmp_path / "r")])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "give each mode once" in result.stderr, result.output
+    assert not (tmp_path / "r").exists()
+
+
 def test_shard_from_torchrun_environment(monkeypatch):
     from s2sbench.scorer.run import shard_from_environment
 

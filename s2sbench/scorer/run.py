@@ -130,6 +130,8 @@ def score(options: ScoreOptions, progress: Progress = SILENT, notify: Callable[[
     unknown = [m for m in options.modes if m not in MODES]
     if unknown:
         raise S2SBenchError(f"--modes: unknown mode(s) {', '.join(unknown)}; known: {', '.join(MODES)}")
+    if not options.modes or len(set(options.modes)) != len(options.modes):
+        raise S2SBenchError(f"--modes {','.join(options.modes)!r}: give each mode once, e.g. --modes t2t,s2t")
     shard = options.shard or shard_from_environment()
     if not 0 <= shard[0] < shard[1]:
         raise S2SBenchError(f"shard {shard[0] + 1}/{shard[1]}: shards count from 1 to {shard[1]}")
@@ -239,6 +241,9 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, inf
     _done_marker(output, shard).touch()
     if shard[0] != 0:
         return {}
+    if not all(_done_marker(output, (index, shard[1])).is_file() for index in range(shard[1])):
+        notify(f"shard 1/{shard[1]} is scored; waiting for the other shards to finish to write the summary "
+               f"(up to {MERGE_WAIT_SECONDS / 60:.0f} min; stop it and run `s2s score --merge -o {output}` later if they run elsewhere)")
     _wait_for_shards(output, shard[1])
     return write_summary(output, options.modes)
 

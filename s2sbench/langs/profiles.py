@@ -11,7 +11,7 @@ from s2sbench.errors import ProfileError
 from s2sbench.profiles import LanguageProfile, bundled_profiles, load_profile
 
 
-def _load(code_or_path: str | Path) -> LanguageProfile:
+def load_code_or_file(code_or_path: str | Path) -> LanguageProfile:
     """A bundled profile by code, or a profile file by path (a ``.toml`` path that exists).
 
     A code with no bundled profile is an error pointing at ``s2s langs new``, as ``s2s build
@@ -34,7 +34,7 @@ def no_profile_message(code: str) -> str:
 
 def check_sentence(code_or_path: str | Path, profile: LanguageProfile | None = None) -> str | None:
     """The profile's ``[text] check_sentence``, or None when it has none (or an empty one)."""
-    sentence = (profile or _load(code_or_path)).check_sentence
+    sentence = (profile or load_code_or_file(code_or_path)).check_sentence
     return sentence.strip() if sentence and sentence.strip() else None
 
 
@@ -77,8 +77,8 @@ def _row(profile: LanguageProfile) -> ProfileRow:
 
 def list_profiles(extra: Iterable[str | Path] = ()) -> list[ProfileRow]:
     """Every bundled profile (sorted by code), then the profile files in ``extra``, in order."""
-    rows = [_row(_load(code)) for code in bundled_profiles()]
-    rows += [_row(_load(path)) for path in extra]
+    rows = [_row(load_code_or_file(code)) for code in bundled_profiles()]
+    rows += [_row(load_code_or_file(path)) for path in extra]
     return rows
 
 
@@ -102,7 +102,7 @@ def _show(text: str) -> str:
 
 def describe(code_or_path: str | Path) -> str:
     """Everything a profile sets, as readable lines (what ``s2s langs show`` prints)."""
-    profile = _load(code_or_path)
+    profile = load_code_or_file(code_or_path)
     sentence = check_sentence(code_or_path, profile)
     engines = sorted(set(profile.tts_voices) | set(profile.tts_models) | set(profile.tts_languages) | {profile.tts_engine})
     lines = [

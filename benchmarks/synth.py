@@ -8,6 +8,10 @@ without the cache, and prints one line per engine:
 ``engine=... clips=N clips_per_s=X rtf=Y wer_mean=A wer_median=B`` where rtf = synthesis seconds /
 audio seconds and the WER is the build's own check (faster-whisper base, int8, Whisper's English
 normalizer) on the finished 16 kHz clip. ``--texts N`` takes the first N texts (all by default).
+
+Then ``espeak_zygote_speedup``: espeak-ng's seconds a clip spoken in a fork of this process (which by
+then holds Whisper base, as a validating builder does) over the seconds spoken through the zygote (a
+small process forked instead), on the same texts, in turn, best of two rounds.
 """
 
 from __future__ import annotations
@@ -60,12 +64,34 @@ def measure(spec: TTSSpec, texts: list[str], voice: str | None, whisper) -> str:
         clips.append(clip)
     line = f"engine={spec} clips={len(texts)} clips_per_s={len(texts) / synth_seconds:.2f} rtf={synth_seconds / audio_seconds:.4f}"
     if whisper is not None:
-        from s2sbench.validate.normalize import whisper_english, word_error_rate
+        from s2sbench.normalize import whisper_english, word_error_rate
 
         errors = [word_error_rate(whisper_english(text), whisper_english(whisper.transcribe(clip, audio.sample_rate, "en")))
                   for text, clip in zip(texts, clips)]
         line += f" wer_mean={statistics.mean(errors):.3f} wer_median={statistics.median(errors):.3f}"
     return line
+
+
+def zygote_speedup(texts: list[str]) -> str:
+    """espeak-ng forked from this (large) process against the zygote, in turn, best of two rounds."""
+    import resource
+
+    from s2sbench.synth import espeak
+
+    engine = load_engine(TTSSpec("espeak"))
+    settings = VoiceSettings(voice="en-us")
+    engine.synthesize(texts[0], "en", settings)  # starts the zygote
+    best = {"fork of this process": float("inf"), "zygote": float("inf")}
+    for _ in range(2):
+        for label, speak in (("fork of this process", lambda text: espeak._spoken_in_child("en-us", 175, text)),
+                             ("zygote", lambda text: engine.synthesize(text, "en", settings))):
+            started = time.perf_counter()
+            for text in texts:
+                speak(text)
+            best[label] = min(best[label], (time.perf_counter() - started) / len(texts))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return (f"espeak_zygote_speedup={best['fork of this process'] / best['zygote']:.2f} (a clip: {best['fork of this process'] * 1000:.1f} ms "
+            f"forked from this {rss:.0f} MB process, {best['zygote'] * 1000:.1f} ms through the zygote)")
 
 
 def main() -> None:
@@ -95,6 +121,8 @@ def main() -> None:
                 print(measure(spec, texts, voice, whisper), flush=True)
             except EngineError as exc:
                 print(f"engine={spec} skipped: {exc}")
+    if "espeak" in wanted:
+        print(zygote_speedup(texts), flush=True)
 
 
 if __name__ == "__main__":

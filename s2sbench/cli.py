@@ -16,15 +16,36 @@ from typing import Annotated
 
 import typer
 
-from s2sbench import __version__, cli_params
-from s2sbench.cli_params import Given, takes
+from s2sbench import __version__
+from s2sbench.cli_params import AugmentInputs, BuildInputs, PushInputs, ReportInputs, ScoreInputs, takes
 from s2sbench.errors import S2SBenchError, user_message
 from s2sbench.licenses import DataLicense
 from s2sbench.pipeline.options import DEFAULT_BATCH_SIZE
 from s2sbench.synth.postprocess import AUDIO_FORMATS, DEFAULT_LOUDNESS_LUFS, AudioOptions
-from s2sbench.validate.asr import DEFAULT_WINDOW
+
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """The ``s2s`` group: the parser's own refusals (a value out of range, not a number, an unknown
+    option) end as every other error does, ``error: ...`` on one line and exit status 2, not a usage block."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = sys.argv[1:] if args is None else list(args)
+        if not standalone_mode or not args:  # a caller handling the exceptions itself; `s2s` alone: the help
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        except typer.TyperException as error:  # typer's usage errors (BadParameter, NoSuchOption, ...) derive from it
+            message = error.format_message().strip() if hasattr(error, "format_message") else str(error)
+            typer.echo(f"error: {message.splitlines()[0] if message else type(error).__name__}", err=True)
+            sys.exit(getattr(error, "exit_code", 2))
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="s2s",
     help="Build, check, publish and score spoken benchmarks of language understanding.",
     no_args_is_help=True,
@@ -141,8 +162,8 @@ def _run(bar: _Progress, resume_hint: Path, call):
 
 
 @app.command()
-@takes(cli_params.BUILD)
-def build(given: Given) -> None:
+@takes(BuildInputs)
+def build(given: BuildInputs) -> None:
     """Turn a text source into a spoken build directory (items.jsonl, audio/, build.json).
 
     Every clip is validated by an ASR round trip unless --no-validate; the report is written to
@@ -168,7 +189,7 @@ def build(given: Given) -> None:
     _print_build(summary, given.validate)
 
 
-def _build_options(given: Given):
+def _build_options(given: BuildInputs):
     """The library's :class:`BuildOptions` from what ``s2s build`` was given; notes on options that do not apply."""
     from s2sbench.pipeline import BuildOptions, RayOptions
 
@@ -209,7 +230,7 @@ def _print_build(summary, validate: bool) -> None:
         f"{summary.duplicates} duplicates dropped, {summary.skipped_rows} rows skipped; {summary.seconds:.1f} s"
     )
     if validate:
-        _print_validation(summary.clips_passed, summary.clips_failed, summary.items_failed, summary.output)
+        _print_validation(summary.clips_passed, summary.clips_failed, summary.items_failed, summary.output, summary.item_errors)
     if is_url(summary.output):
         typer.echo(f"  items.jsonl, build.json and reports mirrored in {mirror_directory(str(summary.output))}")
     if summary.item_errors:
@@ -218,18 +239,19 @@ def _print_build(summary, validate: bool) -> None:
         raise typer.Exit(1)
 
 
-def _print_validation(passed: int, failed: int, items_failed: int, root: Path | str) -> None:
+def _print_validation(passed: int, failed: int, items_failed: int, root: Path | str, not_made: int = 0) -> None:
     rate = passed / max(passed + failed, 1)
-    typer.echo(f"  validation: {passed}/{passed + failed} clips passed ({rate:.1%}); {items_failed} items with a failing clip")
+    unmade = f"; {not_made} item{'' if not_made == 1 else 's'} not made (audio that could not be read or spoken: failed.jsonl)" if not_made else ""
+    typer.echo(f"  validation: {passed}/{passed + failed} clips passed ({rate:.1%}); {items_failed} items with a failing clip{unmade}")
     typer.echo(f"  report: {root}/validation.md; with the worst clips playable: {root}/report.html")
 
 
 @app.command()
 def validate(
     build_dir: Annotated[Path, typer.Argument(metavar="BUILD_DIR", help="A build directory made by s2s build.")],
-    asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL: faster-whisper:MODEL_OR_DIR or transformers:MODEL_ID_OR_DIR. Default: the profile's.")] = None,
-    asr_window: Annotated[str, typer.Option("--asr-window", metavar="auto|30", help="faster-whisper's window: auto (each clip of up to 30 s encoded in a window that fits it, 10/15/20/30 s; a clip failing on its transcript is heard again at 30 s) or 30 (every clip padded to 30 s).")] = DEFAULT_WINDOW,
-    max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the profile's.")] = None,
+    asr: Annotated[str | None, typer.Option("--asr", metavar="ENGINE:MODEL", help="ENGINE:MODEL: faster-whisper:MODEL_OR_DIR or transformers:MODEL_ID_OR_DIR. Default: the build's (else the profile's).")] = None,
+    asr_window: Annotated[str | None, typer.Option("--asr-window", metavar="auto|30", help="faster-whisper's window: auto (each clip of up to 30 s encoded in a window that fits it, 10/15/20/30 s; a clip failing on its transcript is heard again at 30 s) or 30 (every clip padded to 30 s). Default: the build's.")] = None,
+    max_error: Annotated[float | None, typer.Option("--max-error", metavar="RATE", help="Largest WER/CER a clip may have and pass. Default: the build's (else the profile's).")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", metavar="FILE", help="A language profile file (default: the one the build used).")] = None,
     device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
     batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", help="Items whose clips the recognizer hears in one call.", min=1)] = DEFAULT_BATCH_SIZE,
@@ -237,7 +259,8 @@ def validate(
 ) -> None:
     """Re-check every clip of a build (optionally with another ASR) and update its verdicts in place.
 
-    Interrupted, it resumes where it stopped. Clips are checked, not re-synthesized.
+    What no option changes stays as the build was validated (recognizer, window, max error); each
+    change is said. Interrupted, it resumes where it stopped. Clips are checked, not re-synthesized.
 
     \b
     Examples:
@@ -252,8 +275,8 @@ def validate(
         _silence_progress_bars()
     bar = _Progress(enabled=not quiet, unit="item", desc="validate")
     revalidate = RevalidateOptions(asr=asr, asr_window=asr_window, max_error=max_error, device=device, profile=str(profile) if profile else None, batch_size=batch_size)
-    report = _run(bar, build_dir, lambda: validate_build(build_dir, revalidate, progress=bar))
-    _print_validation(report.clips_passed, report.clips_failed, report.items_failed, build_dir)
+    report = _run(bar, build_dir, lambda: validate_build(build_dir, revalidate, progress=bar, notify=lambda line: typer.echo(f"note: {line}", err=True)))
+    _print_validation(report.clips_passed, report.clips_failed, report.items_failed, build_dir, report.items_not_made)
 
 
 @app.command()
@@ -296,8 +319,8 @@ def _numbers(text: str | None, option: str) -> tuple[float, ...]:
 
 
 @app.command()
-@takes(cli_params.AUGMENT)
-def augment(given: Given) -> None:
+@takes(AugmentInputs)
+def augment(given: AugmentInputs) -> None:
     """Derive robustness variants of a build from its clips (noise, speed, reverb), no re-synthesis.
 
     Each variant is a build directory under -o with the same items, its own clips, a build.json
@@ -330,8 +353,8 @@ def augment(given: Given) -> None:
 
 
 @app.command()
-@takes(cli_params.SCORE)
-def score(given: Given) -> None:
+@takes(ScoreInputs)
+def score(given: ScoreInputs) -> None:
     """Score a speech or text LM: per-candidate losses, acc, pairwise_acc, and degradation (t2t - s2t, t2t - s2s).
 
     Writes scores.jsonl (one line per item, mode and candidate), summary.json, summary.md and
@@ -356,7 +379,7 @@ def score(given: Given) -> None:
         announce=lambda name: typer.echo(f"scoring {name}", err=True))))
 
 
-def _score_options(given: Given):
+def _score_options(given: ScoreInputs):
     """The library's :class:`ScoreOptions` from what ``s2s score`` was given."""
     from s2sbench.scorer.run import ScoreOptions, parse_shard
 
@@ -369,8 +392,8 @@ def _score_options(given: Given):
 
 
 @app.command()
-@takes(cli_params.REPORT)
-def report(given: Given) -> None:
+@takes(ReportInputs)
+def report(given: ReportInputs) -> None:
     """Compare results directories side by side: acc, pairwise_acc and degradation per subset.
 
     A cascade (cascade:ASR+LM) beside a speech LM gets a table of its own: both degradations
@@ -422,8 +445,8 @@ def _parse_size(text: str) -> int:
 
 
 @app.command()
-@takes(cli_params.PUSH)
-def push(given: Given) -> None:
+@takes(PushInputs)
+def push(given: PushInputs) -> None:
     """Publish builds as a Hub dataset with audio, one config per subset, and a dataset card.
 
     The token comes from HF_TOKEN or `hf auth login` and is never printed. HF_ENDPOINT selects a
@@ -442,25 +465,30 @@ def push(given: Given) -> None:
     from s2sbench.publish import push as run_push
 
     options = PushOptions(builds=given.builds, repo=given.repo, to_dir=given.to_dir, layout=given.layout, config=given.config_name, split=given.split, include_failed=given.include_failed,
-                          private=given.private, revision=given.revision, commit_message=given.commit_message, max_shard_size=_parse_size(given.max_shard_size),
+                          private=given.private, revision=given.revision, commit_message=given.commit_message, tag=given.tag, max_shard_size=_parse_size(given.max_shard_size),
                           license=_license(given.license, given.license_name, given.license_link), verify=given.verify, allow_incomplete=given.allow_incomplete)
     bar = _Progress(enabled=not given.quiet, unit="item", desc="export")
     result = _run(bar, given.to_dir or given.repo, lambda: run_push(options, notify=lambda line: typer.echo(line, err=True), progress=bar))
     for exported in result.configs:
-        typer.echo(f"  {exported.name}: {exported.rows} items")
+        failed, build_dir = result.held_back.get(exported.name, (0, None))
+        held = (f"; {failed} item{'' if failed == 1 else 's'} held back (failed validation: {Path(build_dir) / 'validation.md'}; "
+                f"--include-failed publishes {'it' if failed == 1 else 'them'})") if failed else ""
+        typer.echo(f"  {exported.name}: {exported.rows} items{held}")
     if result.directory is not None:
         typer.echo(f"exported to {result.directory}")
     elif result.commit is None:
-        typer.echo(f"{given.repo}: nothing changed, no commit")
+        typer.echo(f"{given.repo}: nothing changed, no commit" + (f"; tag {given.tag} names {result.tagged}" if result.tagged else ""))
     else:
-        typer.echo(f"pushed to {result.url} (commit {result.commit[:10]}){'; verified' if given.verify else ''}")
+        typer.echo(f"pushed to {result.url} (commit {result.commit}){'; verified' if given.verify else ''}")
+        if result.tagged:
+            typer.echo(f"tagged {result.tagged} as {given.tag}: s2s pull {given.repo} --revision {given.tag}")
 
 
 @app.command()
 def pull(
     source: Annotated[str, typer.Argument(metavar="REPO[:CONFIG]", help="A Hub dataset OWNER/NAME made by s2s push, or an export folder, with the config to pull (needed when it has several).")],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", help="The build directory to write (new, or an earlier pull of the same commit).")],
-    revision: Annotated[str | None, typer.Option("--revision", metavar="REV", help="Of a Hub dataset: the branch, tag or commit (default: main).")] = None,
+    revision: Annotated[str | None, typer.Option("--revision", metavar="REV", help="Of a Hub dataset: a branch, a tag, or a commit (its full SHA or a unique prefix; default: main).")] = None,
     split: Annotated[str, typer.Option("--split", metavar="SPLIT", help="Split to pull.")] = "test",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, the libraries' included.")] = False,
 ) -> None:
@@ -472,7 +500,8 @@ def pull(
     \b
     Examples:
       s2s pull my-org/s2s-de:sStoryCloze -o builds/de
-      s2s pull my-org/s2s-de:sStoryCloze --revision 3f2a9c1 -o builds/de-v1
+      s2s pull my-org/s2s-de:sStoryCloze --revision v1.0 -o builds/de-v1
+      s2s pull my-org/s2s-de:sStoryCloze --revision 3f2a9c1 -o builds/de-3f2a
       s2s pull export/:sStoryCloze -o builds/again
     """
     if quiet:
@@ -485,7 +514,7 @@ def pull(
     name, config = parse_pull_source(source)
     result = _run(_Progress(enabled=False), output, lambda: run_pull(name, output, config, split, revision))
     origin = result.origin.get("revision") or result.origin.get("sha256", "")
-    typer.echo(f"pulled {name} config {result.config} ({origin[:10]}) into {result.output}: {result.items} items, {result.clips} clips")
+    typer.echo(f"pulled {name} config {result.config} ({origin}) into {result.output}: {result.items} items, {result.clips} clips")
 
 
 langs_app = typer.Typer(help="""Language profiles: list, show, check by a real TTS-ASR round trip, start a new one.
@@ -587,16 +616,28 @@ def langs_new(
 
 
 @app.command()
-def adapters() -> None:
+def adapters(
+    model: Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="Say what this model reference is (a directory, a .gguf file, cascade:ASR+LM, a Hub name[@REVISION]) and which adapter --adapter auto picks for it.")] = None,
+) -> None:
     """List the model adapters s2s score can use: their modes, and the config
     model_types that --adapter auto picks each for.
 
     \b
     Examples:
       s2s adapters
+      s2s adapters -m Qwen/Qwen2-Audio-7B@main   # what it is, which adapter
       s2s score builds/demo -m MODEL_DIR --adapter granite-speech
     """
-    from s2sbench.scorer.adapters import adapter_infos
+    from s2sbench.scorer.adapters import AdapterSpec, adapter_infos, adapter_modes, resolve_adapter
+
+    if model is not None:
+        from s2sbench.scorer.model_ref import resolve_model
+
+        reference = _run(_Progress(enabled=False), Path("."), lambda: resolve_model(model))
+        chosen = _run(_Progress(enabled=False), Path("."), lambda: resolve_adapter(AdapterSpec(model), "auto", reference))
+        typer.echo(f"{model}: {reference.describe()}")
+        typer.echo(f"--adapter auto picks {chosen} (modes {','.join(adapter_modes(chosen) or ('said once loaded',))})")
+        return
 
     infos = adapter_infos()
     rows = [("ADAPTER", "MODES", "AUTO PICKS IT FOR")]

@@ -1,9 +1,11 @@
 """The long commands' parameters, one row each: what ``s2s build``, ``score``, ``augment``, ``report``
 and ``push`` take, with the help each prints.
 
-A command in :mod:`s2sbench.cli` is decorated with :func:`takes` and its table; typer reads the table
-as the command's signature, and the command gets what the user gave as one namespace (``given.lang``),
-so the command itself is its library call and its output.
+Each table also makes the command's inputs, a frozen dataclass with one field per row (the table is
+the one definition of both): a command in :mod:`s2sbench.cli` is decorated with :func:`takes` and its
+inputs class; typer reads the class's table as the command's signature, and the command gets what the
+user gave as one instance of the class (``given.lang``), so the command itself is its library call and
+its output.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Annotated, Any
 
 import typer
@@ -22,7 +23,6 @@ from s2sbench.pipeline.options import DEFAULT_BATCH_SIZE
 from s2sbench.synth.postprocess import AUDIO_FORMATS, DEFAULT_LOUDNESS_LUFS, LOUDNESS_RANGE
 from s2sbench.validate.asr import DEFAULT_WINDOW
 
-Given = SimpleNamespace  # what the user gave a command, by parameter name
 _REQUIRED = inspect.Parameter.empty
 
 
@@ -36,13 +36,24 @@ class Param:
     default: Any = _REQUIRED
 
 
-def takes(params: Sequence[Param]) -> Callable[[Callable[[Given], None]], Callable[..., None]]:
-    """Give the decorated ``command(given)`` the signature of ``params`` (what typer reads: options,
-    help, defaults, order) and call it with the values as one :data:`Given`."""
-    def decorate(command: Callable[[Given], None]) -> Callable[..., None]:
+def inputs_of(name: str, params: Sequence[Param]) -> type:
+    """The frozen dataclass of what the user gave a command: one field per row of ``params``, of the
+    row's type. No field has a default: typer gives every one (the rows hold the defaults), and the
+    class keeps its table as ``PARAMS`` for :func:`takes`."""
+    inputs = make_dataclass(name, [(param.name, param.type) for param in params], frozen=True, kw_only=True)
+    inputs.PARAMS = tuple(params)  # type: ignore[attr-defined]
+    return inputs
+
+
+def takes(inputs: type) -> Callable[[Callable[[Any], None]], Callable[..., None]]:
+    """Give the decorated ``command(given)`` the signature of ``inputs``' table (what typer reads:
+    options, help, defaults, order) and call it with the values as one instance of ``inputs``."""
+    params: Sequence[Param] = inputs.PARAMS  # type: ignore[attr-defined]
+
+    def decorate(command: Callable[[Any], None]) -> Callable[..., None]:
         @functools.wraps(command)
         def run(**given: Any) -> None:
-            return command(Given(**given))
+            return command(inputs(**given))
 
         run.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
             inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY, default=param.default, annotation=Annotated[param.type, param.info])
@@ -121,6 +132,7 @@ PUSH = (
     Param('private', bool, typer.Option("--private", help="Create the repo private."), False),
     Param('revision', str | None, typer.Option("--revision", metavar="BRANCH", help="Branch to push to."), None),
     Param('commit_message', str | None, typer.Option("--commit-message", metavar="TEXT", help="Commit message."), None),
+    Param('tag', str | None, typer.Option("--tag", metavar="TAG", help="Tag the pushed commit (e.g. v1.0), so that `s2s pull --revision v1.0` and `s2s score --revision v1.0` read this release."), None),
     Param('max_shard_size', str, typer.Option("--max-shard-size", metavar="SIZE", help="Largest parquet shard, e.g. 500MB."), "500MB"),
     Param('license', str | None, typer.Option("--license", metavar="ID", help="Licence of the data: a Hub id (cc-by-4.0, ...), other (with --license-name/--license-link), or corpus (the source is the corpus its format names: its declared terms). Default: the one given at build time, else the one already published for the config. Required unless the source is a bundled sample or a Hub corpus (hf://juletxara/xstory_cloze, ...)."), None),
     Param('license_name', str | None, typer.Option("--license-name", metavar="NAME", help="With --license other: the licence's name."), None),
@@ -170,3 +182,11 @@ BUILD = (
     Param('cpus_per_actor', float | None, typer.Option("--cpus-per-actor", metavar="CPUS", help="CPUs reserved per Ray actor (default: 1, less on a cluster smaller than the pools).", min=0, rich_help_panel="Executor"), None),
     Param('batch_size', int, typer.Option("--batch-size", "--ray-batch-size", metavar="N", help="Items per batch: the recognizer hears a batch's new clips in one call; on Ray, what an actor gets at a time. Any size gives the same build.", min=1, rich_help_panel="Executor"), DEFAULT_BATCH_SIZE),
 )
+
+
+# What each command takes, typed: a frozen dataclass made from its table.
+AugmentInputs = inputs_of("AugmentInputs", AUGMENT)
+ScoreInputs = inputs_of("ScoreInputs", SCORE)
+ReportInputs = inputs_of("ReportInputs", REPORT)
+PushInputs = inputs_of("PushInputs", PUSH)
+BuildInputs = inputs_of("BuildInputs", BUILD)

@@ -79,13 +79,12 @@ def recorded(folder: Path, prompt: Prompt) -> bool:
 def keep_take(folder: Path, prompt: Prompt, data: bytes) -> float:
     """Check ``data`` as audio (decoded, not empty, not too long) and write it as the prompt's
     recording; returns its length in seconds."""
-    from s2sbench.synth.clips import decode_recording
+    from s2sbench.synth.clips import recording_seconds
 
     with tempfile.NamedTemporaryFile(suffix=".webm") as scratch:
         scratch.write(data)
         scratch.flush()
-        samples, rate = decode_recording(Path(scratch.name))
-    seconds = len(samples) / rate if rate else 0.0
+        seconds = recording_seconds(Path(scratch.name), MAX_CLIP_SECONDS)
     if seconds <= 0.1:
         raise S2SBenchError("the take holds no sound")
     if seconds > MAX_CLIP_SECONDS:
@@ -152,72 +151,94 @@ class RecordingServer:
 
 
 def _handler(session: RecordingServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # the terminal shows the session's own lines only
-            pass
+    """The request handler of ``session``'s server: every request checked as the session's, then
+    answered by the route its method and path name (:data:`ROUTES`)."""
+    return type("Handler", (_SessionHandler,), {"session": session})
 
-        def _answer(self, status: int, body: bytes, kind: str, policy: str | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("X-Content-Type-Options", "nosniff")
-            if policy:
-                self.send_header("Content-Security-Policy", policy)
-            self.end_headers()
-            self.wfile.write(body)
 
-        def _json(self, status: int, value: dict[str, Any]) -> None:
-            self._answer(status, json.dumps(value, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8")
+class _SessionHandler(BaseHTTPRequestHandler):
+    session: RecordingServer
 
-        def _checked(self) -> dict[str, list[str]] | None:
-            """The query when the request is this session's (its host and token), else None (answered)."""
-            if self.headers.get("Host") not in session.allowed_hosts():
-                self._json(HTTPStatus.FORBIDDEN, {"error": "this server answers 127.0.0.1 only"})
-                return None
-            query = parse_qs(urlsplit(self.path).query)
-            if not secrets.compare_digest((query.get("token") or [""])[0], session.token):
-                self._json(HTTPStatus.FORBIDDEN, {"error": "wrong or missing token"})
-                return None
-            return query
+    def log_message(self, *args: Any) -> None:  # the terminal shows the session's own lines only
+        pass
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            query = self._checked()
-            if query is None:
-                return
-            route = urlsplit(self.path).path
-            if route == "/":
-                nonce = secrets.token_urlsafe(12)
-                page = PAGE.replace("NONCE", nonce).encode("utf-8")
-                policy = f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; media-src blob:"
-                self._answer(HTTPStatus.OK, page, "text/html; charset=utf-8", policy)
-            elif route == "/state":
-                self._json(HTTPStatus.OK, session.state())
-            else:
-                self._json(HTTPStatus.NOT_FOUND, {"error": "no such page"})
+    def _answer(self, status: int, body: bytes, kind: str, policy: str | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        if policy:
+            self.send_header("Content-Security-Policy", policy)
+        self.end_headers()
+        self.wfile.write(body)
 
-        def do_POST(self) -> None:  # noqa: N802
-            query = self._checked()
-            if query is None:
-                return
-            if urlsplit(self.path).path != "/take":
-                self._json(HTTPStatus.NOT_FOUND, {"error": "no such page"})
-                return
-            try:
-                length = int(self.headers.get("Content-Length") or -1)
-            except ValueError:
-                length = -1
-            if not 0 < length <= MAX_UPLOAD_BYTES:
-                self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"a take is 1 byte to {MAX_UPLOAD_BYTES // 2**20} MiB"})
-                self.close_connection = True
-                return
-            data = self.rfile.read(length)
-            try:
-                self._json(HTTPStatus.OK, session.keep((query.get("id") or [""])[0], (query.get("part") or [""])[0], data))
-            except S2SBenchError as exc:
-                self._json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(exc)})
+    def _json(self, status: int, value: dict[str, Any]) -> None:
+        self._answer(status, json.dumps(value, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8")
 
-    return Handler
+    def _checked(self) -> dict[str, list[str]] | None:
+        """The query when the request is this session's (its host and token), else None (answered)."""
+        if self.headers.get("Host") not in self.session.allowed_hosts():
+            self._json(HTTPStatus.FORBIDDEN, {"error": "this server answers 127.0.0.1 only"})
+            return None
+        query = parse_qs(urlsplit(self.path).query)
+        if not secrets.compare_digest((query.get("token") or [""])[0], self.session.token):
+            self._json(HTTPStatus.FORBIDDEN, {"error": "wrong or missing token"})
+            return None
+        return query
+
+    def _route(self, method: str) -> None:
+        query = self._checked()
+        if query is None:
+            return
+        route = ROUTES.get((method, urlsplit(self.path).path))
+        if route is None:
+            self._json(HTTPStatus.NOT_FOUND, {"error": "no such page"})
+            return
+        route(self, query)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self._route("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._route("POST")
+
+
+def _page(handler: _SessionHandler, query: dict[str, list[str]]) -> None:
+    """The recording page, its script and style allowed by a nonce of this answer alone."""
+    nonce = secrets.token_urlsafe(12)
+    page = PAGE.replace("NONCE", nonce).encode("utf-8")
+    policy = f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; media-src blob:"
+    handler._answer(HTTPStatus.OK, page, "text/html; charset=utf-8", policy)
+
+
+def _state(handler: _SessionHandler, query: dict[str, list[str]]) -> None:
+    handler._json(HTTPStatus.OK, handler.session.state())
+
+
+def _take(handler: _SessionHandler, query: dict[str, list[str]]) -> None:
+    """Keep one take the page uploads, refused when it is empty or larger than :data:`MAX_UPLOAD_BYTES`."""
+    try:
+        length = int(handler.headers.get("Content-Length") or -1)
+    except ValueError:
+        length = -1
+    if not 0 < length <= MAX_UPLOAD_BYTES:
+        handler._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"a take is 1 byte to {MAX_UPLOAD_BYTES // 2**20} MiB"})
+        handler.close_connection = True
+        return
+    data = handler.rfile.read(length)
+    try:
+        handler._json(HTTPStatus.OK, handler.session.keep((query.get("id") or [""])[0], (query.get("part") or [""])[0], data))
+    except S2SBenchError as exc:
+        handler._json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(exc)})
+
+
+# What the page may ask, by method and path; anything else is answered 404 (after the session check).
+ROUTES: dict[tuple[str, str], Callable[[_SessionHandler, dict[str, list[str]]], None]] = {
+    ("GET", "/"): _page,
+    ("GET", "/state"): _state,
+    ("POST", "/take"): _take,
+}
 
 
 PAGE = """<!DOCTYPE html>

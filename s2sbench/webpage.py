@@ -2,8 +2,8 @@
 and ``s2s report --html`` over results directories (scorer/compare.py).
 
 One file that opens from disk: no server, no network, no script. Figures are PNG ``data:`` URIs and
-clips WAV or FLAC ``data:`` URIs (at most :data:`MAX_CLIP_BYTES` each, so a page of the 20 worst
-clips stays a few MB); the style is inline. The page's Content-Security-Policy allows nothing else
+clips WAV or FLAC ``data:`` URIs (at most :data:`MAX_CLIP_BYTES` each, and :data:`PAGE_CLIP_BYTES`
+in all: a page of the 20 worst clips of a large set stays under 5 MB); the style is inline. The page's Content-Security-Policy allows nothing else
 to load, so a page that tried would show a policy error in the browser rather than reach a network.
 Every text from data goes through ``html.escape`` (item texts, transcripts, ids and model names are
 user data); the only markup not escaped is made here, from numbers and base64.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from s2sbench.tables import Section, Table, to_html
 
 CONTENT_POLICY = "default-src 'none'; img-src data:; media-src data:; style-src 'unsafe-inline'"
 MAX_CLIP_BYTES = 1 << 20  # a 16 kHz 16-bit clip of 32 s; longer clips are named, not embedded
+PAGE_CLIP_BYTES = 3 << 20  # all a page embeds (4 MB as base64): the worst clips come first, the rest are named
 AUDIO_TYPES = {".wav": "audio/wav", ".flac": "audio/flac"}
 MAX_VALUE = 300  # characters of one build fact shown (a long list is cut, and says so)
 STYLE = """
@@ -45,14 +47,32 @@ def image(png: bytes, alt: str) -> str:
     return f'<figure><img alt="{escape(alt)}" src="{data_uri(png, "image/png")}"></figure>'
 
 
-def audio_player(data: bytes | None, name: str) -> str:
-    """An ``<audio>`` player holding the clip ``data``, or a note when the clip is missing or larger
-    than :data:`MAX_CLIP_BYTES`. ``name``: the clip's path as the build records it (checked to stay
-    inside the build), shown and kept in ``data-clip``; its suffix gives the type."""
+@dataclass
+class ClipBudget:
+    """The clip bytes one page may still embed: players are made worst clip first, so the clips that
+    matter most are heard and the page stays a few MB whatever the set's size (sCMMLU's contexts run
+    to 20 s, 640 kB each)."""
+
+    left: int = PAGE_CLIP_BYTES
+
+    def take(self, size: int) -> bool:
+        if size > self.left:
+            return False
+        self.left -= size
+        return True
+
+
+def audio_player(data: bytes | None, name: str, budget: ClipBudget | None = None) -> str:
+    """An ``<audio>`` player holding the clip ``data``, or a note when the clip is missing, larger
+    than :data:`MAX_CLIP_BYTES` or more than the page's ``budget`` has left. ``name``: the clip's path
+    as the build records it (checked to stay inside the build), shown and kept in ``data-clip``; its
+    suffix gives the type."""
     if data is None:
         return f"(missing: {escape(name)})"
     if len(data) > MAX_CLIP_BYTES:
         return f"(not embedded, {len(data) / 2**20:.1f} MiB: {escape(name)})"
+    if budget is not None and not budget.take(len(data)):
+        return f"(not embedded: this page's {PAGE_CLIP_BYTES >> 20} MiB of clips are taken by worse ones: {escape(name)})"
     mime = AUDIO_TYPES.get(Path(name).suffix.lower(), "audio/wav")
     return f'<audio controls preload="auto" data-clip="{escape(name)}" src="{data_uri(data, mime)}"></audio>'
 

@@ -80,7 +80,7 @@ def main() -> int:
     wanted += [("requirements/tools.in", r) for r in input_requirements(ROOT / "requirements" / "tools.in")]
     found = problems(wanted, lock)
     found += problems([("requirements/smollm2.in", r) for r in input_requirements(ROOT / "requirements" / "smollm2.in")], weights)
-    # The peer lock (benchmarks only) holds the peer extra and agrees with the main lock on every package both pin.
+    # The peer lock (lm-eval: the tests, benchmarks/ and s2sbench.integrations) holds the peer extra and agrees with the main lock on every package both pin.
     peer = read_pins(ROOT / "requirements" / "peer.txt")
     found += problems([("pyproject.toml[peer]", r) for r in project_requirements(ROOT / "pyproject.toml", "peer")], peer)
     found += [f"requirements/peer.txt: {name}: pins {', '.join(map(str, peer[name]))}, lock.txt {', '.join(map(str, versions))}"

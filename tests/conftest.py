@@ -35,10 +35,11 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def whisper():
-    """The offline Whisper base (faster-whisper), loaded once per run."""
+    """The offline Whisper base (faster-whisper) with 30 s windows, loaded once per run (``with_window``
+    gives the same model under ``auto``, the builds' default)."""
     from s2sbench.validate.asr import ASRSpec, FasterWhisper
 
-    return FasterWhisper(ASRSpec("faster-whisper", "base", "cpu"), threads=2)
+    return FasterWhisper(ASRSpec("faster-whisper", "base", "cpu", "30"), threads=2)
 
 
 @pytest.fixture(scope="session")

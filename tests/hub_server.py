@@ -95,6 +95,7 @@ class Repo:
     refs: dict[str, str] = field(default_factory=dict)  # full ref name ("refs/heads/main") -> commit oid
     lfs_objects: dict[str, bytes] = field(default_factory=dict)  # sha256 -> content
     num_prs: int = 0
+    gated: bool = False  # its files are served only to its owner's namespace (as to users whose access was granted)
 
     @property
     def namespace(self) -> str:
@@ -293,13 +294,14 @@ class HubServer:
 
     # -- helpers for tests
 
-    def create_repo(self, repo_id: str, *, repo_type: str = "dataset", private: bool = False) -> Repo:
-        """Create a repo directly (with its initial commit), as if its owner had."""
+    def create_repo(self, repo_id: str, *, repo_type: str = "dataset", private: bool = False, gated: bool = False) -> Repo:
+        """Create a repo directly (with its initial commit), as if its owner had; ``gated``: its files
+        are refused to everyone outside its namespace, as a gated repo's are to users not granted access."""
         with self._lock:
             key = (repo_type, repo_id)
             if key in self.repos:
                 raise ValueError(f"{repo_type} {repo_id} already exists")
-            repo = Repo(type=repo_type, id=repo_id, private=private, created_at=_now())
+            repo = Repo(type=repo_type, id=repo_id, private=private, created_at=_now(), gated=gated)
             initial = self._new_commit(repo, None, {".gitattributes": DEFAULT_GITATTRIBUTES.encode()}, set(),
                                        "initial commit", "", "system")
             repo.refs["refs/heads/main"] = initial.oid
@@ -503,6 +505,8 @@ class HubServer:
             ("GET", repo_api + r"/commits/(?P<rev>.+)$", self.list_commits),
             ("GET", repo_api + r"/refs$", self.refs),
             ("POST", repo_api + r"/branch/(?P<rev>.+)$", self.create_branch),
+            ("POST", repo_api + r"/tag/(?P<rev>.+)$", self.create_tag),
+            ("DELETE", repo_api + r"/tag/(?P<tag>.+)$", self.delete_tag),
             ("DELETE", repo_api + r"/branch/(?P<rev>.+)$", self.delete_branch),
             ("PUT", repo_api + r"/settings$", self.settings),
             ("POST", git + r"/batch$", self.lfs_batch),
@@ -627,7 +631,7 @@ class HubServer:
         info: dict[str, Any] = {
             "_id": hashlib.sha1(repo.id.encode()).hexdigest()[:24], "id": repo.id, "author": repo.namespace,
             "sha": commit.oid, "lastModified": commit.date, "createdAt": repo.created_at, "private": repo.private,
-            "gated": False, "disabled": False, "downloads": 0, "likes": 0, "tags": [], "siblings": siblings,
+            "gated": "manual" if repo.gated else False, "disabled": False, "downloads": 0, "likes": 0, "tags": [], "siblings": siblings,
             "usedStorage": sum(len(data) for data in commit.files.values()),
         }
         if repo.type == "model":
@@ -663,6 +667,23 @@ class HubServer:
             raise HubError(409, f"Reference already exists: refs/heads/{branch}")
         start = call.json().get("startingPoint") or "main"
         repo.refs[f"refs/heads/{branch}"] = self._resolve(repo, start)
+        return _json({})
+
+    def create_tag(self, call: Call, type: str, ns: str, name: str, rev: str) -> Response:
+        """``POST .../tag/{revision}`` with ``{"tag": NAME, "message": ...}``: a tag at the commit the revision names."""
+        repo = self._get_repo(call, type, ns, name, write=True)
+        tag = str(call.json().get("tag") or "")
+        if not tag or tag.startswith("refs/") or not re.fullmatch(r"[A-Za-z0-9._/-]+", tag):
+            raise HubError(400, f"Invalid tag name: {tag!r}")
+        if f"refs/tags/{tag}" in repo.refs:
+            raise HubError(409, f"Tag already exists: {tag}")
+        repo.refs[f"refs/tags/{tag}"] = self._resolve(repo, unquote(rev))
+        return _json({})
+
+    def delete_tag(self, call: Call, type: str, ns: str, name: str, tag: str) -> Response:
+        repo = self._get_repo(call, type, ns, name, write=True)
+        if repo.refs.pop(f"refs/tags/{unquote(tag)}", None) is None:
+            raise HubError(404, f"Tag not found: {unquote(tag)}")
         return _json({})
 
     def delete_branch(self, call: Call, type: str, ns: str, name: str, rev: str) -> Response:
@@ -722,6 +743,10 @@ class HubServer:
 
     def resolve(self, call: Call, type: str, ns: str, name: str, kind: str, rest: str) -> Response:
         repo = self._get_repo(call, type, ns, name)
+        if repo.gated and not self._owns(call.user, repo.namespace):
+            status = 401 if call.user is None else 403
+            raise HubError(status, f"Access to {repo.type} {repo.id} is restricted and you are not in the authorized list. "
+                                   f"Visit {self.url}/{repo.url_prefix}{repo.id} to ask for access.", "GatedRepo")
         revision, path = self._split_revision(rest)
         commit = repo.commits[self._resolve(repo, revision)]
         if path not in commit.files:

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 # The tiny text models' weights are drawn 10x wider than the usual 0.02: their predictions are then
 # peaked and depend on every position, so that a wrong position id or attention mask moves a loss
 # far past the tests' 1e-4 tolerance (at 0.02 a shifted position moved it by only about 1e-5).
 TEXT_INIT_STD = 0.2
+
+
+def save_random(model_class: Any, config: Any, processor: Any, directory: Path, seed: int) -> Path:
+    """A ``model_class`` of ``config`` with weights drawn from ``seed``, saved with its processor: the
+    last step of every tiny audio LLM built here."""
+    import torch
+
+    torch.manual_seed(seed)
+    model_class(config).eval().save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return directory
+
+
+def build_from_command_line(build: Callable[[Path], Path], default: str) -> None:
+    """``python -m tests.models_X [DIR]``: build that tiny model in DIR (``default`` without one)."""
+    print(build(Path(sys.argv[1] if len(sys.argv) > 1 else default)))
 
 
 def build_tiny_vits(directory: Path, seed: int = 0) -> Path:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.models import sample_texts
+from tests.models import build_from_command_line, sample_texts, save_random
 from tests.models_speech import qwen2_tokenizer, tiny_text_config, whisper_features_128
 
 AUDIO_TOKEN = "<sound>"
@@ -32,7 +32,6 @@ def build_tiny_audio_flamingo3(directory: Path, seed: int = 0, texts: list[str] 
 
     ``texts``: what the BPE is trained on (default: every text of the bundled samples).
     """
-    import torch
     from transformers import AudioFlamingo3Config, AudioFlamingo3ForConditionalGeneration, AudioFlamingo3Processor
 
     if texts is None:
@@ -53,14 +52,8 @@ def build_tiny_audio_flamingo3(directory: Path, seed: int = 0, texts: list[str] 
         text_config={"model_type": "qwen2", **tiny_text_config(len(tokenizer), eos)},
         audio_token_id=ids[AUDIO_TOKEN],
     )
-    torch.manual_seed(seed)
-    model = AudioFlamingo3ForConditionalGeneration(config).eval()
-    model.save_pretrained(directory)
-    processor.save_pretrained(directory)
-    return directory
+    return save_random(AudioFlamingo3ForConditionalGeneration, config, processor, directory, seed)
 
 
 if __name__ == "__main__":  # python -m tests.models_af3 DIR
-    import sys
-
-    print(build_tiny_audio_flamingo3(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-audio-flamingo-3")))
+    build_from_command_line(build_tiny_audio_flamingo3, "tiny-audio-flamingo-3")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.models import TEXT_INIT_STD, sample_texts
+from tests.models import TEXT_INIT_STD, build_from_command_line, sample_texts, save_random
 
 # Gemma's own names and order: pad 0, eos 1, bos 2, unk 3, mask 4.
 BASE_TOKENS = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
@@ -84,7 +84,6 @@ def build_tiny_gemma3n(directory: Path, seed: int = 0, texts: list[str] | None =
 
     ``texts``: what the BPE is trained on (default: every text of the bundled samples).
     """
-    import torch
     from transformers import (
         Gemma3nAudioFeatureExtractor,
         Gemma3nConfig,
@@ -122,14 +121,8 @@ def build_tiny_gemma3n(directory: Path, seed: int = 0, texts: list[str] | None =
         boa_token_id=ids["<start_of_audio>"], eoa_token_id=ids["<end_of_audio>"], audio_token_id=ids["<audio_soft_token>"],
         initializer_range=TEXT_INIT_STD,
     )
-    torch.manual_seed(seed)
-    model = Gemma3nForConditionalGeneration(config).eval()
-    model.save_pretrained(directory)
-    processor.save_pretrained(directory)
-    return directory
+    return save_random(Gemma3nForConditionalGeneration, config, processor, directory, seed)
 
 
 if __name__ == "__main__":  # python -m tests.models_gemma3n DIR
-    import sys
-
-    print(build_tiny_gemma3n(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-gemma3n")))
+    build_from_command_line(build_tiny_gemma3n, "tiny-gemma3n")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.models import TEXT_INIT_STD, sample_texts
+from tests.models import TEXT_INIT_STD, build_from_command_line, sample_texts, save_random
 from tests.models_speech import train_byte_level_bpe
 
 AUDIO_TOKEN = "<|audio|>"
@@ -50,7 +50,6 @@ def build_tiny_granite_speech(directory: Path, seed: int = 0, texts: list[str] |
     ``plus``: a Granite Speech Plus instead (config ``granite_speech_plus``), whose projector reads the
     encoder's first block's output beside its last one's.
     """
-    import torch
     import transformers
     from transformers import GraniteSpeechFeatureExtractor, GraniteSpeechProcessor
 
@@ -83,14 +82,8 @@ def build_tiny_granite_speech(directory: Path, seed: int = 0, texts: list[str] |
         has_lora_adapter=lora,
         initializer_range=TEXT_INIT_STD,
     )
-    torch.manual_seed(seed)
-    model = model_class(config).eval()
-    model.save_pretrained(directory)
-    processor.save_pretrained(directory)
-    return directory
+    return save_random(model_class, config, processor, directory, seed)
 
 
 if __name__ == "__main__":  # python -m tests.models_granite DIR
-    import sys
-
-    print(build_tiny_granite_speech(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-granite-speech")))
+    build_from_command_line(build_tiny_granite_speech, "tiny-granite-speech")

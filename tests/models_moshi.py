@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.models import TEXT_INIT_STD, sample_texts
+from tests.models import TEXT_INIT_STD, build_from_command_line, sample_texts
 
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
 NUM_CODEBOOKS = 4  # per stream; Moshi's checkpoints have 8
@@ -82,6 +82,4 @@ def build_tiny_moshi(directory: Path, seed: int = 0, texts: list[str] | None = N
 
 
 if __name__ == "__main__":  # python -m tests.models_moshi DIR
-    import sys
-
-    print(build_tiny_moshi(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-moshi")))
+    build_from_command_line(build_tiny_moshi, "tiny-moshi")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.models import sample_texts
+from tests.models import build_from_command_line, sample_texts
 from tests.models_speech import qwen2_tokenizer, tiny_text_config, whisper_features_128
 
 # Qwen2.5-Omni's own names for its multimodal tokens (its tokenizer_config.json).
@@ -116,6 +116,4 @@ def build_tiny_qwen2_5_omni(directory: Path, seed: int = 0, texts: list[str] | N
 
 
 if __name__ == "__main__":  # python -m tests.models_omni DIR
-    import sys
-
-    print(build_tiny_qwen2_5_omni(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-qwen2.5-omni")))
+    build_from_command_line(build_tiny_qwen2_5_omni, "tiny-qwen2.5-omni")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.models import TEXT_INIT_STD, sample_texts
+from tests.models import TEXT_INIT_STD, build_from_command_line, sample_texts
 from tests.models_speech import train_byte_level_bpe
 
 END = "<|endoftext|>"
@@ -88,6 +88,4 @@ def build_tiny_phi4_multimodal(directory: Path, seed: int = 0, texts: list[str] 
 
 
 if __name__ == "__main__":  # python -m tests.models_phi4 DIR
-    import sys
-
-    print(build_tiny_phi4_multimodal(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-phi4-multimodal")))
+    build_from_command_line(build_tiny_phi4_multimodal, "tiny-phi4-multimodal")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.models import TEXT_INIT_STD, sample_texts
+from tests.models import TEXT_INIT_STD, build_from_command_line, sample_texts
 from tests.models_speech import qwen2_tokenizer, tiny_text_config, whisper_features_128
 
 # Qwen3-Omni's own names for its multimodal tokens (its tokenizer_config.json).
@@ -95,6 +95,4 @@ def build_tiny_qwen3_omni(directory: Path, seed: int = 0, texts: list[str] | Non
 
 
 if __name__ == "__main__":  # python -m tests.models_qwen3_omni DIR
-    import sys
-
-    print(build_tiny_qwen3_omni(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-qwen3-omni")))
+    build_from_command_line(build_tiny_qwen3_omni, "tiny-qwen3-omni")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.models import TEXT_INIT_STD, sample_texts
+from tests.models import TEXT_INIT_STD, build_from_command_line, sample_texts
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|audio_bos|>", "<|AUDIO|>", "<|audio_eos|>"]
 _BPE_VOCAB_SIZE = 800
@@ -169,6 +169,4 @@ def build_tiny_qwen2_audio(directory: Path, seed: int = 0, texts: list[str] | No
 
 
 if __name__ == "__main__":  # python -m tests.models_speech DIR
-    import sys
-
-    print(build_tiny_qwen2_audio(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-qwen2-audio")))
+    build_from_command_line(build_tiny_qwen2_audio, "tiny-qwen2-audio")

@@ -23,7 +23,7 @@ import base64
 import json
 from pathlib import Path
 
-from tests.models import TEXT_INIT_STD, sample_texts
+from tests.models import TEXT_INIT_STD, build_from_command_line, sample_texts, save_random
 from tests.models_speech import whisper_features_128
 
 # Mistral's special tokens, in their ids' order (mistral_common SpecialTokens; Voxtral's tekken.json).
@@ -105,7 +105,6 @@ def build_tiny_voxtral(directory: Path, seed: int = 0, texts: list[str] | None =
 
     ``texts``: what the BPE is trained on (default: every text of the bundled samples).
     """
-    import torch
     from transformers import MistralCommonBackend, VoxtralConfig, VoxtralForConditionalGeneration, VoxtralProcessor
 
     if texts is None:
@@ -129,14 +128,8 @@ def build_tiny_voxtral(directory: Path, seed: int = 0, texts: list[str] | None =
         audio_token_id=AUDIO_TOKEN_ID,
         projector_hidden_act="gelu",
     )
-    torch.manual_seed(seed)
-    model = VoxtralForConditionalGeneration(config).eval()
-    model.save_pretrained(directory)
-    processor.save_pretrained(directory)
-    return directory
+    return save_random(VoxtralForConditionalGeneration, config, processor, directory, seed)
 
 
 if __name__ == "__main__":  # python -m tests.models_voxtral DIR
-    import sys
-
-    print(build_tiny_voxtral(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-voxtral")))
+    build_from_command_line(build_tiny_voxtral, "tiny-voxtral")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.models import build_from_command_line
+
 # Text the byte-level BPE merges are learnt from: a little English and Chinese, nothing more is needed.
 _CORPUS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -129,6 +131,4 @@ def build_tiny_whisper(directory: Path, seed: int = 0, init_std: float = 1.0) ->
 
 
 if __name__ == "__main__":  # python -m tests.models_whisper DIR
-    import sys
-
-    print(build_tiny_whisper(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-whisper")))
+    build_from_command_line(build_tiny_whisper, "tiny-whisper")

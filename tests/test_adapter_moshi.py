@@ -130,6 +130,10 @@ def test_score_run_writes_s2s_and_its_degradation(tmp_path_factory, spoken_build
 
 
 def test_codebooks_option_is_refused_for_adapters_that_score_no_codes(spoken_build, tmp_path):
+    lm = tmp_path / "lm"  # a model directory as the resolver reads it (its config); refused before any weight is loaded
+    lm.mkdir()
+    (lm / "config.json").write_text('{"model_type": "qwen2"}')
     with pytest.raises(S2SBenchError, match=r"--s2s-codebooks applies to adapters that score codec codes \(moshi\), not to cascade"):
-        score(ScoreOptions(source=str(spoken_build), output=tmp_path / "r", model="cascade:faster-whisper:base+lm", modes=("s2s",),
+        score(ScoreOptions(source=str(spoken_build), output=tmp_path / "r", model=f"cascade:faster-whisper:base+{lm}", modes=("s2s",),
                            s2s_codebooks="all"))
+    assert not (tmp_path / "r").exists()

@@ -23,6 +23,7 @@ from s2sbench.cli import app
 from s2sbench.items import Item
 from s2sbench.publish import PushOptions, push
 from s2sbench.publish.schema import kept
+from tests.cli_checks import one_line_error
 
 runner = CliRunner()
 
@@ -281,16 +282,17 @@ def test_a_room_gives_its_clips_a_reverberant_tail(rooms: Path, spoken_build: Pa
 
 
 def test_asr_error_rises_in_a_large_room(sample_en_build: Path, whisper, tmp_path: Path):
-    """Whisper base on the 25 published clips of sample_en_build, dry (the parent's validation) and
-    in the hall (RT60 1.5 s, the microphone 4 m away). Measured with `s2s augment --reverb
-    small,medium,large` on the same build: mean WER 0.097 dry, 0.165, 0.438 and 0.865 in the three
-    rooms; medians 0.0, 0.125, 0.25 and 0.75; 25, 22, 15 and 0 of 25 clips passing. The test asks
-    the hall for a rise of 0.3 in both the mean and the median, and fewer clips passing."""
+    """Whisper base on the published clips of sample_en_build (20 to 25 of its 40, as its validation
+    window decides), dry (the parent's validation) and in the hall (RT60 1.5 s, the microphone 4 m
+    away). Measured with `s2s augment --reverb small,medium,large` on the build validated at 30 s
+    windows: mean WER 0.097 dry, 0.165, 0.438 and 0.865 in the three rooms; medians 0.0, 0.125, 0.25
+    and 0.75; 25, 22, 15 and 0 of 25 clips passing. The test asks the hall for a rise of 0.3 in both
+    the mean and the median, and fewer clips passing."""
     [result] = augment(AugmentOptions(build=sample_en_build, output=tmp_path, reverb=("large",), recognizer=whisper))
     published = {p for r in items_of(sample_en_build) if kept(Item.from_dict(r), False) for p in clips_of(r)}
     parent = [c for c in json.loads((sample_en_build / "validation.json").read_text())["clips"] if c["path"] in published]
     dry = [c["error"] for c in parent]
-    assert len(dry) == result.clips_checked == 25
+    assert len(dry) == result.clips_checked == len(published) >= 15
     report = json.loads((result.path / "validation.json").read_text())
     assert {c["path"] for c in report["clips"]} == {p for r in items_of(result.path) for p in clips_of(r)}
     assert result.mean_error - float(np.mean(dry)) >= 0.3, (np.mean(dry), result.mean_error)
@@ -313,14 +315,6 @@ def test_a_room_gives_the_same_bytes_in_another_process_and_alone(rooms: Path, s
 
 
 # --------------------------------------------------------------------------- bad input
-
-
-def one_line_error(result, *parts: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for part in parts:
-        assert part in lines[0], lines[0]
 
 
 def test_a_clip_path_leaving_the_parent_is_refused(spoken_build: Path, tmp_path: Path):

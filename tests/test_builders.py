@@ -1021,30 +1021,22 @@ GENERIC_CSV_EXPECTED = [
 
 
 @pytest.mark.parametrize(
-    "spec",
-    ["context=prompt,candidates=endings,answer=label", "context=prompt,candidates=opt_a|opt_b|opt_c,answer=label"],
-    ids=["list-key", "pipe-keys"],
+    ("source", "format", "spec", "expected", "lines"),
+    [
+        (GENERIC_JSONL, "jsonl", "context=prompt,candidates=endings,answer=label", GENERIC_JSONL_EXPECTED, [1, 2, 3]),
+        (GENERIC_JSONL, "jsonl", "context=prompt,candidates=opt_a|opt_b|opt_c,answer=label", GENERIC_JSONL_EXPECTED, [1, 2, 3]),
+        (GENERIC_CSV, "csv", "context=question,candidates=first|second|third,answer=gold", GENERIC_CSV_EXPECTED, [2, 3, 4]),
+        (GENERIC_CSV, "csv", "context=question,candidates=choices,answer=gold", GENERIC_CSV_EXPECTED, [2, 3, 4]),
+    ],
+    ids=["jsonl-list-key", "jsonl-pipe-keys", "csv-pipe-columns", "csv-json-list-column"],
 )
-def test_generic_jsonl_with_map_reads_index_letter_and_text_answers(spec):
-    items = items_only(read(GENERIC_JSONL, "jsonl", ctx(column_map=parse_column_map(spec))))
+def test_a_generic_source_with_map_reads_index_letter_and_text_answers(source, format, spec, expected, lines):
+    items = items_only(read(source, format, ctx(column_map=parse_column_map(spec))))
 
-    assert [(i.context, i.candidates, i.answer) for i in items] == GENERIC_JSONL_EXPECTED
+    assert [(i.context, i.candidates, i.answer) for i in items] == expected
     assert [i.id for i in items] == ["custom-en-000000", "custom-en-000001", "custom-en-000002"]
-    assert {(i.subset, i.source["name"]) for i in items} == {("custom", "jsonl")}
-    assert [i.source["line"] for i in items] == [1, 2, 3]
-
-
-@pytest.mark.parametrize(
-    "spec",
-    ["context=question,candidates=first|second|third,answer=gold", "context=question,candidates=choices,answer=gold"],
-    ids=["pipe-columns", "json-list-column"],
-)
-def test_generic_csv_with_map_reads_index_letter_and_text_answers(spec):
-    items = items_only(read(GENERIC_CSV, "csv", ctx(column_map=parse_column_map(spec))))
-
-    assert [(i.context, i.candidates, i.answer) for i in items] == GENERIC_CSV_EXPECTED
-    assert [i.id for i in items] == ["custom-en-000000", "custom-en-000001", "custom-en-000002"]
-    assert [i.source["line"] for i in items] == [2, 3, 4]
+    assert {(i.subset, i.source["name"]) for i in items} == {("custom", format)}
+    assert [i.source["line"] for i in items] == lines  # a CSV's line 1 is its header
 
 
 def test_generic_csv_subset_and_id_columns_name_the_items():

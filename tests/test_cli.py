@@ -127,3 +127,21 @@ def test_one_device_syntax_everywhere(tmp_path: Path):
         result = runner.invoke(app, [*command, "--device", "gpu1"])
         assert result.exit_code == 2 and result.stderr.strip() == "error: --device 'gpu1': expected auto, cpu, cuda or cuda:N (e.g. cuda:1)", result.output
     assert not (tmp_path / "b").exists()
+
+
+def test_each_long_command_takes_a_frozen_dataclass_with_a_field_per_row_of_its_table():
+    import dataclasses
+
+    from s2sbench import cli_params
+
+    tables = {cli_params.BuildInputs: cli_params.BUILD, cli_params.AugmentInputs: cli_params.AUGMENT, cli_params.ScoreInputs: cli_params.SCORE,
+              cli_params.ReportInputs: cli_params.REPORT, cli_params.PushInputs: cli_params.PUSH}
+    for inputs, table in tables.items():
+        fields = dataclasses.fields(inputs)
+        assert inputs.PARAMS == table
+        assert [(f.name, f.type) for f in fields] == [(row.name, row.type) for row in table], inputs.__name__
+        given = inputs(**{row.name: None for row in table})
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            given.quiet = True  # type: ignore[misc]
+        with pytest.raises(TypeError):
+            inputs(**{row.name: None for row in table}, misspelt=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,30 @@ def test_espeak_is_identical_whatever_was_said_before():
     engine.synthesize("Something quite different and longer comes in between.", "en", settings)
     again, _ = engine.synthesize("The bread was warm.", "en", settings)
     assert np.array_equal(first, again)
+
+
+def test_espeak_speaks_in_a_zygote_the_samples_a_child_of_this_process_would():
+    """Clips are content addressed: the zygote (a small process of its own) must give the bytes that a
+    fork of this process gives, and a zygote that died is replaced by that fork, with the same bytes."""
+    from s2sbench.synth import espeak
+
+    engine = load_engine(TTSSpec("espeak"))
+    settings = VoiceSettings(voice="en-us")
+    spoken, _ = engine.synthesize("The bread was warm.", "en", settings)
+    zygote = espeak._ZYGOTE["process"]
+    assert zygote is not None and zygote.poll() is None and zygote.pid != os.getpid()
+    code, data = espeak._spoken_in_child("en-us", 175, "The bread was warm.")
+    assert code == 0 and np.array_equal(spoken, np.frombuffer(data, dtype="<i2"))
+    zygote.kill()
+    zygote.wait()
+    again, _ = engine.synthesize("The bread was warm.", "en", settings)
+    assert np.array_equal(spoken, again) and espeak._ZYGOTE["process"] is None
+    espeak._ZYGOTE.clear()  # the next synthesis starts a zygote again
+    engine.synthesize("The bread was warm.", "en", settings)
+    assert espeak._ZYGOTE["process"].poll() is None
+    espeak._ZYGOTE["process"].stdin.close()  # what the process that started it does by ending
+    assert espeak._ZYGOTE["process"].wait(timeout=30) == 0
+    espeak._ZYGOTE.clear()
 
 
 def test_espeak_unknown_voice_is_a_clear_error():

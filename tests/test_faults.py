@@ -20,6 +20,7 @@ from s2sbench.cli import app
 from s2sbench.errors import ProfileError
 from s2sbench.profiles import load_profile
 from s2sbench.validate.revalidate import RevalidateOptions, validate_build
+from tests.cli_checks import one_line_error
 
 runner = CliRunner()
 
@@ -53,15 +54,6 @@ class SilentRecognizer:
 
     def identity(self) -> dict:
         return {"engine": "silent"}
-
-
-def one_line_error(result, *parts: str) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for part in parts:
-        assert part in lines[0], lines[0]
-    return lines[0]
 
 
 def item_ids(build_dir: Path) -> list[str]:

@@ -30,10 +30,10 @@ from s2sbench.langs import (
     write_profile_template,
 )
 from s2sbench.licenses import DataLicense
+from s2sbench.normalize import chain
 from s2sbench.profiles import bundled_profiles, load_profile
 from s2sbench.publish import PushOptions, push
 from s2sbench.synth import TTSSpec, VoiceSettings, load_engine
-from s2sbench.validate.normalize import chain
 
 SOURCES = Path(__file__).parent / "fixtures" / "sources"
 XSTORYCLOZE = ["en", "ru", "zh", "es", "ar", "hi", "id", "te", "sw", "eu", "my"]

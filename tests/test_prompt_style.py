@@ -101,11 +101,13 @@ def test_a_model_without_a_chat_template_is_refused_before_any_item(spoken_build
 
 
 def test_an_adapter_without_chat_and_an_unknown_style_are_refused_before_loading(spoken_build, tmp_path):
-    missing = str(tmp_path / "no-such-model")  # nothing is loaded: the checks come first
+    config_only = tmp_path / "config-only"  # a model directory as the resolver reads it; no weights: the checks come before loading
+    config_only.mkdir()
+    (config_only / "config.json").write_text('{"model_type": "qwen2"}')
     with pytest.raises(S2SBenchError, match="adapter moshi scores only --prompt-style raw"):
-        score(ScoreOptions(source=str(spoken_build), output=tmp_path / "m", model=missing, adapter="moshi", modes=("t2t",), prompt_style="chat"))
+        score(ScoreOptions(source=str(spoken_build), output=tmp_path / "m", model=str(config_only), adapter="moshi", modes=("t2t",), prompt_style="chat"))
     with pytest.raises(S2SBenchError, match="--prompt-style must be one of raw, chat, not 'fancy'"):
-        score(ScoreOptions(source=str(spoken_build), output=tmp_path / "f", model=missing, prompt_style="fancy"))
+        score(ScoreOptions(source=str(spoken_build), output=tmp_path / "f", model=str(config_only), prompt_style="fancy"))
 
 
 def test_the_style_is_recorded_and_another_style_is_another_run(chat_lm, spoken_build, tmp_path):

@@ -18,6 +18,7 @@ from s2sbench.cli import app
 from s2sbench.licenses import DataLicense
 from tests.hub_server import HubServer
 from tests.models_speech import build_tiny_qwen2_audio
+from tests.profiles import english_profile_with
 from tests.test_push_hub import ALICE, ROOT, client_env
 
 runner = CliRunner()
@@ -26,22 +27,11 @@ SPEECH_PREFIX = "Im Folgenden steht ein Abschnitt aus Sprache und Text: "
 TEXT_PREFIX = "Geschichte: "
 
 
-def german_profile(directory: Path) -> Path:
-    """The English profile as a German one, with prompts of its own (a text prefix too, so t2t differs)."""
-    text = (ROOT / "s2sbench" / "profiles" / "en.toml").read_text(encoding="utf-8")
-    text = text.replace('code = "en"', 'code = "de"').replace('name = "English"', 'name = "Deutsch"')
-    text = text.replace('speech_prefix = "Below is a segment of alternating speech and text content: "', f'speech_prefix = "{SPEECH_PREFIX}"')
-    text = text.replace('text_prefix = ""', f'text_prefix = "{TEXT_PREFIX}"')
-    path = directory / "de.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
 def german(tmp_path_factory) -> Path:
     """A user's own stories in the StoryCloze layout, built with a German profile (3 items, context spoken)."""
     base = tmp_path_factory.mktemp("de")
-    profile = german_profile(base)
+    profile = english_profile_with(base / "de.toml", TEXT_PREFIX, SPEECH_PREFIX, code="de", name="Deutsch")
     source = base / "de_cloze.csv"
     shutil.copy(GERMAN, source)
     build(BuildOptions(source=str(source), lang="de", profile=str(profile), output=base / "build", limit=3, validate=False, speak="context"))
@@ -195,7 +185,7 @@ def test_push_pull_push_gives_the_same_parquet_bytes(german: Path, tmp_path: Pat
         pulled = s2s(hub, home, "pull", "alice/round:sStoryCloze", "-o", str(tmp_path / "pulled"))
         assert pulled.returncode == 0, pulled.stderr[-3000:]
         commit = hub.commits("alice/round")[-1].oid
-        assert f"({commit[:10]})" in pulled.stdout and "3 items" in pulled.stdout
+        assert f"({commit})" in pulled.stdout and "3 items" in pulled.stdout
     manifest = json.loads((tmp_path / "pulled" / "build.json").read_text())
     assert manifest["pulled"] == {"hub": "alice/round", "config": "sStoryCloze", "revision": commit}
     assert manifest["license"] == {"id": "cc-by-4.0"} and manifest["task"]["prompts"]["speech_prefix"] == SPEECH_PREFIX
@@ -253,5 +243,8 @@ def test_a_build_being_written_is_not_read_and_an_unfinished_one_not_published(g
     assert refused.exit_code == 2 and "status running" in refused.stderr and "--allow-incomplete" in refused.stderr
     allowed = runner.invoke(app, ["push", str(build_dir), "--to-dir", str(tmp_path / "out"), "--license", "cc-by-4.0", "--allow-incomplete"])
     assert allowed.exit_code == 0, allowed.output
-    pushed = runner.invoke(app, ["push", str(german), str(german), "--to-dir", str(tmp_path / "twice"), "--license", "cc-by-4.0"])
-    assert "in use" not in pushed.output  # readers share the lock (the same build twice, or a push beside a score)
+    from s2sbench.builddir import BuildDirectory
+
+    with BuildDirectory(german).reading():  # as a score reading it holds it
+        pushed = runner.invoke(app, ["push", str(german), "--to-dir", str(tmp_path / "beside"), "--license", "cc-by-4.0"])
+    assert pushed.exit_code == 0 and "in use" not in pushed.output  # readers share the lock (a push beside a score)

@@ -16,7 +16,7 @@ import pytest
 from s2sbench.errors import BuildDirectoryError
 from s2sbench.scorer.compare import cascade_overlaps, compare_results, shared_runs
 from s2sbench.validate.report import WORST_CLIPS
-from s2sbench.webpage import MAX_CLIP_BYTES
+from s2sbench.webpage import PAGE_CLIP_BYTES
 from tests.browser import open_page
 
 RIGHT, WRONG = {0: 1.0, 1: 2.0}, {0: 2.0, 1: 1.0}  # answer 0: right when candidate 0 has the lower loss
@@ -56,7 +56,7 @@ def test_a_cascade_beside_a_speech_lm_by_hand(tmp_path: Path):
     assert (overlap["model_right_to_wrong"], overlap["also_cascade"], overlap["cascade_right_to_wrong"]) == (4, 2, 3)
     assert overlap["also_cascade_share"] == pytest.approx(0.5, abs=1e-12) and overlap["cascade_share_all"] == pytest.approx(0.375, abs=1e-12)
     text = compare_results([lm, cascade])
-    assert "compared on the 8 items" in text.splitlines()[0]
+    assert "compared on the items all its runs scored: t2t on 8, s2t on 8" in text.splitlines()[0]
     [row] = [line for line in text.splitlines() if line.startswith(f"| {lm} (Qwen/Qwen2-Audio-7B) | {cascade} (cascade:faster-whisper:base+smol) |")]
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[2:4] == ["story", "8"] and cells[4] == "+0.5000 (too few items)" and cells[5] == "+0.3750 (too few items)"  # 8 < MIN_ITEMS
@@ -149,7 +149,7 @@ def test_the_build_report_page_plays_its_worst_clips_in_a_browser(sample_en_buil
     for name, data in embedded:  # each player holds its clip's own bytes, whole
         assert base64.b64decode(data) == (sample_en_build / html.unescape(name)).read_bytes()
     assert {html.unescape(name) for name, _ in embedded} <= {clip["path"] for clip in clips}
-    assert page.stat().st_size < WORST_CLIPS * MAX_CLIP_BYTES * 4 / 3 + 2**20
+    assert page.stat().st_size < PAGE_CLIP_BYTES * 4 / 3 + 2**20
     seen = open_page(page)
     assert seen["errors"] == [] and seen["console"] == [], seen
     assert [player["clip"] for player in seen["audio"]] == [html.unescape(name) for name, _ in embedded]
@@ -158,6 +158,35 @@ def test_the_build_report_page_plays_its_worst_clips_in_a_browser(sample_en_buil
         assert player["duration"] == pytest.approx(soundfile.info(str(sample_en_build / player["clip"])).duration, abs=0.01)
     figures = 1 if importlib.util.find_spec("matplotlib") else 0  # validation.png
     assert len(seen["images"]) == figures and all(width > 300 for width in seen["images"])  # decoded
+
+
+def test_a_build_of_long_clips_embeds_its_worst_ones_while_the_page_budget_lasts(sample_en_build: Path, tmp_path: Path):
+    """sCMMLU's contexts run to 20 s (640 kB a clip): 20 of them would make a 17 MB page. The worst clips
+    are embedded while the page's clip budget lasts, the rest are named, and the page stays under 5 MB."""
+    import numpy as np
+    import soundfile
+
+    from s2sbench.builddir import BuildDirectory
+    from s2sbench.validate.report import write_reports
+
+    copy = tmp_path / "build"
+    shutil.copytree(sample_en_build, copy)
+    seconds = 20
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(seconds * 16000) / 16000)).astype(np.float32)
+    clips = json.loads((copy / "validation.json").read_text())["clips"]
+    for clip in clips:  # every clip 20 s long, in place (the report reads them, it does not re-check them)
+        (copy / clip["path"]).unlink()
+        soundfile.write(copy / clip["path"], tone, 16000, subtype="PCM_16")
+    size = (copy / clips[0]["path"]).stat().st_size
+    write_reports(BuildDirectory(copy))
+    page = copy / "report.html"
+    text = page.read_text(encoding="utf-8")
+    embedded = CLIP.findall(text)
+    assert len(embedded) == PAGE_CLIP_BYTES // size < min(WORST_CLIPS, len(clips))
+    assert text.count("taken by worse ones") == min(WORST_CLIPS, len(clips)) - len(embedded)
+    assert page.stat().st_size < 5 * 10**6
+    seen = open_page(page)
+    assert seen["errors"] == [] and len(seen["audio"]) == len(embedded) and all(player["ok"] for player in seen["audio"]), seen
 
 
 def test_the_browser_check_fails_on_a_broken_clip_a_script_error_and_a_network_load(sample_en_build: Path, tmp_path: Path):

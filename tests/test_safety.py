@@ -18,6 +18,7 @@ from s2sbench._io import DirectoryLock, inside, repair_tail
 from s2sbench.cli import app
 from s2sbench.errors import BuildDirectoryError, S2SBenchError, SourceRowError
 from s2sbench.publish import PushOptions, push
+from tests.cli_checks import one_line_error
 
 runner = CliRunner()
 
@@ -47,14 +48,6 @@ def edit_item(build_dir: Path, index: int, change) -> None:
 
 def files_under(root: Path) -> set[Path]:
     return {p for p in root.rglob("*") if p.is_file()}
-
-
-def one_line_error(result, *parts: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for part in parts:
-        assert part in lines[0], lines[0]
 
 
 # --------------------------------------------------------------------------- names that become paths
@@ -300,10 +293,13 @@ def test_a_read_only_output_is_one_line(open_tmp: Path, small_build: Path, comma
         path.chmod(0o755 if path.is_dir() else 0o644)
     locked = tmp_path / "ro"
     locked.mkdir(mode=0o555)
+    lm = tmp_path / "lm"  # a model directory as the resolver reads it (its config): the read-only output is what is met
+    lm.mkdir()
+    (lm / "config.json").write_text('{"model_type": "qwen2"}')
     args = {
         "build": ["build", "sample:en", "-o", str(locked / "b"), "--limit", "1", "-q", "--no-validate"],
         "push": ["push", str(readable), "--to-dir", str(locked / "export")],
-        "score": ["score", str(readable), "--model", "cascade:faster-whisper:base+nothing", "-o", str(locked / "r"), "-q"],
+        "score": ["score", str(readable), "--model", f"cascade:faster-whisper:base+{lm}", "-o", str(locked / "r"), "-q"],
         "validate": ["validate", str(readable), "-q"],
     }[command]
     if command == "validate":

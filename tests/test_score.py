@@ -418,7 +418,7 @@ def test_report_compares_runs_on_the_items_they_share_and_says_so(tmp_path: Path
 
     long_run, short_run = results("long", [1, 1, 0, 0, 0, 0]), results("short", [1, 1, 0, 0])  # 0: right (loss 0 on candidate 0)
     table = compare_results([long_run, short_run]).splitlines()
-    assert table[0].startswith("note: the runs scored different items") and "compared on the 4 items" in table[0]
+    assert table[0].startswith("note: the runs scored different items") and "compared on the items all its runs scored: t2t on 4" in table[0]
     rows = [line for line in table if line.startswith("| ") and "| story |" in line]
     assert [row.split(" | ")[4:6] for row in rows] == [["4", "0.5000"], ["4", "0.5000"]]  # long alone: 2/6 right
 

@@ -144,6 +144,7 @@ def test_one_engine_given_once_builds_what_it_always_built(tmp_path: Path):
 @pytest.mark.parametrize("args, problem", [
     (["--tts", "espeak", "--tts", "espeak"], "--tts espeak: given twice"),
     (["--tts", "espeak", "--tts", "piper", "--voices", "en-us"], "name each voice's engine: ENGINE=VOICE"),
+    (["--tts", "kokoro", "--tts", "espeak", "--voice", "x"], "--voice/--voices 'x': with several --tts, name each voice's engine"),
     (["--tts", "espeak", "--tts", "piper", "--voice", "kokoro=jf_alpha"], "'kokoro' is none of the engines given"),
     (["--tts", "espeak", "--tts", "piper", "--voices", "espeak=no-such-voice"], "no voice 'no-such-voice'"),
     (["--tts", "espeak", "--tts", "nope"], "unknown TTS engine 'nope'"),

@@ -11,11 +11,11 @@ import pytest
 import soundfile as sf
 
 from s2sbench import BuildOptions, build
+from s2sbench.normalize import METRICS, chain, character_error_rate, word_error_rate
 from s2sbench.profiles import load_profile
 from s2sbench.progress import calling
 from s2sbench.synth import ENGINES, TTSSpec, VoiceSettings
 from s2sbench.synth.espeak import EspeakEngine
-from s2sbench.validate.normalize import chain, character_error_rate, word_error_rate
 from s2sbench.validate.revalidate import RevalidateOptions, validate_build
 from s2sbench.validate.verdicts import MAX_COMPRESSION_RATIO, ClipValidator, Thresholds, compression_ratio
 
@@ -236,9 +236,13 @@ def test_a_clip_failing_a_short_window_is_heard_again_at_30_s_and_the_verdict_na
     build(BuildOptions(**options))
     assert len(measurements) == 3 and read_items(output)[0]["validation"] == item["validation"]  # kept, heard again by no window
 
-    validate_build(output, RevalidateOptions())  # --asr-window 30, the default: another recognizer identity, measured anew
+    validate_build(output, RevalidateOptions())  # auto, the window the build was made with: nothing to hear again
+    assert len(measurements) == 3
+    assert read_items(output)[0]["validation"] == item["validation"]  # the attempts the build threw away included
+    validate_build(output, RevalidateOptions(asr_window="30"))  # another recognizer identity, measured anew
     assert len(measurements) == 4  # the item's clip, at 30 s
-    assert read_items(output)[0]["validation"]["context"]["window"] == 30
+    again = read_items(output)[0]["validation"]["context"]
+    assert again["window"] == 30 and (again["tries"], again["rejected"]) == (2, verdict["rejected"])  # the build's attempts, still said
     assert json.loads((output / "build.json").read_text())["validation"]["asr"]["window"] == "30"
 
 
@@ -424,31 +428,22 @@ def test_a_rebuild_after_validate_with_other_thresholds_remakes_the_verdicts(sma
 
 
 @pytest.mark.parametrize(
-    ("reference", "hypothesis"),
+    ("lang", "reference", "hypothesis"),
     [
-        ("I won't go, it's late.", "I will not go it is late"),
-        ("He is seven years old.", "He's 7 years old"),
-        ("The colour of the centre", "the color of the center"),
-        ("Twenty-one apples!", "21 apples"),
+        ("en", "I won't go, it's late.", "I will not go it is late"),
+        ("en", "He is seven years old.", "He's 7 years old"),
+        ("en", "The colour of the centre", "the color of the center"),
+        ("en", "Twenty-one apples!", "21 apples"),
+        ("zh", "我们学习汉语。", "我們學習漢語"),
+        ("zh", "你好，世界！", "你好 , 世界!"),
+        ("zh", "我有三个苹果", "我有3个苹果"),
+        ("zh", "二十五本书", "25本书"),
     ],
 )
-def test_english_normalizer_equates_known_pairs(reference, hypothesis):
-    normalize = chain(load_profile("en").normalizer)
-    assert word_error_rate(normalize(reference), normalize(hypothesis)) == 0.0
-
-
-@pytest.mark.parametrize(
-    ("reference", "hypothesis"),
-    [
-        ("我们学习汉语。", "我們學習漢語"),
-        ("你好，世界！", "你好 , 世界!"),
-        ("我有三个苹果", "我有3个苹果"),
-        ("二十五本书", "25本书"),
-    ],
-)
-def test_mandarin_normalizer_equates_known_pairs(reference, hypothesis):
-    normalize = chain(load_profile("zh").normalizer)
-    assert character_error_rate(normalize(reference), normalize(hypothesis)) == 0.0
+def test_a_profile_normalizer_equates_known_pairs(lang, reference, hypothesis):
+    profile = load_profile(lang)
+    normalize = chain(profile.normalizer)
+    assert METRICS[profile.metric](normalize(reference), normalize(hypothesis)) == 0.0
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -496,3 +491,22 @@ def test_a_crafted_measurement_record_cannot_point_a_clip_outside_the_build(flak
     item = read_items(output)[0]
     assert item["audio"]["context"] != crafted and crafted not in json.dumps(item)
     assert item["validation"]["context"]["tries"] == 1  # the first attempt passes at 5.0; the crafted one was not taken
+
+
+def test_the_pages_name_at_most_the_first_failed_items_and_count_the_rest():
+    from s2sbench.validate.report import LISTED_FAILED_ITEMS, ValidationReport, validation_sections
+
+    report = ValidationReport(failed_items=[f"item-{n:05d}" for n in range(LISTED_FAILED_ITEMS + 37)], items_failed=LISTED_FAILED_ITEMS + 37)
+    title, text = validation_sections(report)[-1]
+    assert title == f"Items with a failing clip ({LISTED_FAILED_ITEMS + 37})"
+    assert text.count("`item-") == LISTED_FAILED_ITEMS and f"`item-{LISTED_FAILED_ITEMS - 1:05d}`" in text
+    assert text.endswith(", and 37 more (validation.json: failed_items)")
+
+
+def test_a_build_given_no_window_hears_each_clip_in_a_window_that_fits_it(tmp_path: Path):
+    output = tmp_path / "b"
+    build(BuildOptions(source="sample:en", output=output, limit=1, speak="context", tts="espeak", retries=0))
+    manifest = json.loads((output / "build.json").read_text())
+    assert manifest["validation"]["asr"]["window"] == "auto"
+    verdict = json.loads((output / "items.jsonl").read_text().splitlines()[0])["validation"]["context"]
+    assert verdict["window"] in (10, 15, 20, 30) and ("short_window" in verdict) == (verdict["window"] == 30)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,9 +94,20 @@ def _recognizer(options: AugmentOptions, parent_manifest: dict[str, Any]) -> Any
 
 def _variant(parent: BuildDirectory, parent_manifest: dict[str, Any], transform: Transform, options: AugmentOptions,
              recognizer: Any, version: str) -> VariantResult:
+    variant = BuildDirectory(Path(options.output) / transform.name)
+    made = not variant.root.exists()
+    try:
+        return _make_variant(parent, parent_manifest, transform, options, recognizer, version, variant)
+    except S2SBenchError:  # refused (no noise file, no spoken item, a recognizer that cannot load): no half variant is left
+        if made:
+            shutil.rmtree(variant.root, ignore_errors=True)
+        raise
+
+
+def _make_variant(parent: BuildDirectory, parent_manifest: dict[str, Any], transform: Transform, options: AugmentOptions,
+                  recognizer: Any, version: str, variant: BuildDirectory) -> VariantResult:
     from s2sbench.validate.revalidate import RevalidateOptions, validate_build
 
-    variant = BuildDirectory(Path(options.output) / transform.name)
     audio = AudioOptions.from_dict(parent_manifest.get("audio"), str(parent.build_path))  # a parent levelled before LUFS: its rule
     with DirectoryLock(variant.root, "build directory"):
         variant.repair()
@@ -152,6 +164,17 @@ def augment(options: AugmentOptions, progress: Progress = SILENT, on_variant: Ca
     parent = BuildDirectory(options.build).require()
     if Path(options.output).resolve() == parent.root.resolve():
         raise S2SBenchError(f"-o {options.output}: the parent build itself; give a directory for the variants")
+    output_made = not Path(options.output).exists()
+    try:
+        return _augment(parent, options, transforms, version, progress, on_variant)
+    except S2SBenchError:
+        if output_made and Path(options.output).is_dir() and not any(Path(options.output).iterdir()):
+            Path(options.output).rmdir()  # a refused first variant: no empty folder of variants either
+        raise
+
+
+def _augment(parent: BuildDirectory, options: AugmentOptions, transforms: list[Transform], version: str, progress: Progress,
+             on_variant: Callable[[VariantResult], None]) -> list[VariantResult]:
     with parent.reading():  # no build or validation rewrites the parent while its variants are made
         manifest = parent.read_manifest()
         if manifest.get("status") in ("running", "interrupted"):  # "incomplete" builds lack only items no engine could speak

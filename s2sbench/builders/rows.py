@@ -93,9 +93,11 @@ def read_csv(path: Path, fieldnames: Sequence[str] | None = None, delimiter: str
     header = list(fieldnames) if fieldnames is not None else None
     index = 0
     previous_end = 0
-    for record in reader:
+    for record in _records(reader):
         start = previous_end + 1
         previous_end = reader.line_num
+        if isinstance(record, csv.Error):  # a field past the reader's limit: that row only, the reader goes on
+            pending_error.append(SourceRowError(path, start, "row", f"not a CSV row the reader takes: {record}"))
         if pending_error:
             error = pending_error.pop()
             pending_error.clear()
@@ -115,6 +117,18 @@ def read_csv(path: Path, fieldnames: Sequence[str] | None = None, delimiter: str
             continue
         yield SourceRow(str(path), start, (index,), dict(zip(header, record)))
         index += 1
+
+
+def _records(reader: Any) -> Iterator[list[str] | csv.Error]:
+    """The reader's records, and in place of a record it refuses (a field over csv's 131,072
+    characters) the error: the reader resumes at the next line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield error
 
 
 def read_jsonl(path: Path) -> Iterator[SourceRow | SourceRowError]:

@@ -38,7 +38,9 @@ def _section(record: dict[str, Any]) -> dict[str, Any]:
     if validation:
         asr = validation["asr"]
         passed = f"{validation['passed']}/{validation['clips']} clips passed ({validation['passed'] / max(validation['clips'], 1):.1%})"
-        validation_text = (f"every clip transcribed by {asr.get('engine')} `{asr.get('model')}` and scored by {validation['metric'].upper()} after "
+        window = {"auto": " (each clip heard in a window that fits it, 10-30 s; one failing on its transcript heard again at 30 s)",
+                  "30": " (every clip padded to a 30 s window)"}.get(str(asr.get("window")), "")
+        validation_text = (f"every clip transcribed by {asr.get('engine')} `{asr.get('model')}`{window} and scored by {validation['metric'].upper()} after "
                            f"normalization ({' > '.join(map(str, validation['normalizer']))}); a clip passes at error <= {validation['max_error']} "
                            f"with no signal fault, after up to {validation['retries']} re-syntheses; {passed}.")
         pass_rate = f"{validation['passed'] / max(validation['clips'], 1):.1%}"

@@ -84,11 +84,7 @@ def check(
     :class:`~s2sbench.errors.EngineError` when an engine or voice cannot be had.
     """
     from s2sbench.pipeline import BuildOptions, resolve_tts
-    from s2sbench.storage import ClipStore
-    from s2sbench.synth import VoiceSettings, load_engine
-    from s2sbench.synth.clips import ClipMaker
     from s2sbench.synth.postprocess import AudioOptions
-    from s2sbench.validate.asr import ASRSpec, load_recognizer
     from s2sbench.validate.verdicts import ClipValidator, Thresholds
 
     started = time.perf_counter()
@@ -100,20 +96,60 @@ def check(
     audio = AudioOptions()
     spec = resolve_tts(BuildOptions(source="", output=Path("."), lang=language, tts=tts, device=device), profile)
     chosen = voice or (profile.voices_for(spec.engine) or [None])[0]
+    recognizer, asr_label = _recognizer_for(recognizer, asr, profile, language, device)
+    validator = ClipValidator(recognizer, profile, Thresholds.from_profile(profile, audio.sample_rate))  # checks the normalizer
+    verdict = _speak_and_hear(text, language, spec, chosen, audio, validator, profile, asr_label, keep_audio)
+    return _result(profile, text, str(spec), chosen, asr_label, verdict, validator.thresholds.max_error, started)
+
+
+def _result(profile: LanguageProfile, text: str, tts: str, chosen: str | None, asr_label: str, verdict: dict[str, Any], threshold: float,
+            started: float) -> CheckResult:
+    return CheckResult(
+        code=profile.code,
+        name=profile.name,
+        profile=profile.path or "",
+        sentence=text,
+        tts=tts,
+        voice=chosen,
+        asr=asr_label,
+        transcript=verdict["asr"],
+        reference=verdict["reference"],
+        hypothesis=verdict["hypothesis"],
+        error=verdict["error"],
+        metric=verdict["metric"],
+        threshold=threshold,
+        passed=verdict["passed"],
+        reasons=list(verdict["reasons"]),
+        audio_seconds=verdict["duration"],
+        seconds=round(time.perf_counter() - started, 2),
+    )
+
+
+def _recognizer_for(recognizer: Any | None, asr: str | None, profile: LanguageProfile, language: str, device: str) -> tuple[Any, str]:
+    """The recognizer the check hears with (the one given, else the profile's or ``asr``, loaded) and its label."""
+    from s2sbench.validate.asr import ASRSpec, load_recognizer
+
     if recognizer is None:
         asr_spec = ASRSpec.parse(asr or f"{profile.asr_engine}:{profile.asr_model}", device=device)
         _require_whisper_language(asr_spec.engine, language, profile)
-        recognizer = load_recognizer(asr_spec)
-        asr_label = str(asr_spec)
-    else:
-        identity = recognizer.identity() if hasattr(recognizer, "identity") else {}
-        asr_label = f"{identity.get('engine', 'asr')}:{identity.get('model', '?')}"
-        _require_whisper_language(identity.get("engine", ""), language, profile)
-    validator = ClipValidator(recognizer, profile, Thresholds.from_profile(profile, audio.sample_rate))  # checks the normalizer
+        return load_recognizer(asr_spec), str(asr_spec)
+    identity = recognizer.identity() if hasattr(recognizer, "identity") else {}
+    _require_whisper_language(identity.get("engine", ""), language, profile)
+    return recognizer, f"{identity.get('engine', 'asr')}:{identity.get('model', '?')}"
+
+
+def _speak_and_hear(text: str, language: str, spec: Any, voice: str | None, audio: Any, validator: Any, profile: LanguageProfile,
+                    asr_label: str, keep_audio: Path | None) -> dict[str, Any]:
+    """Speak ``text`` into a scratch directory, hear it back, and return the clip's verdict (the clip
+    copied to ``keep_audio`` when asked)."""
+    from s2sbench.storage import ClipStore
+    from s2sbench.synth import VoiceSettings, load_engine
+    from s2sbench.synth.clips import ClipMaker
+
     with tempfile.TemporaryDirectory(prefix="s2s-langs-check-") as scratch:
         maker = ClipMaker(ClipStore(scratch), load_engine(spec), audio)
         try:
-            clip = maker.speak(text, language, VoiceSettings(voice=chosen))
+            clip = maker.speak(text, language, VoiceSettings(voice=voice))
         except EngineError as exc:
             raise EngineError(f"{profile.path}: {exc}; set [tts] voices in the profile") from exc
         path = Path(scratch) / clip.path
@@ -124,25 +160,7 @@ def check(
         if keep_audio is not None:
             Path(keep_audio).parent.mkdir(parents=True, exist_ok=True)
             Path(keep_audio).write_bytes(path.read_bytes())
-    return CheckResult(
-        code=profile.code,
-        name=profile.name,
-        profile=profile.path or "",
-        sentence=text,
-        tts=str(spec),
-        voice=chosen,
-        asr=asr_label,
-        transcript=verdict["asr"],
-        reference=verdict["reference"],
-        hypothesis=verdict["hypothesis"],
-        error=verdict["error"],
-        metric=verdict["metric"],
-        threshold=validator.thresholds.max_error,
-        passed=verdict["passed"],
-        reasons=list(verdict["reasons"]),
-        audio_seconds=verdict["duration"],
-        seconds=round(time.perf_counter() - started, 2),
-    )
+    return verdict
 
 
 def check_targets(codes: Iterable[str], profiles: Iterable[str | Path] = (), lang: str | None = None) -> list[tuple[str, str | None]]:

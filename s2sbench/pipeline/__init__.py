@@ -4,8 +4,8 @@ The package reads as the pipeline it is: :mod:`.options` (what a build takes), :
 (scan, de-duplicate, select), :mod:`.recordings` (people's recordings), :mod:`.records` (the typed
 records between stages), :mod:`.stages` (``speak_batch``, ``check_batch``: plain functions over
 batches), :mod:`.executors` (local, and :mod:`.ray_executor`) and :mod:`.run` (:func:`build`, which
-wires them). :func:`build` is loaded on first use: the stages import the validation cache, which
-imports this package's records, so importing the package must not import the stages.
+wires them). :func:`build` is loaded on first use, so importing the package for its options does not
+load the stages and the engines behind them.
 """
 
 from typing import Any

@@ -8,12 +8,12 @@ from pathlib import Path
 from s2sbench.licenses import DataLicense
 from s2sbench.synth.postprocess import AudioOptions
 from s2sbench.validate.asr import DEFAULT_WINDOW
+from s2sbench.validate.records import DEFAULT_BATCH_SIZE
+
+__all__ = ["DEFAULT_BATCH_SIZE", "EXECUTORS", "SPEAK_CHOICES", "BuildOptions", "BuildSummary", "RayOptions"]
 
 SPEAK_CHOICES = ("context", "all")
 EXECUTORS = ("local", "ray")
-# Items per batch: the recognizer hears all of a batch's new clips in one call (and a Ray actor gets
-# one batch at a time). 8 items are 24 to 40 clips: enough to fill a GPU's batch, little memory.
-DEFAULT_BATCH_SIZE = 8
 
 
 @dataclass(frozen=True)

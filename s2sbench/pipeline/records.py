@@ -5,36 +5,20 @@ then each spoken candidate), each with the :class:`Attempt` s made so far. Speak
 attempt; checking gives the last attempt its verdict (and may append the later attempts an earlier
 run made, see :mod:`s2sbench.validate.cache`). A finished work becomes a :class:`BuiltItem`, or a
 :class:`FailedItem` when an engine could not handle it. Records cross process boundaries (worker
-processes, Ray actors) as JSON, so a record means the same wherever it is read.
+processes, Ray actors) as JSON, so a record means the same wherever it is read. The attempt and the check are
+what a validation reads, so they live below the pipeline, in :mod:`s2sbench.validate.records`.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from s2sbench._io import parse_json
 from s2sbench.items import Item
+from s2sbench.validate.records import ATTEMPT_FIELDS, Attempt, ClipCheck
 
-# What the build records of an attempt besides its path, and keeps in the measurement cache.
-ATTEMPT_FIELDS = ("voice", "rate", "seed")
-
-
-@dataclass
-class Attempt:
-    """One clip made for one try: the clip's path in the build, and its verdict once checked."""
-
-    path: str
-    created: bool  # made by this run (False: the clip existed)
-    voice: str | None = None
-    rate: float | None = None  # None for an adopted recording
-    seed: int | None = None
-    verdict: dict[str, Any] | None = None
-
-    def history(self) -> dict[str, Any]:
-        """The attempt as the measurement cache keeps it: which clip, made how."""
-        return {"path": self.path, **{name: getattr(self, name) for name in ATTEMPT_FIELDS}}
+__all__ = ["ATTEMPT_FIELDS", "Attempt", "BuiltItem", "ClipCheck", "ClipJob", "FailedItem", "ItemWork"]
 
 
 @dataclass
@@ -47,16 +31,6 @@ class ClipJob:
     # A person's recording (--recordings), finished like a synthesized clip and voiced "human:NAME";
     # None with a recording: the source's own (the S2SBench release's wavs), adopted as it is.
     speaker: str | None = None
-
-
-@dataclass
-class ClipCheck:
-    """A clip whose last attempt awaits its verdict."""
-
-    item_id: str
-    text: str
-    language: str
-    attempts: list[Attempt]  # the clip's own list: the check appends to it
 
 
 @dataclass

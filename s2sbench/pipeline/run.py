@@ -28,6 +28,7 @@ from s2sbench.devices import check_device
 from s2sbench.errors import S2SBenchError
 from s2sbench.licenses import CORPUS, DataLicense
 from s2sbench.pipeline.executors import Executor, LocalExecutor
+from s2sbench.pipeline.loudness import check_reachable_level, loudness_note, measured_loudness
 from s2sbench.pipeline.options import EXECUTORS, SPEAK_CHOICES, BuildOptions, BuildSummary
 from s2sbench.pipeline.recordings import scan_recordings
 from s2sbench.pipeline.records import FailedItem
@@ -41,7 +42,7 @@ from s2sbench.synth.postprocess import DEFAULT_LOUDNESS_LUFS, AudioOptions, chec
 from s2sbench.tables import public_source
 from s2sbench.task import task_record
 from s2sbench.validate.asr import ASRSpec, recognizer_identity
-from s2sbench.validate.report import write_reports
+from s2sbench.validate.report import ValidationReport, write_reports
 from s2sbench.validate.verdicts import Thresholds
 from s2sbench.versions import package_versions
 
@@ -74,11 +75,11 @@ def _voices_by_engine(voices: list[str], specs: list[TTSSpec]) -> list[list[str]
     for entry in voices:
         name, equals, voice = (part.strip() for part in entry.partition("="))
         if not equals or not name or not voice:
-            raise S2SBenchError(f"--voices {entry!r}: with several --tts, name each voice's engine: ENGINE=VOICE (e.g. {specs[0].engine}=VOICE)")
+            raise S2SBenchError(f"--voice/--voices {entry!r}: with several --tts, name each voice's engine: ENGINE=VOICE (e.g. {specs[0].engine}=VOICE)")
         matches = [index for index, spec in enumerate(specs) if name.lower() in (str(spec).lower(), spec.engine)]
         if len(matches) != 1:
             which = "none" if not matches else "more than one"
-            raise S2SBenchError(f"--voices {entry!r}: {name!r} is {which} of the engines given ({', '.join(map(str, specs))}); write ENGINE:MODEL=VOICE")
+            raise S2SBenchError(f"--voice/--voices {entry!r}: {name!r} is {which} of the engines given ({', '.join(map(str, specs))}); write ENGINE:MODEL=VOICE")
         chosen[matches[0]].append(voice)
     return chosen
 
@@ -133,6 +134,7 @@ def _check_options(options: BuildOptions) -> None:
     check_max_error(options.max_error)
     if options.audio is not None:
         check_loudness(options.audio.loudness_lufs)
+        check_reachable_level(options.audio, options.validate)
     if options.speak not in SPEAK_CHOICES:
         raise S2SBenchError(f"--speak must be one of {', '.join(SPEAK_CHOICES)}, not {options.speak!r}")
     if options.executor not in EXECUTORS:
@@ -264,6 +266,10 @@ def _start_manifest(directory: BuildDirectory, options: BuildOptions, parameters
     recorded = options.license or DataLicense.from_dict(previous.get("license"))
     if recorded is not None:  # not a parameter: giving it later changes no item
         manifest["license"] = recorded.as_dict()
+    if previous.get("fingerprint") == fingerprint and previous.get("loudness_measured"):  # the same clips: measured already
+        manifest["loudness_measured"] = previous["loudness_measured"]
+    if previous.get("published"):  # where and under which licence it was last pushed (s2s push): a re-run keeps it
+        manifest["published"] = previous["published"]
     directory.write_manifest(manifest)
     return manifest
 
@@ -282,10 +288,7 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildSummary:
     column_map = parse_column_map(options.column_map) if options.column_map else {}
     context = BuildContext(lang=options.lang, profile=profile, subset=options.subset, column_map=column_map, template=options.template)
     plan = _plan(options, profile)
-    scan = scan_source(options, context)
-    if scan.total == 0:
-        skipped = f" ({len(scan.skipped)} bad rows skipped)" if scan.skipped else ""
-        raise S2SBenchError(f"{options.source}: no items in this source{skipped}: an empty file, or a header alone?")
+    scan = _scan_items(options, context)
     parameters = _parameters(options, profile, plan)
     if options.executor == "local":
         _load_engines(plan)
@@ -308,15 +311,32 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildSummary:
         directory.sort_items(item.id for item in selected_items(options, context, scan))
         directory.write_failures([failure.as_record() for failure in failures])
         subsets = _finish_manifest(directory, manifest, failures)
+        if note := _record_loudness(directory, manifest, plan, counts["added"] > 0 or remade > 0, url):
+            notes.append(note)
         report = write_reports(directory, clip_store(url) if url else None) if options.validate else None
         if url:
             push_small_files(directory, url, SMALL_FILES)
+    return _summary(url or directory.root, manifest, scan, counts, subsets, failures, remade, report, notes, started)
+
+
+def _scan_items(options: BuildOptions, context: BuildContext) -> SourceScan:
+    """The source's scan; a source with no items stops the build here, before anything is written."""
+    scan = scan_source(options, context)
+    if scan.total == 0:
+        skipped = f" ({len(scan.skipped)} bad rows skipped)" if scan.skipped else ""
+        raise S2SBenchError(f"{options.source}: no items in this source{skipped}: an empty file, or a header alone?")
+    return scan
+
+
+def _summary(output: Path | str, manifest: dict[str, Any], scan: SourceScan, counts: Counter, subsets: Counter, failures: list[FailedItem],
+             remade: int, report: ValidationReport | None, notes: list[str], started: float) -> BuildSummary:
+    """What the finished build tells: its counts, this run's work, the validation's verdicts."""
     return BuildSummary(
-        output=url or directory.root,
+        output=output,
         items=sum(subsets.values()),
         items_added=counts["added"],
         clips_synthesized=counts["synthesized"],
-        clips_reused=counts["reused"],
+        clips_reused=counts["reused"] + manifest["counts"]["clips"] - counts["added_clips"],  # an item kept from the last run: its clips are reused
         duplicates=scan.duplicates,
         skipped_rows=len(scan.skipped),
         subsets=dict(subsets),
@@ -352,7 +372,8 @@ def _write_items(directory: BuildDirectory, url: str | None, manifest: dict[str,
             if url and time.monotonic() - uploaded > UPLOAD_EVERY_SECONDS:  # a crash loses little
                 push_small_files(directory, url, [ITEMS_FILE, BUILD_FILE])
                 uploaded = time.monotonic()
-            counts.update(added=1, synthesized=result.synthesized, reused=result.reused)
+            audio = result.item.audio or {}
+            counts.update(added=1, synthesized=result.synthesized, reused=result.reused, added_clips=(1 + len(audio.get("candidates") or [])) if audio else 0)
             finished += 1
             progress.advance(finished, synthesized=counts["synthesized"], reused=counts["reused"])
     except BaseException:
@@ -362,6 +383,19 @@ def _write_items(directory: BuildDirectory, url: str | None, manifest: dict[str,
             push_small_files(directory, url, [ITEMS_FILE, BUILD_FILE])
         raise
     return counts, failures
+
+
+def _record_loudness(directory: BuildDirectory, manifest: dict[str, Any], plan: SpeakPlan, changed: bool, url: str | None) -> str | None:
+    """Measure the clips' loudness into build.json when this run added items (or none was recorded
+    for these parameters); the note when the peak ceiling held clips under the target. A URL
+    build's clips are elsewhere: not read back for this."""
+    target = plan.audio.loudness_lufs
+    if target is None or url:
+        return None
+    if changed or "loudness_measured" not in manifest:
+        manifest["loudness_measured"] = measured_loudness(directory, target)
+        directory.write_manifest(manifest)
+    return loudness_note(manifest.get("loudness_measured"))
 
 
 def _finish_manifest(directory: BuildDirectory, manifest: dict[str, Any], failures: list[FailedItem]) -> Counter:

@@ -148,7 +148,7 @@ class _Fields:
         return voices
 
     def normalizer(self, data: dict, key: str, name: str, default: list) -> list:
-        from s2sbench.validate.normalize import chain
+        from s2sbench.normalize import chain
 
         steps = data.get(key, default)
         if not isinstance(steps, list):
@@ -190,7 +190,7 @@ class _Fields:
 def _from_toml(text: str, path: str, code: str | None = None) -> LanguageProfile:
     """The profile in ``text`` (the file ``path``), every value checked: a wrong one fails here, once,
     naming the file and the key, not as a traceback in whichever stage first uses it."""
-    from s2sbench.validate.normalize import METRICS
+    from s2sbench.normalize import METRICS
 
     try:
         data = tomllib.loads(text)

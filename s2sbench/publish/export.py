@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench import __version__
-from s2sbench._io import atomic_file, remove_temporary_files, write_atomic
+from s2sbench._io import atomic_file, remove_temporary_files, temporary_name, write_atomic
 from s2sbench.builddir import BuildDirectory, variant_name
 from s2sbench.builders import builders
 from s2sbench.builders.s2sbench_release import release_paths
@@ -28,10 +28,10 @@ from s2sbench.profiles import build_profile
 from s2sbench.progress import SILENT, Progress
 from s2sbench.publish.options import ConfigExport, PushOptions
 from s2sbench.publish.schema import SubsetTally, clip_header, features, kept, row
+from s2sbench.releases import PROVENANCE_DIR
 from s2sbench.tables import public_source
 from s2sbench.task import published_task, task_record
 
-PROVENANCE_DIR = "s2sbench"
 LM_EVAL_DIR = "lm_eval"
 # The columns lm-evaluation-harness reads: the audio columns are left out, so it decodes no clip.
 LM_EVAL_COLUMNS = ("id", "subset", "lang", "context", "candidates", "answer")
@@ -56,6 +56,10 @@ def check_builds(options: PushOptions) -> list[CheckedBuild]:
     """Every build of ``options`` checked (see the module doc); raises with ``FILE:LINE: field: problem``."""
     if options.config is not None and (problem := name_problem(options.config)):
         raise S2SBenchError(f"--config-name: {problem}")
+    given = [Path(build).resolve() for build in options.builds]
+    if len(set(given)) < len(given):
+        twice = next(build for build, path in zip(options.builds, given) if given.count(path) > 1)
+        raise S2SBenchError(f"{twice}: given twice; each build is pushed once")
     checked = []
     for build_path in options.builds:
         directory = BuildDirectory(build_path).require()
@@ -105,6 +109,10 @@ def settle_licenses(options: PushOptions, checked: list[CheckedBuild], published
     for build in checked:
         configs = [names[(str(build.path), subset)] for subset in sorted(build.tallies)]
         before = {config: DataLicense.from_dict(published[config]["source"]["license"]) for config in configs if config in published}
+        if build.license is None and not before and (last := last_published(build.manifest)) is not None:
+            build.license, repo = last
+            notify(f"licence: {build.license} (as {build.path} was last pushed to {repo}; build.json records it)")
+            continue
         if build.license is None:
             kept = set(before.values())
             if len(kept) != 1 or len(before) != len(configs):
@@ -118,6 +126,20 @@ def settle_licenses(options: PushOptions, checked: list[CheckedBuild], published
                     raise S2SBenchError(f"{config}: published under {old}; this push would change it to {build.license}: "
                                         f"give --license {build.license.id} to change it (or --license {old.id} to keep it)")
                 notify(f"licence: {old} -> {build.license} ({config})")
+
+
+def last_published(manifest: dict[str, Any]) -> tuple[DataLicense, str] | None:
+    """(licence, repo) of the last Hub push of a build (build.json's ``published``), or None."""
+    published = manifest.get("published") or {}
+    data_license = DataLicense.from_dict(published.get("license")) if isinstance(published, dict) else None
+    return (data_license, str(published.get("repo"))) if data_license is not None else None
+
+
+def held_back(options: PushOptions, checked: list[CheckedBuild]) -> dict[str, tuple[int, Path]]:
+    """config -> (items its build holds that failed validation and are left out, the build), for the configs leaving some out."""
+    names = config_names(options, checked)
+    return {names[(str(build.path), subset)]: (tally.failed, build.path) for build in checked for subset, tally in sorted(build.tallies.items())
+            if tally.failed}
 
 
 def config_names(options: PushOptions, checked: list[CheckedBuild]) -> dict[tuple[str, str], str]:
@@ -180,68 +202,225 @@ def provenance(build: CheckedBuild, config: str, subset: str, tally: SubsetTally
     }
 
 
-def lm_eval_task(repo_id: str, config: str, split: str, task: dict[str, Any]) -> str:
-    """A task YAML for lm-evaluation-harness: the config's text mode (t2t) as ``multiple_choice`` over the
-    pushed parquet, with the prompts ``s2s score`` uses (its ``acc`` is our ``acc_sum``). Strings are
-    written as JSON, which YAML reads as double-quoted scalars; the prefix is raw text to Jinja."""
-    prompts = task["prompts"]
-    prefix = "{% raw %}" + prompts["text_prefix"] + "{% endraw %}" if prompts["text_prefix"] else ""
-    lines = [
-        f"# lm-evaluation-harness task: {config} in text mode (t2t), prompts as `s2s score` uses them.",
-        f"# lm_eval --model hf --model_args pretrained=MODEL --tasks {LM_EVAL_PREFIX}{config} --include_path lm_eval",
-        f"task: {json.dumps(LM_EVAL_PREFIX + config)}",
+LM_EVAL_PREFIX = "s2sbench_"
+SPEECH_TASK_SUFFIX = "_s2t"  # the speech-mode task beside the text one: s2sbench_<config>_s2t
+GROUP_TASK_SUFFIX = "_t2t_s2t"  # the group of both: one lm-eval run reports them side by side
+# The characters a prompt keeps as they are inside its Jinja string literal; any other is escaped.
+_LITERAL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;!?-_()")
+
+
+def jinja_literal(text: str) -> str:
+    """``text`` as a Jinja expression that renders to exactly ``text``: a double-quoted string literal
+    in ``{{ }}``, every character outside a plain set written as a ``\\xNN``/``\\uNNNN``/``\\UNNNNNNNN``
+    escape. No brace, quote, backslash, newline or non-ASCII character is left in it, so nothing in
+    ``text`` can end the literal or the expression, start a tag, or be normalized by Jinja's lexer
+    (which rewrites raw newlines in literals and decodes them with Python's unicode-escape)."""
+    if not text:
+        return ""
+    return '{{ "' + "".join(char if char in _LITERAL_SAFE else _escape(char) for char in text) + '" }}'
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _task_head(name: str, repo_id: str, config: str, split: str, columns: list[str], prompts: dict[str, Any]) -> list[str]:
+    """What both modes' task files share: the name, the pushed parquet, the columns read, the candidates.
+    Strings are written as JSON, which YAML reads as double-quoted scalars."""
+    return [
+        f"task: {json.dumps(name)}",
         f"dataset_path: {json.dumps(repo_id)}",
         f"dataset_name: {json.dumps(config)}",
         "dataset_kwargs:",
-        f"  columns: {json.dumps(list(LM_EVAL_COLUMNS))}",
+        f"  columns: {json.dumps(columns)}",
         f"test_split: {json.dumps(split)}",
         "output_type: multiple_choice",
-        f"doc_to_text: {json.dumps(prefix + '{{context}}')}",
         'doc_to_choice: "{{candidates}}"',
         'doc_to_target: "{{answer}}"',
-        f"target_delimiter: {json.dumps(prompts['separator'])}",
+        f"target_delimiter: {json.dumps(prompts['separator'])}",  # used as it is, never rendered
         "metric_list:",
         "  - metric: acc",
         "  - metric: acc_norm",
     ]
+
+
+def lm_eval_task(repo_id: str, config: str, split: str, task: dict[str, Any]) -> str:
+    """A task YAML for lm-evaluation-harness: the config's text mode (t2t) as ``multiple_choice`` over the
+    pushed parquet, with the prompts ``s2s score`` uses (its ``acc`` is our ``acc_sum``); the text prefix
+    is a Jinja string literal (:func:`jinja_literal`), so it stays text whatever it holds."""
+    prompts = task["prompts"]
+    lines = [
+        f"# lm-evaluation-harness task: {config} in text mode (t2t), prompts as `s2s score` uses them.",
+        f"# lm_eval --model hf --model_args pretrained=MODEL --tasks {LM_EVAL_PREFIX}{config} --include_path lm_eval",
+        *_task_head(LM_EVAL_PREFIX + config, repo_id, config, split, list(LM_EVAL_COLUMNS), prompts),
+        f"doc_to_text: {json.dumps(jinja_literal(prompts['text_prefix']) + '{{context}}')}",
+    ]
     return "\n".join(lines) + "\n"
 
 
-LM_EVAL_PREFIX = "s2sbench_"
+def lm_eval_speech_task(repo_id: str, config: str, split: str, task: dict[str, Any]) -> str:
+    """The config's speech mode (s2t) as an lm-evaluation-harness task: the request's text is the speech
+    prefix the build's task records, the context's clip goes with it as the request's audio
+    (``doc_to_audio``: the ``context_audio`` column), the candidates follow as in t2t. A model that
+    answers audio log-likelihoods runs it: ``--model s2sbench`` (s2sbench.integrations.lm_eval)."""
+    prompts = task["prompts"]
+    name = LM_EVAL_PREFIX + config + SPEECH_TASK_SUFFIX
+    lines = [
+        f"# lm-evaluation-harness task: {config} in speech mode (s2t): the context is heard, prompts as `s2s score` uses them.",
+        f"# python -m s2sbench.lm_eval --model s2sbench --model_args model=MODEL --tasks {name} --include_path lm_eval",
+        *_task_head(name, repo_id, config, split, [*LM_EVAL_COLUMNS, "context_audio"], prompts),
+        f"doc_to_text: {json.dumps(jinja_literal(prompts['speech_prefix']))}",
+        'doc_to_audio: "context_audio"',
+    ]
+    return "\n".join(lines) + "\n"
 
 
-def _write_shards(rows: Callable[[], Iterator[dict]], sample_rate: int, directory: Path, config: str, split: str, max_shard_size: int) -> list[str]:
-    import datasets
+def lm_eval_group(config: str, speech: bool) -> str:
+    """A group task holding the config's modes, so one lm-eval run reports t2t and s2t side by side
+    (no aggregate: a mean over modes would mean nothing)."""
+    tasks = [LM_EVAL_PREFIX + config] + ([LM_EVAL_PREFIX + config + SPEECH_TASK_SUFFIX] if speech else [])
+    lines = [
+        f"# lm-evaluation-harness group: {config} in {'text and speech mode' if speech else 'text mode'}, reported side by side.",
+        f"group: {json.dumps(LM_EVAL_PREFIX + config + GROUP_TASK_SUFFIX)}",
+        "task:",
+        *(f"  - {json.dumps(name)}" for name in tasks),
+    ]
+    return "\n".join(lines) + "\n"
 
-    cache = directory / SHARD_CACHE
+
+def write_lm_eval_tasks(directory: Path, repo_id: str, config: str, split: str, task: dict[str, Any], speech: bool) -> list[str]:
+    """The config's lm-eval task files in ``directory/lm_eval``: text mode, speech mode (when its
+    contexts are spoken) and their group; their names relative to ``directory``."""
+    (directory / LM_EVAL_DIR).mkdir(exist_ok=True)
+    files = {f"{LM_EVAL_DIR}/{config}.yaml": lm_eval_task(repo_id, config, split, task)}
+    if speech:
+        files[f"{LM_EVAL_DIR}/{config}{SPEECH_TASK_SUFFIX}.yaml"] = lm_eval_speech_task(repo_id, config, split, task)
+    files[f"{LM_EVAL_DIR}/{config}_group.yaml"] = lm_eval_group(config, speech)
+    for name, text in files.items():
+        write_atomic(directory / name, text)
+    return list(files)
+
+
+# A row group is written once it holds this many bytes of rows or this many rows: an audio row is
+# about half a megabyte, so what the writer holds stays a few tens of MB at any dataset size (and a
+# reader seeking one row reads one small group).
+ROW_GROUP_BYTES = 32 * 2**20
+ROW_GROUP_ROWS = 100
+
+
+def _row_bytes(row: dict[str, Any]) -> int:
+    """About what ``row`` weighs: its clips' bytes and its texts'."""
+    clips = [row["context_audio"], *row["candidate_audio"]]
+    return sum(len(clip["bytes"]) for clip in clips if clip) + len(row["context"]) + sum(map(len, row["candidates"])) + 512
+
+
+class ShardWriter:
+    """Parquet shards of one config written as rows stream in: a row group at a time (see
+    :data:`ROW_GROUP_BYTES`), a new shard once one holds ``max_shard_size`` bytes. Shards are written
+    under temporary names and named ``SPLIT-0000K-of-0000N.parquet`` when the last row is in, so a
+    killed export leaves no shard that looks whole. The files are what ``datasets`` writes for an
+    ``Audio`` dataset (its schema metadata, column options and content-defined chunking), so the Hub's
+    viewer and ``load_dataset`` read them as its own."""
+
+    def __init__(self, directory: Path, config: str, split: str, sample_rate: int, max_shard_size: int) -> None:
+        from datasets import config as datasets_config
+        from datasets.arrow_writer import get_parquet_column_options
+
+        self.cdc = datasets_config.DEFAULT_CDC_OPTIONS
+        self.folder, self.config, self.split, self.max_shard_size = directory / config, config, split, max_shard_size
+        self.features = features(sample_rate)
+        self.schema = self.features.arrow_schema
+        self.options = get_parquet_column_options(self.features, self.schema)
+        self.rows: list[dict[str, Any]] = []
+        self.buffered = 0
+        self.parts: list[Path] = []
+        self.writer: Any = None
+        self.handle: Any = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self.buffered += _row_bytes(row)
+        written = self.handle.tell() if self.handle is not None else 0
+        # A group ends at its bound, or where the shard would pass --max-shard-size (a size below one
+        # row gives every row a shard of its own).
+        if self.buffered >= ROW_GROUP_BYTES or len(self.rows) >= ROW_GROUP_ROWS or written + self.buffered >= self.max_shard_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if not self.rows:
+            return
+        if self.writer is None:
+            self._open()
+        self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
+        self.rows, self.buffered = [], 0
+        if self.handle.tell() >= self.max_shard_size:
+            self._close()
+
+    def _open(self) -> None:
+        import pyarrow.parquet as pq
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        part = temporary_name(self.folder / f"{self.split}-{len(self.parts):05d}.parquet")
+        self.parts.append(part)
+        self.handle = open(part, "wb")  # noqa: SIM115 - closed by _close, which each shard reaches
+        self.writer = pq.ParquetWriter(self.handle, schema=self.schema, use_content_defined_chunking=self.cdc,
+                                       write_page_index=True, **self.options)
+
+    def _close(self) -> None:
+        self.writer.add_key_value_metadata({"content_defined_chunking": json.dumps(self.cdc)})
+        self.writer.close()
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        self.writer = self.handle = None
+
+    def finish(self) -> list[str]:
+        """Write what is left, name the shards, remove this split's shards of an earlier export; the names."""
+        self._flush()
+        if self.writer is not None:
+            self._close()
+        if not self.parts:  # no row: one empty shard, as datasets writes for an empty dataset
+            self._open()
+            self._close()
+        names = [f"{self.config}/{self.split}-{index:05d}-of-{len(self.parts):05d}.parquet" for index in range(len(self.parts))]
+        for part, name in zip(self.parts, names):
+            os.replace(part, self.folder.parent / name)
+        for old in self.folder.glob(f"{self.split}-*-of-*.parquet"):
+            if f"{self.config}/{old.name}" not in names:
+                old.unlink()
+        return names
+
+    def abandon(self) -> None:
+        """Remove the shards begun (an error stopped the export)."""
+        if self.handle is not None:
+            self.handle.close()
+        for part in self.parts:
+            part.unlink(missing_ok=True)
+
+
+def _write_shards(rows: Iterator[dict], sample_rate: int, directory: Path, config: str, split: str, max_shard_size: int) -> list[str]:
+    """Stream ``rows`` into the config's parquet shards (:class:`ShardWriter`); the shards' names."""
+    writer = ShardWriter(directory, config, split, sample_rate, max_shard_size)
     try:
-        dataset = datasets.Dataset.from_generator(rows, features=features(sample_rate, audio=False), cache_dir=str(cache))
-        dataset = dataset.cast(features(sample_rate))  # a metadata change: the bytes stay as they are
-        shards = min(len(dataset), max(1, math.ceil(dataset.data.nbytes / max_shard_size)))  # never more shards than rows
-        names = []
-        for index in range(shards):
-            name = f"{config}/{split}-{index:05d}-of-{shards:05d}.parquet"
-            (directory / config).mkdir(parents=True, exist_ok=True)
-            with atomic_file(directory / name, "wb") as handle:  # a killed export leaves no half shard
-                dataset.shard(shards, index, contiguous=True).to_parquet(handle)
-            names.append(name)
-        del dataset
-    except datasets.exceptions.DatasetGenerationError as exc:  # our own error, raised inside the generator
-        cause = exc.__cause__ or exc.__context__
-        raise (cause if isinstance(cause, S2SBenchError) else exc) from None
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
-    return names
+        for row in rows:
+            writer.add(row)
+        return writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
 
 
-# The shard writer's datasets cache, inside the export while it runs. A name of our own: the export
-# directory may be any directory of the user's (`--to-dir ~` must not lose ~/.cache).
+# Where exports before the streaming writer kept a datasets cache while they ran; one killed then may
+# have left it. A name of our own: the export directory may be any directory of the user's.
 SHARD_CACHE = ".s2s-export-cache"
 
 
 def remove_leftovers(directory: Path) -> None:
-    """What a killed export left: temporary files (each file is written whole, then renamed) and
-    the shard writer's cache."""
+    """What a killed export left: temporary files (each file and shard is written under a temporary
+    name, then renamed) and the cache of an export made before the streaming writer."""
     shutil.rmtree(directory / SHARD_CACHE, ignore_errors=True)
     remove_temporary_files(directory, depth=2)  # <config>/*.parquet, S2S/<subset>/*.wav
 
@@ -272,17 +451,15 @@ def export(options: PushOptions, directory: Path, checked: list[CheckedBuild], e
                         written += 1
                         progress.advance(written)
 
-            files = _write_shards(rows, build.sample_rate, directory, config, options.split, options.max_shard_size)
+            files = _write_shards(rows(), build.sample_rate, directory, config, options.split, options.max_shard_size)
             record = provenance(build, config, subset, tally)
             record_name = f"{PROVENANCE_DIR}/{config}.json"
             (directory / PROVENANCE_DIR).mkdir(exist_ok=True)
             write_atomic(directory / record_name, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-            task_name = f"{LM_EVAL_DIR}/{config}.yaml"
-            (directory / LM_EVAL_DIR).mkdir(exist_ok=True)
-            write_atomic(directory / task_name, lm_eval_task(repo_id, config, options.split, record["task"]))
+            task_files = write_lm_eval_tasks(directory, repo_id, config, options.split, record["task"], speech=tally.clips > 0)
             records[config] = record
             digests = [(i.id, hashlib.sha256(build.directory.clip_paths(i, i.id)[0].read_bytes()).hexdigest()) for i in tally.first if i.audio]
-            exports.append(ConfigExport(config, tally.items, files + [record_name, task_name], digests))
+            exports.append(ConfigExport(config, tally.items, files + [record_name, *task_files], digests))
             if example is None:
                 first = tally.first[0]
                 example = {"config": config, "row": {"id": first.id, "subset": first.subset, "lang": first.lang, "context": first.context,

@@ -13,6 +13,7 @@ never landed is deleted again.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import math
 import os
@@ -231,8 +232,17 @@ def remote_state(api: Any, repo: str, revision: str | None, scratch: Path) -> Re
     return RemoteState(head, True, remote, records)
 
 
-def _git_blob_sha1(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+HASH_BLOCK = 2**20  # files are hashed a block at a time: a shard is hundreds of MB
+
+
+def _same_file(path: Path, entry: Any) -> bool:
+    """Whether the local file holds what the repo's file ``entry`` holds: the LFS sha256, or git's blob id."""
+    lfs = getattr(entry, "lfs", None)
+    digest = hashlib.sha256() if lfs else hashlib.sha1(b"blob %d\0" % path.stat().st_size)
+    with open(path, "rb") as handle:
+        while block := handle.read(HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest() == (lfs.sha256 if lfs else entry.blob_id)
 
 
 def _status(exc: BaseException) -> int | None:
@@ -253,13 +263,9 @@ def commit(api: Any, options: PushOptions, staging: Path, state: RemoteState, ex
     info = {entry.path: entry for entry in api.get_paths_info(repo, shared, repo_type="dataset", revision=state.head)} if shared else {}
     operations: list[Any] = []
     for name, path in sorted(local.items()):
-        data = path.read_bytes()
         entry = info.get(name)
-        if entry is not None:
-            lfs = getattr(entry, "lfs", None)
-            same = (lfs.sha256 == hashlib.sha256(data).hexdigest()) if lfs else (entry.blob_id == _git_blob_sha1(data))
-            if same:
-                continue
+        if entry is not None and _same_file(path, entry):
+            continue
         operations.append(CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(path)))
     pushed = {e.name for e in exports}
     stale = [name for name in state.files if name.split("/")[0] in pushed and name.endswith(".parquet") and name not in local]
@@ -356,26 +362,63 @@ def upload(api: Any, options: PushOptions, scratch: Path, plan: Callable[[dict[s
         raise
 
 
+def existing_tag(api: Any, options: PushOptions) -> str | None:
+    """The commit ``--tag`` already names, None when the tag is new. A tag that names another commit than
+    the branch's head is refused now, before anything is uploaded: a tag names one release."""
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    if not options.tag:
+        return None
+    try:
+        refs = api.list_repo_refs(options.repo, repo_type="dataset")
+    except RepositoryNotFoundError:
+        return None  # a new repo has no tags
+    target = next((tag.target_commit for tag in refs.tags if tag.name == options.tag), None)
+    branch = options.revision or "main"
+    head = next((ref.target_commit for ref in refs.branches if ref.name == branch), None)
+    if target is not None and target != head:
+        raise PushError(f"--tag {options.tag}: {options.repo} has that tag already, at commit {target} (not the head of {branch}); "
+                        "a tag names one release: choose another")
+    return target
+
+
+def tag_release(api: Any, options: PushOptions, commit_id: str | None, tag_at: str | None) -> str:
+    """Tag the commit pushed (the branch's head when the push changed nothing) as ``--tag``; the commit tagged."""
+    target = commit_id or api.repo_info(options.repo, repo_type="dataset", revision=options.revision).sha
+    if tag_at == target:
+        return target  # a re-run: the tag is there already
+    if tag_at is not None:
+        raise PushError(f"--tag {options.tag}: pushed commit {target}, but the tag names the commit before it ({tag_at}) and was not moved")
+    api.create_tag(options.repo, tag=options.tag, revision=target, repo_type="dataset")
+    return target
+
+
 def verify_push(repo: str, exports: list[ConfigExport], options: PushOptions) -> None:
-    """Reload every pushed config from the Hub: row counts and sampled audio bytes must match."""
+    """Read every pushed config back from the Hub as ``datasets`` resolves it from the card: row counts
+    (from the parquet footers) and the first rows' audio bytes must match. The files go to a scratch
+    cache, read a few rows at a time (:mod:`s2sbench.release_rows`)."""
     import datasets
+
+    from s2sbench.release_rows import data_files, file_rows, local_file, row_count
 
     if "huggingface.co" not in os.environ.get("HF_ENDPOINT", "huggingface.co"):
         datasets.config.USE_PARQUET_EXPORT = False  # the viewer's parquet export exists only on the real Hub
     with tempfile.TemporaryDirectory(prefix="s2s-verify-") as cache:
         for config in exports:
             try:
-                loaded = datasets.load_dataset(repo, config.name, split=options.split, revision=options.revision, cache_dir=cache)
+                # Resolved and downloaded once: the footers count the rows, the first rows are read from the same files.
+                files = [local_file(file, cache) for file in data_files(repo, config.name, options.split, options.revision)]
+                rows = row_count(files)
+                first = [row for _, row in itertools.islice(file_rows(repo, files), len(config.audio_digests))]
             except Exception as exc:
                 timeout = next((e for e in _chain(exc) if isinstance(e, HubTimeout)), None)
                 if timeout is not None:
                     raise HubTimeout(f"verify: {timeout}") from None
                 raise PushError(f"verify: cannot load {repo} config {config.name}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
-            if len(loaded) != config.rows:
-                raise PushError(f"verify: {repo} config {config.name} has {len(loaded)} rows, pushed {config.rows}")
-            # The bytes as pushed, never decoded: decoding needs torchcodec and FFmpeg, which a push does not.
-            raw = loaded.select_columns(["id", "context_audio"]).cast_column("context_audio", datasets.Audio(decode=False))
-            by_id = {row["id"]: row["context_audio"]["bytes"] for row in raw.select(range(min(len(raw), 50)))}
-            for item_id, digest in config.audio_digests:
-                if item_id in by_id and hashlib.sha256(by_id[item_id]).hexdigest() != digest:
+            if rows != config.rows:
+                raise PushError(f"verify: {repo} config {config.name} has {rows} rows, pushed {config.rows}")
+            for (item_id, digest), row in zip(config.audio_digests, first):
+                data = (row.get("context_audio") or {}).get("bytes") or b""
+                if row.get("id") != item_id or hashlib.sha256(data).hexdigest() != digest:
                     raise PushError(f"verify: audio of {item_id} in {repo}/{config.name} differs from the build")
+

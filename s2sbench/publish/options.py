@@ -19,6 +19,7 @@ class PushOptions:
     private: bool = False
     revision: str | None = None
     commit_message: str | None = None
+    tag: str | None = None  # a tag for the commit pushed (or the head, when nothing changed)
     max_shard_size: int = 500 * 2**20
     license: DataLicense | None = None  # overrides build.json's and the source format's
     verify: bool = True
@@ -40,3 +41,5 @@ class PushResult:
     directory: Path | None
     commit: str | None = None  # None when nothing changed
     url: str | None = None
+    tagged: str | None = None  # the commit --tag names, when given
+    held_back: dict[str, tuple[int, Path]] = field(default_factory=dict)  # config -> (items left out for failing validation, the build)

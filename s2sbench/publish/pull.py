@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench import __version__
-from s2sbench._io import DirectoryLock, write_atomic, write_lines_atomic
+from s2sbench._io import TEMPORARY_PREFIX, DirectoryLock, remove_temporary_files, write_atomic, write_lines_atomic
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item, item_problems
-from s2sbench.publish.schema import clip_problem, row_context_verdict
-from s2sbench.scorer.inputs import describe_source, open_rows
+from s2sbench.publish.schema import clip_problem, column_problems, row_context_verdict
+from s2sbench.releases import describe_release, open_rows
 from s2sbench.versions import package_versions
 
 CLIP_NAME = re.compile(r"[0-9a-f]{16,64}\.(wav|flac)")
@@ -50,30 +51,98 @@ def pull(source: str, output: Path, config: str | None = None, split: str = "tes
     """Write the config ``config`` of ``source`` into the build directory ``output`` (see the module doc)."""
     output = Path(output)
     directory = BuildDirectory(output)
-    if output.exists() and (not output.is_dir() or (any(output.iterdir()) and not directory.exists())):
+    if output.exists() and (not output.is_dir() or not _pull_may_write(directory)):
         raise S2SBenchError(f"-o {output}: exists and is not a build directory: pull into a new directory")
-    info = describe_source(source, config, revision)
-    if info.kind not in ("export", "hub"):
+    local = Path(source).expanduser()
+    if BuildDirectory(local).exists() or local.is_file():
         raise S2SBenchError(f"{source}: not a published dataset (a Hub repo OWNER/NAME or an export folder): a build directory needs no pull")
+    info = describe_release(source, config, revision)
     record = info.record
+    if not record and (configs := _configs(source, info)) and info.config not in configs:
+        raise S2SBenchError(f"{source}: no config {info.config}; it holds {', '.join(configs)} (s2s pull {source}:{configs[0]})")
     if not record:
         raise S2SBenchError(f"{source}: config {info.config}: no s2sbench/{info.config}.json: not made by s2s push, so its task and licence are unknown")
-    previous = directory.read_manifest() if directory.exists() else {}
+    previous = directory.read_manifest()
     if previous and previous.get("pulled") != info.identity:
         raise S2SBenchError(f"-o {output}: holds another build ({(previous.get('source') or {}).get('spec')}): pull into a new directory")
     sample_rate = int((record.get("audio") or {}).get("sample_rate", 16000))
+    made = not output.exists()
+    started = made or not any(output.iterdir())  # nothing of an earlier pull is there to keep
     output.mkdir(parents=True, exist_ok=True)
-    with DirectoryLock(output, "build directory"):
-        counts: Counter = Counter()
-        written = write_lines_atomic(directory.items_path, _items(directory, open_rows(source, info, split), record, sample_rate, counts))
-        write_atomic(directory.build_path, _manifest_text(source, info, record, written, counts))
+    try:
+        with DirectoryLock(output, "build directory"):
+            remove_temporary_files(output, depth=2)  # what a killed pull was writing: items.jsonl, audio/ab/<hash>.wav
+            if not previous:  # said first, so that a pull killed at any later point is known as this pull and resumed
+                write_atomic(directory.build_path, json.dumps({"s2sbench_build": 1, "status": "running", "pulled": info.identity}, indent=2) + "\n")
+            counts: Counter = Counter()
+            file = _rows_file(source, info, split)
+            rows = open_rows(source, info, split, check=_check_columns)
+            written = write_lines_atomic(directory.items_path, _items(directory, rows, record, sample_rate, counts, file))
+            write_atomic(directory.build_path, _manifest_text(source, info, record, written, counts))
+    except S2SBenchError:  # a refused pull leaves nothing it made (an interrupted one is resumed instead)
+        if started:
+            _remove_pulled(output, made)
+        raise
     return PullResult(output, info.config, written, counts["clips"], info.identity)
 
 
-def _items(directory: BuildDirectory, rows: Iterator[tuple[int, dict]], record: dict[str, Any], sample_rate: int, counts: Counter) -> Iterator[str]:
+def _remove_pulled(output: Path, made: bool) -> None:
+    """What a refused pull wrote into ``output``: the folder itself when the pull made it, else its contents."""
+    if made:
+        shutil.rmtree(output, ignore_errors=True)
+        return
+    for entry in output.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _configs(source: str, info: Any) -> list[str]:
+    """The configs the dataset holds (none when it cannot be asked: the refusal then names the missing record)."""
+    import datasets
+
+    try:
+        return list(datasets.get_dataset_config_names(str(Path(source).expanduser()) if info.kind == "export" else source,
+                                                      revision=info.identity.get("revision")))
+    except Exception:  # the dataset itself is what the next refusal names
+        return []
+
+
+def _pull_may_write(directory: BuildDirectory) -> bool:
+    """Whether a pull may write into this existing folder: it is empty, holds a build (the pull then
+    checks it is this pull's), or holds only what a pull killed before writing build.json left (its
+    lock and temporary files)."""
+    leftovers = {entry.name for entry in directory.root.iterdir()} - {".lock"}
+    return directory.build_path.is_file() or all(name.startswith(TEMPORARY_PREFIX) for name in leftovers)
+
+
+def _rows_file(source: str, info: Any, split: str) -> str:
+    """The file a config's rows are read from, as an error names it: the export's shard (or shards), or
+    the Hub config's split."""
+    if info.kind == "export":
+        shards = sorted(Path(source).expanduser().glob(f"{info.config}/{split}-*.parquet" if info.config else f"{split}-*.parquet"))
+        if len(shards) == 1:
+            return str(shards[0])
+        return str(Path(source) / (info.config or "") / f"{split}-*.parquet")
+    return f"{source}:{info.config}/{split}"
+
+
+def _check_columns(where: str, found: Any) -> None:
+    """Every column of the schema there, holding what the schema says (a list of candidates, not a
+    string of them; a context clip of its own), before any row is read."""
+    if problems := column_problems(found):
+        column, problem = problems[0]
+        raise S2SBenchError(f"{where}: {column}: {problem}")
+
+
+def _items(directory: BuildDirectory, rows: Iterator[tuple[int, dict]], record: dict[str, Any], sample_rate: int, counts: Counter,
+           file: str) -> Iterator[str]:
     fmt = record["source"]["format"]
     for number, row in rows:
-        where = f"row {number}"
+        where = f"{file}: row {number}"
+        if row.get("candidate_audio") and not row.get("context_audio"):  # the candidates' clips are never the context's
+            raise S2SBenchError(f"{where}: context_audio: empty while candidate_audio holds clips")
         clips = [_store(directory, row.get("context_audio"), f"{where}: context_audio", sample_rate)] if row.get("context_audio") else []
         clips += [_store(directory, clip, f"{where}: candidate_audio[{k}]", sample_rate) for k, clip in enumerate(row.get("candidate_audio") or [])]
         counts["clips"] += len(clips)

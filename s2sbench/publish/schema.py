@@ -51,6 +51,53 @@ def features(sample_rate: int = 16000, audio: bool = True):
     )
 
 
+# Columns a release may lack: ``engine`` came after the first releases (their rows read it as null).
+OPTIONAL_COLUMNS = frozenset({"engine"})
+
+
+def feature_kind(feature: Any) -> str:
+    """What a column holds, in words: ``a string``, ``an integer``, ``a list of strings``, ``an audio clip``.
+    Types of one kind are alike (an int64 answer is an integer like our int32)."""
+    from datasets import LargeList, List, Sequence
+
+    if isinstance(feature, (List, LargeList, Sequence)):
+        return f"a list of {_noun(feature.feature)}s"
+    noun = _noun(feature)
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
+def _noun(feature: Any) -> str:
+    from datasets import Audio, LargeList, List, Sequence, Value
+
+    if isinstance(feature, Audio) or (isinstance(feature, dict) and set(feature) == {"bytes", "path"}):
+        return "audio clip"
+    if isinstance(feature, (List, LargeList, Sequence)):
+        return "list"
+    dtype = str(getattr(feature, "dtype", "")) if isinstance(feature, Value) else ""
+    if dtype in ("string", "large_string"):
+        return "string"
+    if dtype.startswith(("int", "uint")):
+        return "integer"
+    if dtype.startswith("float"):
+        return "number"
+    return dtype or type(feature).__name__
+
+
+def column_problems(found: Any, columns: Any = None) -> list[tuple[str, str]]:
+    """(column, problem) for each column of ``columns`` (default: the exported ones) that the features
+    ``found`` lack (unless optional) or hold as another kind; a number column may hold integers."""
+    problems = []
+    for name, feature in (columns if columns is not None else features(audio=False)).items():
+        if name not in found:
+            if name not in OPTIONAL_COLUMNS:
+                problems.append((name, f"no such column (the schema says {feature_kind(feature)})"))
+            continue
+        expected, got = feature_kind(feature), feature_kind(found[name])
+        if got != expected and not (expected.endswith("number") and got.endswith("integer")):
+            problems.append((name, f"the column holds {got}, the schema says {expected}"))
+    return problems
+
+
 def clip_problem(data: bytes | Path, sample_rate: int) -> str | None:
     """Why a clip cannot be published (not audio, another rate, no samples, too long), or None.
     Decodes it, once its header says it is no longer than a benchmark clip may last."""

@@ -34,7 +34,7 @@ from s2sbench.scorer.flipped import flipped_section
 from s2sbench.scorer.results import read_run, read_scores
 from s2sbench.scorer.summary import DEGRADATIONS, TOO_FEW, item_outcomes, mode_figures, summarize, summary_sections
 from s2sbench.tables import Section, Table, markdown_sections, public_model, public_source
-from s2sbench.webpage import escape, image, page, sections_html
+from s2sbench.webpage import ClipBudget, escape, image, page, sections_html
 
 METRICS = ("acc", "pairwise_acc", "acc_sum", "acc_bytes")
 
@@ -69,8 +69,9 @@ def coverage_notes(runs: list[dict[str, Any]], public: bool = False) -> list[str
     notes = []
     if not all(len(run["scores"]) == len(run["shared"]) for run in runs):
         counts = ", ".join(f"{where(run, public)}: {len({item for item, _ in run['scores']})}" for run in runs)
-        shared = len({item for run in runs for item, _ in run["shared"]})
-        notes.append(f"note: the runs scored different items ({counts}); each mode is compared on the {shared} items all its runs scored")
+        modes = dict.fromkeys(mode for run in runs for _, mode in run["shared"])  # in the order the runs list them
+        shared = ", ".join(f"{mode} on {len({item for run in runs for item, scored in run['shared'] if scored == mode})}" for mode in modes)
+        notes.append(f"note: the runs scored different items ({counts}); each mode is compared on the items all its runs scored: {shared}")
     read = {json.dumps(run["dataset"], sort_keys=True) for run in runs if run["dataset"]}
     if len(read) > 1:
         named = "; ".join(f"{where(run, public)}: {dataset_name(run['dataset'])}" for run in runs if run["dataset"])
@@ -222,10 +223,11 @@ def html_report(directories: list[Path], path: Path, metric: str = "acc") -> Non
     for figure, alt in ((results_png(runs, metric), f"{metric} per subset and mode"), (runs_breakdown_png(runs, metric), "degradation per breakdown bucket")):
         if figure is not None:
             body.append(image(figure, alt))
+    budget = ClipBudget()  # the page's, the runs' clips together
     for run in runs:
         body.append(f"<h2>{escape(run['name'])}: {escape(run['model'])}</h2>")
         body += sections_html(summary_sections(run["summary"]), level=3)
-        if (section := flipped_section(run, run["name"])) is not None:
+        if (section := flipped_section(run, run["name"], budget)) is not None:
             body += sections_html([section], level=3)
     write_atomic(path, page(f"Scores: {', '.join(dict.fromkeys(run['model'] for run in runs))}", body))
 

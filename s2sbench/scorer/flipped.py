@@ -5,7 +5,8 @@ margin by which an implausible candidate beat the plausible one from speech), ea
 text, its context clip playable in the page (read from the build the run scored, through the build's
 checked clip paths), the transcript where a cascade made one (``samples.jsonl`` of ``--log-samples``),
 and each candidate's loss in both modes (the plausible one marked). A run whose source is not a build
-directory on this machine (an export, a Hub copy) lists its items without clips.
+directory on this machine (an export, a Hub copy) lists its items without clips. A run where speech
+flipped no item says so, and lists the items worst from speech instead.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from s2sbench._io import parse_json
 from s2sbench.builddir import BuildDirectory
 from s2sbench.scorer.results import SAMPLES_FILE, read_run
 from s2sbench.tables import Section, Table
-from s2sbench.webpage import audio_player
+from s2sbench.webpage import ClipBudget, audio_player
 
 MAX_FLIPPED = 20
 
@@ -39,6 +40,16 @@ def flipped(scores: dict[tuple[str, str], dict[str, Any]], limit: int = MAX_FLIP
             continue
         if _margin(text) < 0 <= _margin(spoken):
             found.append((item_id, text, spoken))
+    found.sort(key=lambda entry: (-_margin(entry[2]), entry[0]))
+    return found[:limit]
+
+
+def worst_from_speech(scores: dict[tuple[str, str], dict[str, Any]], limit: int = MAX_FLIPPED) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(item id, t2t entry, s2t entry) of the items scored in both modes, the largest speech margin
+    (the plausible candidate's loss over the best other's) first, then by id: what to listen to first
+    when speech flipped no item."""
+    found = [(item_id, scores[(item_id, "t2t")], spoken) for (item_id, mode), spoken in scores.items()
+             if mode == "s2t" and (item_id, "t2t") in scores and len(spoken["losses"]) >= 2]
     found.sort(key=lambda entry: (-_margin(entry[2]), entry[0]))
     return found[:limit]
 
@@ -76,9 +87,17 @@ def _losses(entry: dict[str, Any]) -> str:
     return " ".join(f"{'*' if k == entry['answer'] else ''}{entry['losses'][k]:.3f}" for k in sorted(entry["losses"]))
 
 
-def flipped_section(run: dict[str, Any], public_name: str) -> Section | None:
-    """The run's flipped items as a page table with a clip column; None when speech flipped none."""
+def flipped_section(run: dict[str, Any], public_name: str, budget: ClipBudget) -> Section | None:
+    """The run's flipped items as a page table with a clip column (embedded while the page's ``budget``
+    lasts); where speech flipped none, it says so and offers the items worst from speech instead; None
+    when no item was scored in both modes."""
     items = flipped(run["shared"])
+    title = (f"{public_name}: right from text, wrong from speech ({len(items)}{'' if len(items) < MAX_FLIPPED else ' worst'}, "
+             "the largest speech margin first)")
+    if not items:
+        items = worst_from_speech(run["shared"])
+        title = (f"{public_name}: no item was right from text and wrong from speech; the {len(items)} worst from speech, "
+                 "to listen to (the largest speech margin first)")
     if not items:
         return None
     directory, built = _build_items(run, {item_id for item_id, _, _ in items})
@@ -92,7 +111,6 @@ def flipped_section(run: dict[str, Any], public_name: str) -> Section | None:
         if directory is not None and item is not None and item.audio:
             path = directory.clip_paths(item, f"{directory.items_path}:{number}")[0]
             clip = path.read_bytes() if path.is_file() else None
-        players.append(audio_player(clip, item.audio["context"] if item is not None and item.audio else "(no clip)"))
+        players.append(audio_player(clip, item.audio["context"] if item is not None and item.audio else "(no clip)", budget))
     table.markup_header, table.markup = "context clip", players
-    return (f"{public_name}: right from text, wrong from speech ({len(items)}{'' if len(items) < MAX_FLIPPED else ' worst'}, "
-            "the largest speech margin first)", table)
+    return title, table

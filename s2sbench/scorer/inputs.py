@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2sbench._io import file_sha256, read_json_object
+from s2sbench._io import file_sha256
 from s2sbench.builddir import BuildDirectory, variant_name
 from s2sbench.clip_length import length_problem
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item, name_problem
-from s2sbench.profiles import LanguageProfile, build_profile
-from s2sbench.publish.export import PROVENANCE_DIR
+from s2sbench.profiles import build_profile
 from s2sbench.publish.schema import item_category, row_context_verdict
+from s2sbench.releases import SourceInfo, check_export_directory, dataset_rows, describe_release
 from s2sbench.scorer.adapters import ScoreItem
 from s2sbench.task import task_profile
 
@@ -80,18 +78,6 @@ def _from_build(root: Path, include_failed: bool) -> Iterator[ScoreItem]:
         )
 
 
-@dataclass
-class SourceInfo:
-    """What a source says about how it is scored and which version of it is read."""
-
-    kind: str  # build, export, hub, release
-    identity: dict[str, Any]  # recorded in run.json: a Hub dataset's commit, an export's or a build's digest
-    profiles: dict[str, LanguageProfile] = field(default_factory=dict)  # lang -> the published task's prompts
-    config: str | None = None  # the dataset config read (chosen when the dataset has one)
-    threshold: float | None = None  # the validation threshold the verdicts were judged by
-    record: dict[str, Any] | None = None  # an export's or Hub dataset's s2sbench/<config>.json
-
-
 def describe_source(source: str, config: str | None = None, revision: str | None = None) -> SourceInfo:
     """The task and version of ``source``: a build's recorded task (older builds: their profile),
     an export's or a Hub dataset's published ``s2sbench/<config>.json``; a Hub ``revision`` (branch,
@@ -107,99 +93,7 @@ def describe_source(source: str, config: str | None = None, revision: str | None
                           threshold=(manifest.get("validation") or {}).get("max_error"))
     if path.is_file():
         return SourceInfo("release", {"release": path.name, "sha256": file_sha256(path)})
-    if path.is_dir():
-        check_export_directory(path)
-        config = config or _only_config(str(path), None)
-        record = _local_record(path, config)
-        return _published(SourceInfo("export", {"export": path.name, "config": config, "sha256": export_digest(path, config)}, config=config), record)
-    if revision is not None and path.exists():
-        raise S2SBenchError(f"--revision {revision}: only a Hub dataset has revisions ({source} is local)")
-    commit = hub_commit(source, revision)
-    config = config or _only_config(source, commit)
-    return _published(SourceInfo("hub", {"hub": source, "config": config, "revision": commit}, config=config), _hub_record(source, config, commit))
-
-
-def _published(info: SourceInfo, record: dict[str, Any] | None) -> SourceInfo:
-    info.record = record
-    if record and record.get("task"):
-        profile = task_profile(record["task"], _record_name(info.config) or "task")
-        info.profiles = {profile.code: profile}
-        info.threshold = (record.get("validation") or {}).get("max_error")
-    return info
-
-
-def check_export_directory(path: Path) -> None:
-    """A directory the scorer can read as a dataset: an export (``README.md`` with configs, or
-    parquet shards), else a one-line refusal before anything is written."""
-    if (path / "README.md").is_file() or any(path.glob("*.parquet")) or any(path.glob("*/*.parquet")):
-        return
-    raise S2SBenchError(f"{path}: not a build directory (no items.jsonl and build.json), an export (README.md or parquet shards) or a dataset")
-
-
-def _only_config(name: str, revision: str | None) -> str | None:
-    """The dataset's config when it has one; more than one is an error asking for --config."""
-    import datasets
-
-    try:
-        configs = datasets.get_dataset_config_names(name, revision=revision)
-    except Exception:  # the load says what is wrong with the source
-        return None
-    if len(configs) > 1:
-        raise S2SBenchError(f"{name}: holds {len(configs)} configs; choose one with --config: {', '.join(configs)}")
-    return configs[0] if configs and configs[0] != "default" else None
-
-
-def _record_name(config: str | None) -> str | None:
-    if config is None:
-        return None
-    if problem := name_problem(config):
-        raise S2SBenchError(f"--config: {problem}")
-    return f"{PROVENANCE_DIR}/{config}.json"
-
-
-def _local_record(path: Path, config: str | None) -> dict[str, Any] | None:
-    name = _record_name(config)
-    record = path / name if name else None
-    return read_json_object(record) if record is not None and record.is_file() else None
-
-
-def _hub_record(repo: str, config: str | None, commit: str | None) -> dict[str, Any] | None:
-    name = _record_name(config)
-    if name is None:
-        return None
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
-
-    try:
-        return read_json_object(Path(hf_hub_download(repo, name, repo_type="dataset", revision=commit)))
-    except (EntryNotFoundError, LocalEntryNotFoundError):
-        return None  # a dataset not made by s2s push: the bundled profile's prompts (the run says so)
-
-
-def hub_commit(repo: str, revision: str | None) -> str | None:
-    """The commit ``revision`` (default: main) of a Hub dataset names; None when the Hub cannot be
-    asked (offline: the load then reads the local cache)."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError
-
-    try:
-        return HfApi().dataset_info(repo, revision=revision).sha
-    except OfflineModeIsEnabled:
-        return revision
-    except RevisionNotFoundError:
-        raise S2SBenchError(f"{repo}: revision {revision} not found") from None
-    except RepositoryNotFoundError:
-        raise S2SBenchError(f"{repo}: dataset not found on the Hub (or not visible with this token)") from None
-
-
-def export_digest(path: Path, config: str | None) -> str:
-    """SHA-256 over an export config's files (its shards and provenance record), by name and content."""
-    files = sorted([*path.glob(f"{config}/*.parquet"), path / _record_name(config)] if config else [*path.glob("*.parquet"), *path.glob("*/*.parquet")])
-    combined = hashlib.sha256()
-    for file in files:
-        if file.is_file():
-            combined.update(f"{file.relative_to(path).as_posix()}\0{file_sha256(file)}\n".encode())
-    return combined.hexdigest()
+    return describe_release(source, config, revision)
 
 
 def _from_release(jsonl: Path, lang: str) -> Iterator[ScoreItem]:
@@ -211,35 +105,6 @@ def _from_release(jsonl: Path, lang: str) -> Iterator[ScoreItem]:
         if isinstance(entry, SourceRowError):
             raise entry
         yield ScoreItem(entry.id, entry.subset, lang, entry.context, entry.candidates, entry.answer, context_audio=entry.source["context_wav"])
-
-
-def dataset_rows(name: str, config: str | None, split: str, revision: str | None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row number, row) of a dataset config, its clips as ``{bytes, path}`` (never decoded)."""
-    import datasets
-
-    config = config or _only_config(name, revision)
-    # datasets caches a local folder under its name and config alone: a folder exported again (or another
-    # folder of the same name) would be read from the old cache. Local folders are read afresh, into a
-    # scratch cache removed after; Hub datasets are cached by revision and keep the shared cache.
-    scratch = tempfile.TemporaryDirectory(prefix="s2s-read-") if Path(name).is_dir() else None
-    local = {"cache_dir": scratch.name, "download_mode": "force_redownload"} if scratch else {}
-    try:
-        try:
-            rows = datasets.load_dataset(name, config, split=split, revision=revision, **local)
-        except Exception as exc:
-            raise S2SBenchError(f"{name}: cannot load dataset (config {config}, split {split}): {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
-        for column in ("context_audio", "candidate_audio"):
-            if column in rows.column_names:
-                rows = rows.cast_column(column, datasets.Audio(decode=False) if column == "context_audio" else datasets.List(datasets.Audio(decode=False)))
-        yield from enumerate(rows)
-    finally:
-        if scratch is not None:
-            scratch.cleanup()
-
-
-def open_rows(source: str, info: SourceInfo, split: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The rows of a dataset source at the config and commit :func:`describe_source` resolved."""
-    return dataset_rows(str(Path(source).expanduser()) if info.kind == "export" else source, info.config, split, info.identity.get("revision"))
 
 
 def _from_dataset(name: str, config: str | None, split: str, include_failed: bool, audio_cache: Path, revision: str | None,

@@ -64,8 +64,14 @@ def hub_revision(repo_id: str) -> str | None:
     return parts[parts.index("snapshots") + 1] if "snapshots" in parts else None
 
 
-def weights_identity(model: str) -> dict[str, Any]:
-    """Which weights ``--model`` names (see the module doc); a cascade names its LM's."""
+def weights_identity(model: str, reference: Any = None) -> dict[str, Any]:
+    """Which weights ``--model`` names (see the module doc); a cascade names its LM's. ``reference``
+    (its :class:`~s2sbench.scorer.model_ref.ModelRef`, when resolved) names a Hub model by the commit
+    it resolved to, ``@REVISION`` or not."""
+    if reference is not None and reference.kind == "hub":
+        return {"hub": reference.repo, "revision": reference.commit}
+    if reference is not None and reference.kind == "cascade":
+        return {"asr": reference.asr, "lm": weights_identity(reference.lm.text, reference.lm)}
     if model.startswith("cascade:"):
         from s2sbench.scorer.adapters.cascade import parse_cascade
 

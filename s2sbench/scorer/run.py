@@ -13,9 +13,10 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from s2sbench.scorer.adapters.chat import check_prompt_style
 from s2sbench.scorer.adapters.moshi import CODEBOOK_CHOICES
 from s2sbench.scorer.adapters.tokens import BOS_POLICIES
 from s2sbench.scorer.inputs import SourceInfo, describe_source, load_score_items
+from s2sbench.scorer.model_ref import ModelRef, resolve_model
 from s2sbench.scorer.provenance import SCORE_PACKAGES, prompt_texts, weights_identity
 from s2sbench.scorer.results import (
     RECORDED_ONLY,
@@ -65,6 +67,7 @@ MODES = ("t2t", "s2t", "s2s")  # s2s: spoken candidates too, for adapters that h
 DEFAULT_MODES = ("t2t", "s2t")
 MERGE_WAIT_SECONDS = 3600.0  # how long shard 0 waits for the other shards before merging
 SHARD_NAME = re.compile(r"scores\.shard-\d+-of-(\d+)\.jsonl")
+AUDIO_CACHE = ".audio"  # a dataset source's clips, written once as files for the adapters
 SORT_WINDOW = 512  # items read ahead and sorted by context length, so that batches are of similar lengths
 
 
@@ -117,7 +120,7 @@ class ScoreOptions:
     def items(self, info: SourceInfo | None = None):
         """The source's items; with ``info`` (:func:`describe_source`), at the commit and config it resolved."""
         config, revision = (info.config or self.config, info.identity.get("revision", self.revision)) if info else (self.config, self.revision)
-        return load_score_items(self.source, self.include_failed, self.limit, config, self.split, self.lang, Path(self.output) / ".audio", self.seed,
+        return load_score_items(self.source, self.include_failed, self.limit, config, self.split, self.lang, Path(self.output) / AUDIO_CACHE, self.seed,
                                 revision, info.threshold if info else None)
 
 
@@ -136,6 +139,18 @@ def score(options: ScoreOptions, progress: Progress = SILENT, notify: Callable[[
     if not 0 <= shard[0] < shard[1]:
         raise S2SBenchError(f"shard {shard[0] + 1}/{shard[1]}: shards count from 1 to {shard[1]}")
     output = Path(options.output)
+    made = not output.exists()  # before the items are read: a dataset's clips are cached in it
+    lock = f".lock-{scores_file(shard)}"
+    try:
+        return _score_locked(output, shard, options, progress, notify, lock)
+    except Exception:  # refused (a model that does not load, modes it lacks): a results directory it made holds nothing
+        if made and output.is_dir():
+            _remove_if_unscored(output, lock)
+        raise
+
+
+def _score_locked(output: Path, shard: tuple[int, int], options: ScoreOptions, progress: Progress, notify: Callable[[str], None],
+                  lock: str) -> dict[str, Any]:
     info = describe_source(options.source, options.config, options.revision)  # the source and its task checked before minutes of loading
     total = sum(1 for position, _ in enumerate(options.items(info)) if position % shard[1] == shard[0])  # every item read: a bad one fails in seconds
     source = BuildDirectory(Path(options.source).expanduser())
@@ -143,9 +158,17 @@ def score(options: ScoreOptions, progress: Progress = SILENT, notify: Callable[[
     # taken first, so a refusal writes nothing. Shards of one run share the results directory, each writing
     # its own scores file: one process per file.
     with source.reading() if source.exists() else contextlib.nullcontext():
+        chosen = choose_adapter(options)  # what --model names, and the adapter, before anything is written
         output.mkdir(parents=True, exist_ok=True)
-        with DirectoryLock(output, "results directory" if shard[1] == 1 else f"shard {shard[0] + 1}/{shard[1]}", f".lock-{scores_file(shard)}"):
-            return _score_into(output, shard, options, info, total, progress, notify)
+        with DirectoryLock(output, "results directory" if shard[1] == 1 else f"shard {shard[0] + 1}/{shard[1]}", lock):
+            return _score_into(output, shard, options, info, total, progress, notify, chosen)
+
+
+def _remove_if_unscored(output: Path, lock: str) -> None:
+    """Remove ``output`` (made by this run) when it holds only this run's lock and clip cache: no score
+    to resume from, and no other shard's files."""
+    if {entry.name for entry in output.iterdir()} <= {lock, AUDIO_CACHE}:
+        shutil.rmtree(output, ignore_errors=True)
 
 
 def task_prompts(options: ScoreOptions, info: SourceInfo, notify: Callable[[str], None]) -> dict[str, LanguageProfile]:
@@ -162,16 +185,20 @@ def task_prompts(options: ScoreOptions, info: SourceInfo, notify: Callable[[str]
     return {lang: given for lang in {*info.profiles, given.code}}
 
 
-def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, info: SourceInfo, total: int, progress: Progress,
-                notify: Callable[[str], None]) -> dict[str, Any]:
+def choose_adapter(options: ScoreOptions) -> tuple[AdapterSpec, str, ModelRef]:
+    """The model's spec, the adapter that scores it and what ``--model`` names, all checked before
+    the results directory is made or the model loaded: the reference resolved (a missing path, an
+    unreadable config, a Hub name that cannot be had are one line), the adapter's prompt styles,
+    options and modes."""
+    reference = resolve_model(options.model)
     if options.bos not in BOS_POLICIES:
         raise S2SBenchError(f"--bos must be one of {', '.join(BOS_POLICIES)}, not {options.bos!r}")
     if options.s2s_codebooks not in CODEBOOK_CHOICES:
         raise S2SBenchError(f"--s2s-codebooks must be one of {', '.join(CODEBOOK_CHOICES)}, not {options.s2s_codebooks!r}")
-    spec = AdapterSpec(options.model, options.device, options.dtype, {"bos": options.bos, "s2s_codebooks": options.s2s_codebooks,
+    spec = AdapterSpec(reference.text, options.device, options.dtype, {"bos": options.bos, "s2s_codebooks": options.s2s_codebooks,
                                                                             "trust_remote_code": options.trust_remote_code})
     check_prompt_style(options.prompt_style)
-    chosen = resolve_adapter(spec, options.adapter)
+    chosen = resolve_adapter(spec, options.adapter, reference)
     if options.prompt_style not in adapter_prompt_styles(chosen):  # before minutes of loading
         raise S2SBenchError(f"adapter {chosen} scores only --prompt-style {', '.join(adapter_prompt_styles(chosen))}")
     takes_codebooks = "s2s_codebooks" in adapter_options(chosen)
@@ -181,40 +208,75 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, inf
     if known is not None and [m for m in options.modes if m not in known]:  # before minutes of loading
         raise S2SBenchError(f"adapter {chosen} cannot score mode(s) {', '.join(m for m in options.modes if m not in known)} "
                             f"(it scores {', '.join(known)}): pass --modes {','.join(m for m in options.modes if m in known) or known[0]}")
+    return spec, chosen, reference
+
+
+def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, info: SourceInfo, total: int, progress: Progress,
+                notify: Callable[[str], None], chosen: tuple[AdapterSpec, str, ModelRef]) -> dict[str, Any]:
+    spec, name, reference = chosen
+    takes_codebooks = "s2s_codebooks" in adapter_options(name)
     published = task_prompts(options, info, notify)
-    adapter = load_adapter(spec, chosen)
-    if options.prompt_style != "raw":
-        adapter.check_prompt_style(options.prompt_style)  # the model's chat template, before any item
-    unsupported = [m for m in options.modes if m not in adapter.modes]
-    if unsupported:
-        raise S2SBenchError(f"adapter {adapter.identity()['adapter']} cannot score mode(s) {', '.join(unsupported)} (it scores {', '.join(adapter.modes)})")
-    run = {"source": options.source, "config": options.config, "split": options.split, "dataset": info.identity,
-           "model": options.model, "modes": list(options.modes),
-           "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit,
-           "seed": options.seed, "bos": options.bos, "weights": weights_identity(options.model), "versions": package_versions(SCORE_PACKAGES),
-           "batch_size": options.batch_size}
-    if options.prompt_style != "raw":  # another style is another run; recorded only then, so older runs still resume
-        run["prompt_style"] = options.prompt_style
-    if takes_codebooks:  # other codebooks are another run; only where it applies, so older runs still resume
-        run["s2s_codebooks"] = options.s2s_codebooks
+    adapter = _load_checked_adapter(spec, name, reference, options)
+    run = _run_record(options, info, adapter, reference, takes_codebooks)
     previous = read_run(output)
     scores_path = output / scores_file(shard)
-    if previous is not None and "dataset" not in previous:  # a run from before datasets were recorded resumes as it was
-        run.pop("dataset")
-    if previous is not None and same_run(previous) != same_run(run):
-        changed = sorted(key for key in {**previous, **run} if key not in RECORDED_ONLY and previous.get(key) != run.get(key))
-        raise S2SBenchError(f"{output}: holds results of another run ({previous.get('model')} on {previous.get('source')}; "
-                            f"differs in {', '.join(changed)}); choose another -o")
+    _check_same_run(output, previous, run)
     known_prompts = {lang: Prompt.from_profile(profile, options.matched_prompts, options.prompt_style) for lang, profile in published.items()}
     tag = run_tag(run, run["adapter"], prompt_texts(known_prompts))
     done = scored_pairs(scores_path, tag, untagged_ok=previous is not None)  # before run.json: a refused run leaves the directory as it was
     write_run(output, run)
     if options.log_samples:
         keep_samples_of(output / SAMPLES_FILE, done)
-    prompts: dict[str, Prompt] = {}
-    finished = 0
     scores_path.touch()  # there, even empty, once the run has started
     progress.start(total)
+    prompts = _score_shard(output, scores_path, shard, options, info, adapter, published, done, tag, progress)
+    if prompts:
+        run["prompts"] = prompt_texts(prompts)
+        write_run(output, run)
+    return _finish_shard(output, shard, options, notify)
+
+
+def _load_checked_adapter(spec: AdapterSpec, name: str, reference: ModelRef, options: ScoreOptions) -> Any:
+    """The loaded adapter, refused before any item when it cannot take the prompt style or a mode."""
+    adapter = load_adapter(replace(spec, model=reference.source), name)
+    if options.prompt_style != "raw":
+        adapter.check_prompt_style(options.prompt_style)  # the model's chat template, before any item
+    unsupported = [m for m in options.modes if m not in adapter.modes]
+    if unsupported:
+        raise S2SBenchError(f"adapter {adapter.identity()['adapter']} cannot score mode(s) {', '.join(unsupported)} (it scores {', '.join(adapter.modes)})")
+    return adapter
+
+
+def _run_record(options: ScoreOptions, info: SourceInfo, adapter: Any, reference: ModelRef, takes_codebooks: bool) -> dict[str, Any]:
+    """What run.json records of this run: what makes it the same run when resumed, and what it read."""
+    run = {"source": options.source, "config": options.config, "split": options.split, "dataset": info.identity,
+           "model": options.model, "modes": list(options.modes),
+           "adapter": adapter.identity(), "matched_prompts": options.matched_prompts, "include_failed": options.include_failed, "limit": options.limit,
+           "seed": options.seed, "bos": options.bos, "weights": weights_identity(options.model, reference), "versions": package_versions(SCORE_PACKAGES),
+           "batch_size": options.batch_size}
+    if options.prompt_style != "raw":  # another style is another run; recorded only then, so older runs still resume
+        run["prompt_style"] = options.prompt_style
+    if takes_codebooks:  # other codebooks are another run; only where it applies, so older runs still resume
+        run["s2s_codebooks"] = options.s2s_codebooks
+    return run
+
+
+def _check_same_run(output: Path, previous: dict[str, Any] | None, run: dict[str, Any]) -> None:
+    """Refuse to resume into ``output`` when it holds another run's results."""
+    if previous is not None and "dataset" not in previous:  # a run from before datasets were recorded resumes as it was
+        run.pop("dataset")
+    if previous is not None and same_run(previous) != same_run(run):
+        changed = sorted(key for key in {**previous, **run} if key not in RECORDED_ONLY and previous.get(key) != run.get(key))
+        raise S2SBenchError(f"{output}: holds results of another run ({previous.get('model')} on {previous.get('source')}; "
+                            f"differs in {', '.join(changed)}); choose another -o")
+
+
+def _score_shard(output: Path, scores_path: Path, shard: tuple[int, int], options: ScoreOptions, info: SourceInfo, adapter: Any,
+                 published: dict[str, LanguageProfile], done: set[tuple[str, str]], tag: str, progress: Progress) -> dict[str, Prompt]:
+    """Score this shard's items not yet in ``done``, a batch at a time, appending each item's lines;
+    returns the prompts used, by language."""
+    prompts: dict[str, Prompt] = {}
+    finished = 0
     mine = (item for position, item in enumerate(options.items(info)) if position % shard[1] == shard[0])
     for batch in _batches(_sorted_by_length(mine), options.batch_size):
         for item in batch:
@@ -235,9 +297,11 @@ def _score_into(output: Path, shard: tuple[int, int], options: ScoreOptions, inf
                 append_line(scores_path, "\n".join(lines))  # one write: an item is whole or absent (a full disk: none of it)
         finished += len(batch)
         progress.advance(finished)
-    if prompts:
-        run["prompts"] = prompt_texts(prompts)
-        write_run(output, run)
+    return prompts
+
+
+def _finish_shard(output: Path, shard: tuple[int, int], options: ScoreOptions, notify: Callable[[str], None]) -> dict[str, Any]:
+    """Mark this shard done; the first shard waits for the others and writes the summary."""
     _done_marker(output, shard).touch()
     if shard[0] != 0:
         return {}

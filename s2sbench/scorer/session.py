@@ -46,13 +46,14 @@ def run_scoring(options: ScoreOptions, models: Sequence[str] = (), *, merge_only
         return f"{_read(output / SWEEP_FILE)}\nresults: {output} (one directory per checkpoint, {SWEEP_FILE}, sweep.png)"
     counted = _Counted(progress)
     started = time.perf_counter()
+    resumed = any(path.stat().st_size for path in output.glob("scores*.jsonl"))  # before this run: items it will not score again
     score(options, progress=counted, notify=notify)
     seconds = time.perf_counter() - started
     total = counted.total or 0
     first_rank = (options.shard or shard_from_environment())[0] == 0
     summary = _read(output / SUMMARY_FILE) + "\n" if first_rank and (output / SUMMARY_FILE).is_file() else ""
     return (f"{summary}scored {total} item{'' if total == 1 else 's'} in {', '.join(options.modes)} in {seconds:.1f} s "
-            f"({total / max(seconds, 1e-9):.2f} items/s, items already in the results included)\nresults: {output}")
+            f"({total / max(seconds, 1e-9):.2f} items/s{', items already in the results included' if resumed else ''})\nresults: {output}")
 
 
 class _Counted:

@@ -17,6 +17,7 @@ from typing import Any
 
 from s2sbench._io import write_atomic
 from s2sbench.errors import S2SBenchError
+from s2sbench.scorer.model_ref import resolve_model
 from s2sbench.scorer.run import ScoreOptions, score
 from s2sbench.scorer.summary import mode_figures
 
@@ -46,6 +47,8 @@ def _name(model: str) -> str:
 
 
 def sweep(options: ScoreOptions, models: list[str], progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    for model in models:  # every checkpoint named, before the first is scored: a bad one fails in seconds, not after hours
+        resolve_model(model)
     rows = []
     for model in models:
         if progress:

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from s2sbench.errors import EngineError
-from s2sbench.synth import TTSSpec, VoiceSettings, package_version
+from s2sbench.references import local_model_path
+from s2sbench.synth.spec import TTSSpec, VoiceSettings, package_version
 
 MODEL_SUFFIXES = (".pth", ".pt", ".tar", ".ckpt")
 
@@ -30,13 +31,22 @@ def _local_model(directory: Path) -> tuple[Path, Path]:
     return (preferred or models)[0], config
 
 
+def _local_directory(spec: TTSSpec) -> Path | None:
+    """The local model directory ``coqui:PATH`` names, None for a model name (never a folder of the
+    working directory that shares it: :mod:`s2sbench.references`); a path that is not a directory is said."""
+    local = local_model_path(spec.model or "")
+    if local is not None and not local.is_dir():
+        raise EngineError(f"coqui:{spec.model}: no such model directory")
+    return local
+
+
 def _model_id(spec: TTSSpec) -> str:
     """A named model as it is named; a local one by its path, size and time (a retrained model in the
     same directory is another model)."""
     if not spec.model:
         raise EngineError("coqui needs a model: --tts coqui:tts_models/LANG/DATASET/MODEL or coqui:/path/to/model_dir")
-    local = Path(spec.model).expanduser()
-    if not local.is_dir():
+    local = _local_directory(spec)
+    if local is None:
         return spec.model
     model_path, _ = _local_model(local)
     return f"local:{local.resolve()}:{model_path.stat().st_size}:{int(model_path.stat().st_mtime)}"
@@ -57,9 +67,9 @@ class CoquiEngine:
         self._model_id = _model_id(spec)
         self._torch = torch
         device = spec.device if spec.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        local = Path(spec.model).expanduser()
+        local = _local_directory(spec)
         try:
-            if local.is_dir():
+            if local is not None:
                 model_path, config_path = _local_model(local)
                 self.tts = TTS(model_path=str(model_path), config_path=str(config_path), progress_bar=False)
             else:

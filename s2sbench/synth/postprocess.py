@@ -151,6 +151,15 @@ def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
     return float(pyloudnorm.Meter(sample_rate, block_size=block).integrated_loudness(data))
 
 
+def clip_loudness(samples: np.ndarray, sample_rate: int) -> float:
+    """A clip's integrated loudness as :func:`normalize_lufs` measures it (at unit peak, then scaled
+    back): what a levelled clip has; -inf for one with no signal."""
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak == 0.0:
+        return -math.inf
+    return integrated_loudness(samples / peak, sample_rate) + 20 * math.log10(peak)
+
+
 def normalize_lufs(samples: np.ndarray, sample_rate: int, target_lufs: float) -> np.ndarray:
     """Apply one gain so the clip's integrated loudness is ``target_lufs``, sample peaks kept at or
     under -1 dBFS (the peak wins). The clip is measured at unit peak: a quiet recording's speech is
@@ -159,7 +168,7 @@ def normalize_lufs(samples: np.ndarray, sample_rate: int, target_lufs: float) ->
     if peak == 0.0:
         return samples
     peak_db = 20 * math.log10(peak)
-    loudness = integrated_loudness(samples / peak, sample_rate) + peak_db
+    loudness = clip_loudness(samples, sample_rate)
     if not math.isfinite(loudness):
         return samples
     gain_db = min(target_lufs - loudness, PEAK_CEILING_DBFS - peak_db)

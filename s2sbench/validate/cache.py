@@ -30,9 +30,9 @@ import json
 from typing import Any
 
 from s2sbench._io import parse_json
-from s2sbench.pipeline.records import ATTEMPT_FIELDS, Attempt, ClipCheck
 from s2sbench.storage import ClipStore
 from s2sbench.synth.clips import CLIP_PATH, clip_key
+from s2sbench.validate.records import ATTEMPT_FIELDS, Attempt, ClipCheck
 from s2sbench.validate.verdicts import ClipValidator
 
 CACHE_DIR = ".verdicts"

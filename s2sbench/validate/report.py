@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from s2sbench._io import atomic_file, inside, write_atomic
-from s2sbench.builddir import BuildDirectory
+from s2sbench.builddir import FAILURES_FILE, BuildDirectory
 from s2sbench.items import Item
 from s2sbench.plotting import png, pyplot
 from s2sbench.storage import ClipStore
 from s2sbench.tables import Section, Table, markdown_sections, public_source, to_html
-from s2sbench.webpage import audio_player, escape, facts, image, page, sections_html
+from s2sbench.webpage import ClipBudget, audio_player, escape, facts, image, page, sections_html
 
 WORST_CLIPS = 20
+LISTED_FAILED_ITEMS = 200  # failed items named on the pages (validation.json lists every one)
 ERROR_BINS = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
 
 
@@ -41,6 +42,11 @@ class ValidationReport:
     errors_by_subset: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     worst: list[tuple[float, int, dict]] = field(default_factory=list)
     failed_items: list[str] = field(default_factory=list)
+    not_made: list[dict] = field(default_factory=list)  # failed.jsonl: items whose audio could not be read or spoken, not in items.jsonl
+
+    @property
+    def items_not_made(self) -> int:
+        return len(self.not_made)
 
     @property
     def clips(self) -> int:
@@ -87,8 +93,25 @@ def _bin_labels() -> list[str]:
     return ["0"] + [f"({low:g}, {high:g}]" for low, high in pairs] + [f"> {ERROR_BINS[-1]:g}"]
 
 
+def not_made(directory: BuildDirectory) -> list[dict]:
+    """The items the last run could not make (``failed.jsonl``: a recording that is not audio, an engine
+    error), each ``{"id", "error"}``: left out of items.jsonl, and so of every clip count, they are counted apart."""
+    path = directory.root / FAILURES_FILE
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a torn line of a killed run: the next run rewrites the file
+        if isinstance(record, dict):
+            records.append({"id": str(record.get("id")), "error": str(record.get("error") or "")})
+    return records
+
+
 def collect(directory: BuildDirectory, clip_lines: Any | None = None) -> ValidationReport:
-    report = ValidationReport()
+    report = ValidationReport(not_made=not_made(directory))
     sequence = 0
     for number, item in directory.iter_numbered_items():
         if not item.validation:
@@ -132,13 +155,19 @@ def _rate_table(title: str, table: dict[str, Counter]) -> Table:
 def header_lines(report: ValidationReport, settings: dict[str, Any]) -> list[str]:
     """What was checked and how much passed, above the tables."""
     asr = settings.get("asr") or {}
+    unmade = ""
+    if report.not_made:
+        first = report.not_made[0]
+        unmade = (f" **{report.items_not_made} of {report.items_passed + report.items_failed + report.items_not_made} items could not be made** "
+                  f"(their audio could not be read or spoken; not in items.jsonl, so in no count above; failed.jsonl lists them, "
+                  f"first {first['id']}: {first['error'][:200]}).")
     return [
         f"ASR round trip with {asr.get('engine')} `{public_source(asr.get('model'))}`; metric {settings.get('metric')}, "
         f"threshold {settings.get('max_error')}, normalizer {' > '.join(map(str, settings.get('normalizer', [])))}, "
         f"retries {settings.get('retries', 0)}.",
         f"**{report.clips_passed} of {report.clips} clips passed ({report.pass_rate:.1%})**; "
         f"{report.items_failed} of {report.items_passed + report.items_failed} items have a failing clip "
-        "(kept in items.jsonl with their verdicts, excluded from push by default).",
+        f"(kept in items.jsonl with their verdicts, excluded from push by default).{unmade}",
     ]
 
 
@@ -169,7 +198,10 @@ def validation_sections(report: ValidationReport, players: list[str] | None = No
     if players is not None:
         worst.markup_header, worst.markup = "clip", players
     sections.append((f"All {shown} clips, worst first" if shown == report.clips else f"The {shown} worst clips", worst))
-    sections.append((f"Items with a failing clip ({len(report.failed_items)})", ", ".join(f"`{i}`" for i in report.failed_items) or "(none)"))
+    named = ", ".join(f"`{i}`" for i in report.failed_items[:LISTED_FAILED_ITEMS]) or "(none)"
+    if len(report.failed_items) > LISTED_FAILED_ITEMS:  # the pages stay one screen's reading at any size; validation.json has them all
+        named += f", and {len(report.failed_items) - LISTED_FAILED_ITEMS} more (validation.json: failed_items)"
+    sections.append((f"Items with a failing clip ({len(report.failed_items)})", named))
     return sections
 
 
@@ -221,11 +253,11 @@ def build_page(directory: BuildDirectory, report: ValidationReport, figure: byte
     default the build directory)."""
     manifest = directory.read_manifest()
     clips = clips or ClipStore(directory.root)
-    players = []
+    players, budget = [], ClipBudget()
     for record in worst_first(report):
         field = "audio.context" if record["index"] is None else f"audio.candidates[{record['index']}]"
         inside(directory.root, record["path"], f"{record['where']}: {field}")  # a path leaving the build is refused, not read
-        players.append(audio_player(clips.read(record["path"]), record["path"]))
+        players.append(audio_player(clips.read(record["path"]), record["path"], budget))
     sections = validation_sections(report, players)
     # The first screen is the verdict: pass rates by subset and the worst clips, playable; then the
     # rest of the tables and the figure; the build's settings last, folded.
@@ -252,7 +284,7 @@ def write_reports(directory: BuildDirectory, clips: ClipStore | None = None) -> 
         summary = {
             "settings": settings,
             "counts": {"clips": report.clips, "passed": report.clips_passed, "failed": report.clips_failed,
-                       "items_passed": report.items_passed, "items_failed": report.items_failed},
+                       "items_passed": report.items_passed, "items_failed": report.items_failed, "items_not_made": report.items_not_made},
             "pass_rate": round(report.pass_rate, 4),
             # The ASR error over the clips: what a robustness variant (s2s augment) is measured by. The
             # median beside the mean: one decoding loop (a WER of 15) moves a small build's mean a lot.
@@ -262,6 +294,7 @@ def write_reports(directory: BuildDirectory, clips: ClipStore | None = None) -> 
             "by": {axis: {k: dict(v) for k, v in table.items()} for axis, table in report.by.items()},
             "reasons": dict(report.reasons),
             "failed_items": report.failed_items,
+            "not_made": report.not_made,
             "error_histogram": {"bins": list(ERROR_BINS), "by_subset": {s: _histogram(e) for s, e in report.errors_by_subset.items()}},
         }
         handle.write("\n  ],\n" + json.dumps(summary, ensure_ascii=False, indent=2)[2:] + "\n")

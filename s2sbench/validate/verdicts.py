@@ -20,10 +20,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from s2sbench.normalize import chain, error_rate, remove_spaces
 from s2sbench.profiles import LanguageProfile, check_max_error
 from s2sbench.validate.asr import Recognizer
 from s2sbench.validate.checks import SignalLimits, check_signal
-from s2sbench.validate.normalize import chain, error_rate, remove_spaces
 
 # Whisper's own limit (openai/whisper, faster-whisper's compression_ratio_threshold): a transcript that
 # zlib shrinks more than this is a loop, not speech.

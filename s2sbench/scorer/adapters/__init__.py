@@ -177,17 +177,34 @@ def adapters() -> list[str]:
     return sorted(_registry())
 
 
-def resolve_adapter(spec: AdapterSpec, name: str = "auto") -> str:
-    """The adapter ``name``, or with ``auto``: ``cascade`` for ``cascade:...`` models, else the
-    adapter that claims the model's config (speech LLMs), else the text causal LM. Reads at most the
-    model's config, never its weights."""
+def resolve_adapter(spec: AdapterSpec, name: str = "auto", reference: Any = None) -> str:
+    """The adapter ``name``, or with ``auto``: ``cascade`` for ``cascade:...`` models, the text causal
+    LM for a GGUF file, else the adapter that claims the model_type of the model's config (speech
+    LLMs), else the text causal LM. ``reference`` is the model's
+    :class:`~s2sbench.scorer.model_ref.ModelRef` when it is resolved already; else ``auto`` resolves
+    it, reading at most the model's config, never its weights: a model whose config cannot be read
+    is refused in one line, never given a guessed family."""
     if name == "auto":
-        name = "cascade" if spec.model.startswith("cascade:") else _detect(spec.model, bool(spec.options.get("trust_remote_code")))
+        from s2sbench.scorer.model_ref import resolve_model
+
+        name = _family(reference or resolve_model(spec.model))
     if name not in _registry():
         close = difflib.get_close_matches(name, _registry(), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise EngineError(f"unknown adapter {name!r}; {hint}known: {', '.join(adapters())}")
     return name
+
+
+def _family(reference: Any) -> str:
+    """The adapter ``auto`` picks for a resolved model reference."""
+    if reference.kind == "cascade":
+        return "cascade"
+    if reference.kind == "gguf":
+        return "causal-lm"
+    if reference.model_type is None:
+        raise EngineError(f"{reference.text}: its config.json names no model_type, so --adapter auto cannot tell its family; name it with --adapter")
+    # A model_type no adapter claims (a remote-code one among them) is the causal LM's, which loads it or says why not.
+    return model_types().get(reference.model_type, "causal-lm")
 
 
 def adapter_modes(name: str) -> tuple[str, ...] | None:
@@ -230,40 +247,3 @@ def adapter_infos() -> list[AdapterInfo]:
 def load_adapter(spec: AdapterSpec, name: str = "auto") -> Adapter:
     """The adapter chosen by :func:`resolve_adapter`, with its model loaded."""
     return _registry()[resolve_adapter(spec, name)](spec)
-
-
-def _detect(model: str, trust_remote_code: bool = False) -> str:
-    from pathlib import Path
-
-    if model.endswith(".gguf"):
-        return "causal-lm"
-    local = Path(model).expanduser()
-    if not local.exists():
-        _require_hub(model)
-    try:
-        from transformers import AutoConfig
-
-        # A remote-code config (its own model_type) loads only with --trust-remote-code; else the causal LM reports it.
-        model_type = AutoConfig.from_pretrained(str(local) if local.exists() else model, trust_remote_code=trust_remote_code).model_type
-    except Exception:  # unknown to transformers: let the causal LM report it
-        return "causal-lm"
-    return model_types().get(model_type, "causal-lm")
-
-
-def _require_hub(model: str) -> None:
-    """Fail in seconds, naming what to do, when ``model`` is a Hub id and the Hub cannot be reached
-    (transformers would retry for a minute and then blame whichever adapter it reached)."""
-    import os
-
-    from huggingface_hub import try_to_load_from_cache
-
-    if isinstance(try_to_load_from_cache(model, "config.json"), str) or os.environ.get("HF_HUB_OFFLINE") == "1":
-        return  # in the local cache, or offline on purpose: transformers reads the cache
-    import httpx2
-    from huggingface_hub import constants
-
-    try:
-        httpx2.head(constants.ENDPOINT, timeout=5.0, follow_redirects=True)
-    except httpx2.HTTPError:
-        raise EngineError(f"--model {model}: not a local path, and the Hub at {constants.ENDPOINT} cannot be reached to fetch it; "
-                          "pass a local model directory or .gguf file (or set HF_ENDPOINT to a mirror)") from None

@@ -3,6 +3,7 @@
 A language profile lists steps by name (``normalizer = ["nfkc", "casefold", "strip_punctuation"]``);
 the same chain is applied to the reference text and to the ASR transcript before the error rate.
 Steps are small pure functions ``str -> str``; heavy ones import their library on first use.
+It sits below the profiles (which check the steps they name) and the validation that applies them.
 """
 
 from __future__ import annotations

@@ -473,7 +473,7 @@ def push(given: PushInputs) -> None:
         failed, build_dir = result.held_back.get(exported.name, (0, None))
         held = (f"; {failed} item{'' if failed == 1 else 's'} held back (failed validation: {Path(build_dir) / 'validation.md'}; "
                 f"--include-failed publishes {'it' if failed == 1 else 'them'})") if failed else ""
-        typer.echo(f"  {exported.name}: {exported.rows} items{held}")
+        typer.echo(f"  {exported.name}: {exported.rows} item{'' if exported.rows == 1 else 's'}{held}")
     if result.directory is not None:
         typer.echo(f"exported to {result.directory}")
     elif result.commit is None:

@@ -84,7 +84,7 @@ def keep_take(folder: Path, prompt: Prompt, data: bytes) -> float:
     with tempfile.NamedTemporaryFile(suffix=".webm") as scratch:
         scratch.write(data)
         scratch.flush()
-        seconds = recording_seconds(Path(scratch.name), MAX_CLIP_SECONDS)
+        seconds = recording_seconds(Path(scratch.name), MAX_CLIP_SECONDS, name="the take")
     if seconds <= 0.1:
         raise S2SBenchError("the take holds no sound")
     if seconds > MAX_CLIP_SECONDS:

@@ -154,7 +154,7 @@ def test_the_guide_runs_as_written(tmp_path: Path, monkeypatch):
     # step 7 loads the config `s2s push` wrote, under the name the guide gives
     push = next(output for text, output in ran if text.startswith("s2s push builds/sw-sample --to-dir"))
     load = next(output for text, output in ran if "load_dataset('export/sw', 'sw-sStoryCloze'" in text)
-    assert "sw-sStoryCloze: 1 items" in push and "num_rows: 1" in load, (push, load)
+    assert "sw-sStoryCloze: 1 item" in push and "num_rows: 1" in load, (push, load)
     assert "| en | English |" in next(output for text, output in outputs.items() if "check_table" in text)
     assert (work / "profiles" / "sw-v2.toml").is_file()  # the Python API block's last line
 

@@ -140,3 +140,87 @@ def test_a_recording_that_is_not_audio_is_one_line_naming_it(tmp_path: Path):
     failed = (tmp_path / "b" / "failed.jsonl")
     assert failed.is_file() and "context.wav: not audio that soundfile or FFmpeg reads" in failed.read_text()
     one_line_error(runner.invoke(app, build_args(tmp_path / "c", "--recordings-only")), "--recordings-only goes with --recordings DIR")
+
+
+def _silence(item, path: Path) -> None:
+    sf.write(path, np.zeros(3 * 16000, dtype=np.float32), 16000)
+
+
+def _clipped_square(item, path: Path) -> None:
+    sf.write(path, np.sign(np.sin(2 * np.pi * 220 * np.arange(3 * 16000) / 16000)).astype(np.float32), 16000)
+
+
+def _a_tenth_of_a_second(item, path: Path) -> None:
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 220 * np.arange(1600) / 16000)).astype(np.float32), 16000)
+
+
+def _stereo_8k_24_bit(item, path: Path) -> None:
+    from s2sbench.synth.postprocess import resample
+
+    speak_like_a_person(item.context, path)
+    samples, rate = sf.read(path, dtype="float32")
+    mono = resample(samples[:, 0], rate, 8000)
+    sf.write(path, np.stack([mono, mono], axis=1), 8000, subtype="PCM_24")
+
+
+def _mp3_named_wav(item, path: Path) -> None:
+    speak_like_a_person(item.context, path.with_suffix(".tmp.wav"))
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(path.with_suffix(".tmp.wav")), "-f", "mp3", str(path)], check=True)
+    path.with_suffix(".tmp.wav").unlink()
+
+
+# Recordings people hand in, one row each: how it is made, and the verdict its clip gets (None: the
+# clip passes). What is not speech fails the round trip; what is speech in any format passes.
+ODD_RECORDINGS = {
+    "digital_silence": (_silence, "silent"),
+    "clipped_square_wave": (_clipped_square, "asr_error"),
+    "a_tenth_of_a_second": (_a_tenth_of_a_second, "asr_error"),
+    "stereo_8khz_24_bit": (_stereo_8k_24_bit, None),
+    "mp3_named_wav": (_mp3_named_wav, None),
+}
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="FFmpeg makes the mp3")
+def test_odd_recordings_fail_as_what_they_are_and_speech_in_any_format_passes(tmp_path: Path):
+    folder = tmp_path / "rec"
+    items = first_items(len(ODD_RECORDINGS))
+    for item, (make, _) in zip(items, ODD_RECORDINGS.values()):
+        (folder / item.id).mkdir(parents=True)
+        make(item, folder / item.id / "context.wav")
+    result = runner.invoke(app, ["build", "sample:en", "--limit", str(len(items)), "-o", str(tmp_path / "b"), "--speak", "context", "-q",
+                                 "--recordings", str(folder), "--recordings-only"])
+    assert result.exit_code == 0, result.output
+    verdicts = [json.loads(line)["validation"]["context"] for line in (tmp_path / "b" / "items.jsonl").read_text().splitlines()]
+    assert len(verdicts) == len(ODD_RECORDINGS)
+    for name, verdict, (_, reason) in zip(ODD_RECORDINGS, verdicts, ODD_RECORDINGS.values()):
+        if reason is None:
+            assert verdict["passed"], (name, verdict)
+        else:
+            assert not verdict["passed"] and reason in verdict["reasons"], (name, verdict)
+
+
+def test_an_hour_long_recording_is_one_item_error_measured_before_it_is_decoded(tmp_path: Path):
+    """An hour of FLAC (1 MB on disk, 230 MB of float32 decoded) in a folder of recordings: its item
+    is not made, named with its length in failed.jsonl, and the build never holds it whole."""
+    import tracemalloc
+
+    folder = tmp_path / "rec"
+    long_item, short_item = first_items(2)
+    (folder / long_item.id).mkdir(parents=True)
+    with sf.SoundFile(folder / long_item.id / "context.flac", "w", samplerate=16000, channels=1, format="FLAC", subtype="PCM_16") as handle:
+        for _ in range(3600):
+            handle.write(np.zeros(16000, dtype=np.int16))
+    (folder / short_item.id).mkdir(parents=True)
+    speak_like_a_person(short_item.context, folder / short_item.id / "context.wav")
+    tracemalloc.start()
+    try:
+        result = runner.invoke(app, ["build", "sample:en", "--limit", "2", "-o", str(tmp_path / "b"), "--speak", "context", "-q",
+                                     "--recordings", str(folder), "--recordings-only", "--no-validate"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.exit_code == 1 and "1 item could not be spoken" in result.stderr, result.output
+    failed = [json.loads(line) for line in (tmp_path / "b" / "failed.jsonl").read_text().splitlines()]
+    assert [row["id"] for row in failed] == [long_item.id] and "is 3600 s, longer than 600 s" in json.dumps(failed), failed
+    assert [json.loads(line)["id"] for line in (tmp_path / "b" / "items.jsonl").read_text().splitlines()] == [short_item.id]
+    assert peak < 100 * 2**20, peak

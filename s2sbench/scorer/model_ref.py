@@ -148,7 +148,7 @@ def _hub(text: str, repo: str, revision: str | None) -> ModelRef:
             raise offline_miss(repo, revision, "directory")
         config = _cached_config(repo, commit)
         if config is None:
-            raise HubReferenceError(f"{repo}: in the Hugging Face cache at {commit[:10]} without its config.json (offline: HF_HUB_OFFLINE is set), "
+            raise HubReferenceError(f"{repo}: in the Hugging Face cache at {commit} without its config.json (offline: HF_HUB_OFFLINE is set), "
                                     "so its family is unknown")
         return ModelRef(text, "hub", repo=repo, revision=revision, commit=commit, model_type=_model_type(config, text))
     commit = resolve_revision(repo, revision, "model")
@@ -170,5 +170,5 @@ def _hub_config(repo: str, commit: str) -> Path:
         try:
             return Path(hf_hub_download(repo, "config.json", revision=commit))
         except EntryNotFoundError:
-            raise HubReferenceError(f"{repo}: the Hub at {endpoint()} holds no config.json for it at {commit[:10]}, so its family is unknown "
+            raise HubReferenceError(f"{repo}: the Hub at {endpoint()} holds no config.json for it at {commit}, so its family is unknown "
                                     "(a GGUF file is scored from a local path: download it and give --model FILE.gguf)") from None

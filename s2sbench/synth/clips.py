@@ -16,6 +16,7 @@ from typing import Any
 
 import soundfile as sf
 
+from s2sbench.clip_length import MAX_CLIP_SECONDS, clip_seconds
 from s2sbench.errors import EngineError
 from s2sbench.storage import ClipStore
 from s2sbench.synth.postprocess import AUDIO_FORMATS, AudioOptions, encode, finish, resample, to_float_mono
@@ -87,6 +88,9 @@ class ClipMaker:
                                       self.audio.format)
         if self.store.usable(relative):
             return ClipResult(relative, False)
+        # Measured a block at a time before it is decoded whole: an hour of audio in a folder of
+        # recordings is one item error, not gigabytes of samples.
+        recording_seconds(source, MAX_CLIP_SECONDS)
         samples, sample_rate = decode_recording(source)
         if samples.size == 0:
             raise EngineError(f"{source}: holds no audio")
@@ -142,30 +146,31 @@ def decode_recording(path: Path) -> tuple[Any, int]:
 DECODE_BLOCK_FRAMES = 1 << 16  # what a take's check holds at a time: 4 s of 16 kHz audio
 
 
-def recording_seconds(path: Path, limit: float) -> float:
+def recording_seconds(path: Path, limit: float, name: str | None = None) -> float:
     """How long a recording lasts, decoded a block at a time and no further than ``limit`` seconds
-    (a take is checked, never held whole): its header's length first where soundfile reads it, then
-    the decoded frames (a header may lie); other formats (a browser's webm/opus) through FFmpeg's
-    pipe. Past ``limit``, or not audio: one error naming the file."""
-    from s2sbench.clip_length import clip_seconds
+    (a recording is checked, never held whole): its header's length first where soundfile reads it,
+    then the decoded frames (a header may lie); other formats (a browser's webm/opus) through FFmpeg's
+    pipe. Past ``limit``, or not audio: one error naming it as ``name`` (default: its path; the
+    recording page says "the take", never its scratch file)."""
 
+    name = str(path) if name is None else name
     header = clip_seconds(path)
     if header is not None and header > limit:
-        raise EngineError(f"the take is {header:.0f} s, longer than {limit:.0f} s")
+        raise EngineError(f"{name} is {header:.0f} s, longer than {limit:.0f} s")
     try:
         with sf.SoundFile(path) as audio:
             frames = 0
             for block in audio.blocks(blocksize=DECODE_BLOCK_FRAMES, dtype="float32"):
                 frames += len(block)
                 if frames > limit * audio.samplerate:
-                    raise EngineError(f"the take is longer than {limit:.0f} s")
+                    raise EngineError(f"{name} is longer than {limit:.0f} s")
             return frames / audio.samplerate
     except (sf.LibsndfileError, RuntimeError):
         pass  # not a format soundfile reads: FFmpeg's
-    return _ffmpeg_seconds(path, limit)
+    return _ffmpeg_seconds(path, limit, name)
 
 
-def _ffmpeg_seconds(path: Path, limit: float, rate: int = 16000) -> float:
+def _ffmpeg_seconds(path: Path, limit: float, name: str, rate: int = 16000) -> float:
     """The length of what FFmpeg decodes of ``path`` (mono 16-bit at ``rate``), read from its pipe a
     block at a time and stopped once past ``limit`` seconds."""
     import shutil
@@ -173,7 +178,7 @@ def _ffmpeg_seconds(path: Path, limit: float, rate: int = 16000) -> float:
 
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        raise EngineError(f"{path}: not audio soundfile reads, and FFmpeg (which reads webm/opus) is not installed")
+        raise EngineError(f"{name}: not audio soundfile reads, and FFmpeg (which reads webm/opus) is not installed")
     command = [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"]
     decoded, most = 0, int((limit + 1) * rate * 2)
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
@@ -181,10 +186,10 @@ def _ffmpeg_seconds(path: Path, limit: float, rate: int = 16000) -> float:
             decoded += len(block)
             if decoded > most:
                 process.kill()
-                raise EngineError(f"the take is longer than {limit:.0f} s")
+                raise EngineError(f"{name} is longer than {limit:.0f} s")
         problem = process.stderr.read(2000).decode("utf-8", "replace").strip()
         process.wait()
     if process.returncode != 0 and decoded == 0:
         first = problem.splitlines()[-1] if problem else f"FFmpeg exit status {process.returncode}"
-        raise EngineError(f"{path}: not audio that soundfile or FFmpeg reads ({first[:200]})")
+        raise EngineError(f"{name}: not audio that soundfile or FFmpeg reads ({first[:200]})")
     return decoded / (2 * rate)

@@ -72,6 +72,29 @@ def test_a_row_that_is_not_what_the_schema_says_is_refused_naming_file_row_and_c
     assert not (tmp_path / "pulled").exists()  # a refused pull leaves nothing it made
 
 
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory) -> Path:
+    from tests.models import build_tiny_causal_lm, sample_texts
+
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny-lm"), sample_texts())
+
+
+@pytest.mark.parametrize("change, where, problem", [
+    (candidates_as_one_string, "{shard}: candidates", "the column holds a string, the schema says a list of strings"),
+    (without_context_audio, "{shard}: context_audio", "no such column (the schema says an audio clip)"),
+    (context_audio_emptied, "{copy}: row 1: context_audio", "empty while candidate_audio holds clips"),
+])
+def test_a_release_that_is_not_what_the_schema_says_is_not_scored(spoken_export: Path, tiny_lm: Path, tmp_path: Path, change, where: str,
+                                                                  problem: str):
+    """What pull refuses, score refuses too: candidates stored as one string would be scored as
+    one-character candidates, and a candidate's clip heard as the context."""
+    copy, shard = rewritten(spoken_export, tmp_path, change)
+    result = runner.invoke(app, ["score", str(copy), "-m", str(tiny_lm), "--modes", "t2t", "--device", "cpu", "-o", str(tmp_path / "r"), "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"error: {where.format(shard=shard, copy=copy)}: {problem}"
+    assert not (tmp_path / "r").exists()  # a refused score leaves nothing it made
+
+
 def _pull_dying_after_clips(export: Path, output: Path, clips: int) -> None:
     """In a child process: a pull that dies as a kill -9 would (no cleanup at all) after ``clips`` clips."""
     from s2sbench.publish import pull as pulling

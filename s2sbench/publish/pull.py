@@ -25,7 +25,7 @@ from s2sbench._io import TEMPORARY_PREFIX, DirectoryLock, remove_temporary_files
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item, item_problems
-from s2sbench.publish.schema import clip_problem, column_problems, row_context_verdict
+from s2sbench.publish.schema import check_columns, clip_problem, row_context_verdict
 from s2sbench.releases import describe_release, open_rows
 from s2sbench.versions import package_versions
 
@@ -76,7 +76,7 @@ def pull(source: str, output: Path, config: str | None = None, split: str = "tes
                 write_atomic(directory.build_path, json.dumps({"s2sbench_build": 1, "status": "running", "pulled": info.identity}, indent=2) + "\n")
             counts: Counter = Counter()
             file = _rows_file(source, info, split)
-            rows = open_rows(source, info, split, check=_check_columns)
+            rows = open_rows(source, info, split, check=check_columns)
             written = write_lines_atomic(directory.items_path, _items(directory, rows, record, sample_rate, counts, file))
             write_atomic(directory.build_path, _manifest_text(source, info, record, written, counts))
     except S2SBenchError:  # a refused pull leaves nothing it made (an interrupted one is resumed instead)
@@ -126,14 +126,6 @@ def _rows_file(source: str, info: Any, split: str) -> str:
             return str(shards[0])
         return str(Path(source) / (info.config or "") / f"{split}-*.parquet")
     return f"{source}:{info.config}/{split}"
-
-
-def _check_columns(where: str, found: Any) -> None:
-    """Every column of the schema there, holding what the schema says (a list of candidates, not a
-    string of them; a context clip of its own), before any row is read."""
-    if problems := column_problems(found):
-        column, problem = problems[0]
-        raise S2SBenchError(f"{where}: {column}: {problem}")
 
 
 def _items(directory: BuildDirectory, rows: Iterator[tuple[int, dict]], record: dict[str, Any], sample_rate: int, counts: Counter,

@@ -98,6 +98,15 @@ def column_problems(found: Any, columns: Any = None) -> list[tuple[str, str]]:
     return problems
 
 
+def check_columns(where: str, found: Any) -> None:
+    """Every column of the schema there, holding what the schema says (a list of candidates, not a
+    string of them; a context clip of its own), before any row is read: one error naming the file
+    ``where`` and the column."""
+    if problems := column_problems(found):
+        column, problem = problems[0]
+        raise S2SBenchError(f"{where}: {column}: {problem}")
+
+
 def clip_problem(data: bytes | Path, sample_rate: int) -> str | None:
     """Why a clip cannot be published (not audio, another rate, no samples, too long), or None.
     Decodes it, once its header says it is no longer than a benchmark clip may last."""

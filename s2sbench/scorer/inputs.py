@@ -18,7 +18,7 @@ from s2sbench.clip_length import length_problem
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item, name_problem
 from s2sbench.profiles import build_profile
-from s2sbench.publish.schema import item_category, row_context_verdict
+from s2sbench.publish.schema import check_columns, item_category, row_context_verdict
 from s2sbench.releases import SourceInfo, check_export_directory, dataset_rows, describe_release
 from s2sbench.scorer.adapters import ScoreItem
 from s2sbench.task import task_profile
@@ -121,13 +121,17 @@ def _from_dataset(name: str, config: str | None, split: str, include_failed: boo
             path.write_bytes(clip["bytes"])
         return str(path)
 
-    for number, row in dataset_rows(name, config, split, revision):
+    # Columns checked against the schema before a row is read, as s2s pull does: candidates stored as
+    # one string would otherwise be scored as one-character candidates.
+    for number, row in dataset_rows(name, config, split, revision, check=check_columns):
         if not include_failed and row.get("passed") is False:
             continue
         for field_name in ("id", "subset", "lang"):  # the id names cached clip files, the subset result files
             if problem := name_problem(row.get(field_name)):
                 raise S2SBenchError(f"{name}: row {number}: {field_name}: {problem}")
         candidates = row.get("candidate_audio") or []
+        if candidates and not row.get("context_audio"):  # the candidates' clips are never the context's
+            raise S2SBenchError(f"{name}: row {number}: context_audio: empty while candidate_audio holds clips")
         verdict = row_context_verdict(row)
         yield ScoreItem(
             id=row["id"], subset=row["subset"], lang=row["lang"], context=row["context"], candidates=list(row["candidates"]), answer=int(row["answer"]),

@@ -2,7 +2,7 @@
 that stay text whatever they hold), and lm-eval's ``--model s2sbench`` giving s2s score's log-likelihoods.
 
 lm-eval (0.4.13, from requirements/peer.txt) is installed by ``make test``; a test that needs it skips
-without it only outside CI (under ``CI=true`` it fails instead).
+without it only outside CI (``.ci/run`` sets ``S2S_REQUIRE_PEER=1``: it fails instead).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def lm_eval():
     try:
         import lm_eval
     except ImportError:
-        if os.environ.get("CI") == "true":
+        if os.environ.get("S2S_REQUIRE_PEER"):  # .ci/run sets it: make test installs lm-eval, so a missing one is a fault
             raise
         pytest.skip("lm-eval is not installed: make peer")
     return lm_eval
@@ -200,3 +200,13 @@ def test_a_model_that_cannot_load_is_one_line(lm_eval, spoken, tmp_path: Path):
     missing = lm_eval_cli(export, "--model", "s2sbench", "--model_args", "model=./no-such-model,device=cpu", "--tasks", "s2sbench_story",
                           "--include_path", str(export / "lm_eval"))
     assert missing.returncode == 2 and missing.stderr.rstrip().splitlines()[-1] == "error: ./no-such-model: no such model directory or file"
+
+
+def test_a_chat_template_is_refused_in_one_line(lm_eval, spoken, tmp_path: Path):
+    """--apply_chat_template would change the prompts the release's task files give: one line, not lm-eval's NotImplementedError."""
+    _, export = spoken
+    lm = build_tiny_causal_lm(tmp_path / "lm", sample_texts())
+    run = lm_eval_cli(export, "--model", "s2sbench", "--model_args", f"model={lm},device=cpu", "--tasks", "s2sbench_story",
+                      "--include_path", str(export / "lm_eval"), "--limit", "1", "--apply_chat_template")
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr[-2000:]
+    assert run.stderr.rstrip().splitlines()[-1].startswith("error: the s2sbench model scores the prompts as the release's task files give them")

@@ -131,6 +131,21 @@ class S2SBenchLM(LM):
     def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
         raise S2SBenchError("the s2sbench model scores candidates (loglikelihood); it does not generate (generate_until)")
 
+    # lm-eval reads these only under --apply_chat_template: a chat template would change the prompt
+    # that s2s score and the release's task files give, so the number would no longer be ours.
+    CHAT_TEMPLATE_REFUSED = ("the s2sbench model scores the prompts as the release's task files give them (the raw prompt style); "
+                             "leave out --apply_chat_template (s2s score --prompt-style chat scores through the model's chat template)")
+
+    @property
+    def tokenizer_name(self) -> str:
+        raise S2SBenchError(self.CHAT_TEMPLATE_REFUSED)
+
+    def chat_template(self, chat_template: bool | str = False) -> str | None:
+        raise S2SBenchError(self.CHAT_TEMPLATE_REFUSED)
+
+    def apply_chat_template(self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+        raise S2SBenchError(self.CHAT_TEMPLATE_REFUSED)
+
     def get_model_info(self) -> dict[str, Any]:
         """What lm-eval records of the model in its results: the adapter's identity, as s2s score's run.json."""
         from s2sbench import __version__

@@ -25,7 +25,7 @@ from s2sbench._io import TEMPORARY_PREFIX, DirectoryLock, remove_temporary_files
 from s2sbench.builddir import BuildDirectory
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item, item_problems
-from s2sbench.publish.schema import check_columns, clip_problem, row_context_verdict
+from s2sbench.publish.schema import check_columns, clip_problem, context_clip_problem, row_context_verdict
 from s2sbench.releases import describe_release, open_rows
 from s2sbench.versions import package_versions
 
@@ -133,8 +133,8 @@ def _items(directory: BuildDirectory, rows: Iterator[tuple[int, dict]], record: 
     fmt = record["source"]["format"]
     for number, row in rows:
         where = f"{file}: row {number}"
-        if row.get("candidate_audio") and not row.get("context_audio"):  # the candidates' clips are never the context's
-            raise S2SBenchError(f"{where}: context_audio: empty while candidate_audio holds clips")
+        if problem := context_clip_problem(row):
+            raise S2SBenchError(f"{where}: {problem}")
         clips = [_store(directory, row.get("context_audio"), f"{where}: context_audio", sample_rate)] if row.get("context_audio") else []
         clips += [_store(directory, clip, f"{where}: candidate_audio[{k}]", sample_rate) for k, clip in enumerate(row.get("candidate_audio") or [])]
         counts["clips"] += len(clips)

@@ -107,6 +107,14 @@ def check_columns(where: str, found: Any) -> None:
         raise S2SBenchError(f"{where}: {column}: {problem}")
 
 
+def context_clip_problem(row: dict[str, Any]) -> str | None:
+    """Why a release row's clips cannot be read as its context's and candidates' (a row whose
+    context clip is empty while its candidates hold clips: a candidate's clip is never the context's), or None."""
+    if row.get("candidate_audio") and not row.get("context_audio"):
+        return "context_audio: empty while candidate_audio holds clips"
+    return None
+
+
 def clip_problem(data: bytes | Path, sample_rate: int) -> str | None:
     """Why a clip cannot be published (not audio, another rate, no samples, too long), or None.
     Decodes it, once its header says it is no longer than a benchmark clip may last."""

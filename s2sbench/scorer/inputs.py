@@ -18,7 +18,7 @@ from s2sbench.clip_length import length_problem
 from s2sbench.errors import S2SBenchError
 from s2sbench.items import Item, name_problem
 from s2sbench.profiles import build_profile
-from s2sbench.publish.schema import check_columns, item_category, row_context_verdict
+from s2sbench.publish.schema import check_columns, context_clip_problem, item_category, row_context_verdict
 from s2sbench.releases import SourceInfo, check_export_directory, dataset_rows, describe_release
 from s2sbench.scorer.adapters import ScoreItem
 from s2sbench.task import task_profile
@@ -130,8 +130,8 @@ def _from_dataset(name: str, config: str | None, split: str, include_failed: boo
             if problem := name_problem(row.get(field_name)):
                 raise S2SBenchError(f"{name}: row {number}: {field_name}: {problem}")
         candidates = row.get("candidate_audio") or []
-        if candidates and not row.get("context_audio"):  # the candidates' clips are never the context's
-            raise S2SBenchError(f"{name}: row {number}: context_audio: empty while candidate_audio holds clips")
+        if problem := context_clip_problem(row):
+            raise S2SBenchError(f"{name}: row {number}: {problem}")
         verdict = row_context_verdict(row)
         yield ScoreItem(
             id=row["id"], subset=row["subset"], lang=row["lang"], context=row["context"], candidates=list(row["candidates"]), answer=int(row["answer"]),

@@ -5,10 +5,12 @@ encoder's share of batch 1's time) and ``batched_asr_speedup`` (batch 1's time o
 The clips are the English sample's contexts and candidates spoken by espeak-ng, recognized in the
 build's own decoding (``FasterWhisper._decode_windows``: log-mel features padded to a 30 s window,
 one encode, one greedy generate without timestamps), whose three steps are timed apart.
-Whisper's encoder always runs on a whole 30 s window, whatever the clip's length, so its cost per
-clip is fixed; batching can only share the decoder's weight reads. The encoder's share therefore
+In a 30 s window (every clip under ``--asr-window 30``) the encoder's cost per clip is fixed,
+whatever the clip's length; batching can only share the decoder's weight reads. The encoder's share therefore
 bounds what batching can give on a machine where the encoder is compute-bound (a CPU): at most
-1 / encode_share, even with a free decoder.
+1 / encode_share, even with a free decoder. Last, the clips that fit a 10 s window (``--asr-window
+auto``) encoded in one and in the 30 s window a failing clip is heard again in:
+``encode_30_over_10``, the ratio of their encode times.
 
     PYTHONPATH=. python benchmarks/asr_split.py [--clips 32] [--batch 8] [--device cpu] [--repeats 2]
 """
@@ -41,18 +43,19 @@ def spoken_clips(count: int) -> list[np.ndarray]:
     return clips
 
 
-def timed_parts(recognizer, clips: list[np.ndarray], batch: int, language: str = "en") -> dict[str, float]:
-    """Seconds of features, encode and generate for ``clips`` in batches of ``batch``, in the build's
-    own steps (``FasterWhisper.window_features``, the model's ``encode``, ``generate_windows``)."""
+def timed_parts(recognizer, clips: list[np.ndarray], batch: int, language: str = "en", seconds: int = 30) -> dict[str, float]:
+    """Seconds of features, encode and generate for ``clips`` in batches of ``batch`` and windows of
+    ``seconds``, in the build's own steps (``FasterWhisper.window_features``, the model's ``encode``,
+    ``generate_windows``)."""
     tokenizer = recognizer.window_tokenizer(language)
     parts = {"features": 0.0, "encode": 0.0, "generate": 0.0}
     for start in range(0, len(clips), batch):
         began = time.perf_counter()
-        features = recognizer.window_features(clips[start : start + batch])
+        features = recognizer.window_features(clips[start : start + batch], seconds)
         encoded_at = time.perf_counter()
         encoded = recognizer.model.encode(features)
         generated_at = time.perf_counter()
-        recognizer.generate_windows(encoded, tokenizer)
+        recognizer.generate_windows(encoded, tokenizer, seconds)
         done = time.perf_counter()
         parts["features"] += encoded_at - began
         parts["encode"] += generated_at - encoded_at
@@ -87,6 +90,14 @@ def main() -> int:
     one, many = best[1], best[args.batch]
     print(f"encode_share={one['encode'] / sum(one.values()):.2f}")
     print(f"batched_asr_speedup={sum(one.values()) / sum(many.values()):.2f}")
+    # What a clip heard again at 30 s costs over its first hearing in a 10 s window (--asr-window auto).
+    fitting = [clip for clip in clips if len(clip) / 16000 + 1.0 <= 10]
+    short = min((timed_parts(recognizer, fitting, args.batch, seconds=10) for _ in range(args.repeats)), key=lambda p: sum(p.values()))
+    print(f"window 10: {len(fitting)} clips of up to 9 s, batch {args.batch}: encode {short['encode']:6.2f} s  "
+          f"generate {short['generate']:6.2f} s  total {sum(short.values()):6.2f} s")
+    full = min((timed_parts(recognizer, fitting, args.batch) for _ in range(args.repeats)), key=lambda p: sum(p.values()))
+    print(f"window 30: the same clips: encode {full['encode']:6.2f} s  generate {full['generate']:6.2f} s  total {sum(full.values()):6.2f} s")
+    print(f"encode_30_over_10={full['encode'] / short['encode']:.2f}")
     return 0
 
 

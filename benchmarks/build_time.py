@@ -6,7 +6,9 @@ synthesis and recognition run in threads of their own, and overlap). Each share 
 of one component's calls (:data:`COMPONENTS`: recognition, synthesis, loudness, trimming and
 resampling, encoding, signal checks, verdicts, clip I/O), printed with its ratio to the build's wall
 time (the shares of overlapping threads can add up to more than 1), then the largest share after
-recognition (``next_share=NAME``).
+recognition (``next_share=NAME``). ``recognition: heard again at 30 s`` is part of recognition: the
+clips a short window failed on their transcript, heard again with Whisper's 30 s window
+(:mod:`s2sbench.validate.cache`), whose encoder reads three times the frames of a 10 s window.
 
     PYTHONPATH=. python benchmarks/build_time.py [--items 100]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import pstats
 import sys
 import tempfile
@@ -25,6 +28,8 @@ from pathlib import Path
 # (share, file, function): the share is the cumulative time of these calls, in whatever thread made them.
 COMPONENTS = (
     ("recognition", "s2sbench/validate/asr.py", "transcribe_batch"),
+    # part of recognition: the clips a short window failed on their transcript, heard again at 30 s
+    ("recognition: heard again at 30 s", "s2sbench/validate/cache.py", "_hear_fully"),
     ("synthesis", "s2sbench/synth/espeak.py", "synthesize"),  # espeak-ng in a forked child: the fork, its speech, the pipe
     ("loudness", "s2sbench/synth/postprocess.py", "normalize_lufs"),
     ("trim, resample", "s2sbench/synth/postprocess.py", "trim_silence"),
@@ -73,6 +78,8 @@ def main() -> None:
         summary = build(BuildOptions(source=str(source), output=Path(scratch) / "build", format="items", lang="en", retries=0))
         profiles[0].disable()
         wall = time.perf_counter() - started
+        verdicts = json.loads((Path(scratch) / "build" / "validation.json").read_text(encoding="utf-8"))["clips"]
+        reheard = sum(1 for verdict in verdicts if "short_window" in verdict)
     stats = pstats.Stats(profiles[0])
     for profile in profiles[1:]:
         stats.add(profile)
@@ -82,10 +89,11 @@ def main() -> None:
             if filename.endswith(file) and function == wanted:
                 totals[name] = totals.get(name, 0.0) + cumulative
     clips = summary.clips_synthesized + summary.clips_reused
-    print(f"build: {summary.items} items, {clips} clips, {wall:.1f} s wall ({clips / wall:.2f} clips/s)")
+    print(f"build: {summary.items} items, {clips} clips, {wall:.1f} s wall ({clips / wall:.2f} clips/s), "
+          f"{reheard} clips heard again at 30 s")
     for name, seconds in sorted(totals.items(), key=lambda pair: -pair[1]):
         print(f"share={name} seconds={seconds:.1f} of_wall={seconds / wall:.3f}")
-    rest = sorted(((seconds, name) for name, seconds in totals.items() if name != "recognition"), reverse=True)
+    rest = sorted(((seconds, name) for name, seconds in totals.items() if not name.startswith("recognition")), reverse=True)
     print(f"next_share={rest[0][1] if rest else 'none'}")
 
 
